@@ -1,0 +1,5 @@
+import sys
+
+from mcpwarden.cli import main
+
+sys.exit(main())
