@@ -1,0 +1,235 @@
+"""Credentials in text: provider tokens, private keys, JWTs, connection strings.
+
+Provider patterns come from detect-secrets' plugins so that the project follows that
+maintained catalogue instead of keeping its own copy. The plugins compile them with
+Python's backtracking `re`; here each one is recompiled with RE2 because the text is
+attacker-controlled. The few plugin patterns RE2 cannot express (look-behind) are
+skipped, and a trailing `(?!\\w)` is replaced by an explicit boundary check.
+A handful of newer token formats the plugins do not know are added locally.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import math
+import pkgutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from mcpwarden.detect.findings import Finding, Severity
+from mcpwarden.detect.text._re import Match, Pattern, compile_re, try_compile
+
+# detect-secrets plugin class name -> (placeholder kind, severity)
+_PLUGINS: dict[str, tuple[str, Severity]] = {
+    "AWSKeyDetector": ("aws-access-key", Severity.CRITICAL),
+    "ArtifactoryDetector": ("artifactory-token", Severity.HIGH),
+    "AzureStorageKeyDetector": ("azure-storage-key", Severity.CRITICAL),
+    "CloudantDetector": ("cloudant-credential", Severity.HIGH),
+    "DiscordBotTokenDetector": ("discord-token", Severity.HIGH),
+    "GitHubTokenDetector": ("github-token", Severity.CRITICAL),
+    "GitLabTokenDetector": ("gitlab-token", Severity.CRITICAL),
+    "MailchimpDetector": ("mailchimp-key", Severity.HIGH),
+    "NpmDetector": ("npm-token", Severity.HIGH),
+    "OpenAIDetector": ("openai-key", Severity.CRITICAL),
+    "PypiTokenDetector": ("pypi-token", Severity.CRITICAL),
+    "SendGridDetector": ("sendgrid-key", Severity.HIGH),
+    "SlackDetector": ("slack-token", Severity.HIGH),
+    "SoftlayerDetector": ("softlayer-credential", Severity.HIGH),
+    "SquareOAuthDetector": ("square-oauth-secret", Severity.HIGH),
+    "StripeDetector": ("stripe-key", Severity.CRITICAL),
+    "TelegramBotTokenDetector": ("telegram-token", Severity.HIGH),
+    "TwilioKeyDetector": ("twilio-key", Severity.HIGH),
+}
+
+# Token formats newer than (or absent from) the detect-secrets catalogue.
+_LOCAL: tuple[tuple[str, str, Severity], ...] = (
+    ("anthropic-key", r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,120}", Severity.CRITICAL),
+    ("openai-key", r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,200}", Severity.CRITICAL),
+    ("github-token", r"github_pat_[A-Za-z0-9_]{60,100}", Severity.CRITICAL),
+    ("google-api-key", r"AIza[0-9A-Za-z_\-]{35}", Severity.HIGH),
+    ("huggingface-token", r"hf_[A-Za-z0-9]{34,40}", Severity.HIGH),
+    ("gcp-service-account-key", r'"private_key_id"\s*:\s*"([0-9a-f]{40})"', Severity.CRITICAL),
+)
+
+_PRIVATE_KEY = (
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"
+)
+_PUTTY_KEY = r"PuTTY-User-Key-File-\d: [^\r\n]{1,200}"
+_JWT = r"eyJ[A-Za-z0-9_\-]{4,}=*\.eyJ[A-Za-z0-9_\-]{2,}=*\.[A-Za-z0-9_\-]{0,1000}=*"
+_CONNECTION = (
+    r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|"
+    r"oracle|couchdb|clickhouse|neo4j(?:\+s)?|jdbc:[a-z]+)://[^\s:/@'\"]{1,128}:([^\s@/'\"]{1,256})@[^\s'\"]{1,256}"
+)
+_BASIC_AUTH = (
+    r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/?#\[\]@!$&'()*+,;=]{1,128}:([^\s:/?#\[\]@!$&'()*+,;=]{1,256})@"
+)
+_KEYWORD_VALUE = (
+    r"(?i)(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|bearer|token|"
+    r"passw(?:or)?d|passwd|pwd|client[_\-]?secret|private[_\-]?key|credentials?|x-api-key)"
+    r"[\"']?\s*(?:[:=]|=>|\s)\s*[\"']?([A-Za-z0-9+/=_\-.~]{16,256})"
+)
+_BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-.~"
+_HEX_CHARS = "0123456789abcdefABCDEF"
+
+
+@dataclass(frozen=True, slots=True)
+class _Detector:
+    kind: str
+    severity: Severity
+    pattern: Pattern
+    boundary_after: bool = False
+
+
+def shannon_entropy(data: str) -> float:
+    """Bits per character: random tokens score high, words and identifiers low."""
+    if not data:
+        return 0.0
+    counts: dict[str, int] = {}
+    for ch in data:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _looks_random(value: str) -> bool:
+    if len(value) < 16:
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    if not (has_digit and has_alpha):
+        return False
+    if all(c in _HEX_CHARS for c in value):
+        return shannon_entropy(value) >= 3.0
+    return shannon_entropy(value) >= 3.7
+
+
+def _jwt_is_well_formed(token: str) -> bool:
+    """Header and payload must decode to JSON objects, as detect-secrets also requires."""
+    parts = token.split(".")
+    if len(parts) < 2:
+        return False
+    for part in parts[:2]:
+        raw = part.rstrip("=")
+        try:
+            decoded = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            if not isinstance(json.loads(decoded.decode("utf-8")), dict):
+                return False
+        except (ValueError, UnicodeDecodeError):
+            return False
+    return True
+
+
+def _plugin_detectors() -> list[_Detector]:
+    import detect_secrets.plugins as plugins_pkg
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    out: list[_Detector] = []
+    classes: dict[str, Any] = {}
+    for info in pkgutil.iter_modules(plugins_pkg.__path__):
+        module = importlib.import_module(f"detect_secrets.plugins.{info.name}")
+        for attr in vars(module).values():
+            if isinstance(attr, type) and issubclass(attr, RegexBasedDetector) and attr.__name__ in _PLUGINS:
+                classes[attr.__name__] = attr
+    for name, (kind, severity) in _PLUGINS.items():
+        cls = classes.get(name)
+        if cls is None:
+            continue
+        for regex in cls.denylist:
+            source: str = regex.pattern
+            boundary = False
+            if source.endswith(r"(?!\w)"):
+                source, boundary = source[: -len(r"(?!\w)")], True
+            compiled = try_compile(source, ignore_case=bool(regex.flags & 2))
+            if compiled is not None:
+                out.append(_Detector(kind, severity, compiled, boundary))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _detectors() -> tuple[_Detector, ...]:
+    dets = [_Detector("private-key", Severity.CRITICAL, compile_re(_PRIVATE_KEY))]
+    dets.append(_Detector("private-key", Severity.CRITICAL, compile_re(_PUTTY_KEY)))
+    dets.append(_Detector("jwt", Severity.HIGH, compile_re(_JWT)))
+    dets.append(_Detector("connection-string", Severity.CRITICAL, compile_re(_CONNECTION)))
+    dets.extend(_Detector(k, s, compile_re(p)) for k, p, s in _LOCAL)
+    dets.extend(_plugin_detectors())
+    dets.append(_Detector("basic-auth", Severity.HIGH, compile_re(_BASIC_AUTH)))
+    return tuple(dets)
+
+
+_KEYWORD_RE = compile_re(_KEYWORD_VALUE)
+_TRIM = " \t\r\n\"'=:"
+
+
+def _span_of(m: Match, text: str) -> tuple[int, int]:
+    """The secret itself, minus delimiters.
+
+    Patterns that capture the secret (a password inside a URL) have it in a group; some
+    plugin patterns only group a short prefix such as `ghp`, which is not the secret, so a
+    group counts only when it is long enough to be one.
+    """
+    groups = m.re.groups
+    start, end = m.span(0)
+    if groups:
+        for g in range(1, groups + 1):
+            gs, ge = m.span(g)
+            if gs >= 0 and ge - gs >= 6:
+                start, end = gs, ge
+                break
+    while start < end and text[start] in _TRIM:
+        start += 1
+    while end > start and text[end - 1] in _TRIM:
+        end -= 1
+    return start, end
+
+
+def _word_char_at(text: str, pos: int) -> bool:
+    return pos < len(text) and (text[pos].isalnum() or text[pos] == "_")
+
+
+def _overlaps(span: tuple[int, int], taken: Iterable[tuple[int, int]]) -> bool:
+    return any(span[0] < e and s < span[1] for s, e in taken)
+
+
+def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
+    """Credentials in `text`, each as a `secret.<kind>` finding with its span.
+
+    Earlier detectors win on overlap (a connection string is not also reported as basic
+    auth). `entropy` adds random-looking values that follow a credential keyword, such
+    as `api_key = "..."`, which is where unknown token formats usually appear.
+    """
+    found: list[Finding] = []
+    taken: list[tuple[int, int]] = []
+    for det in _detectors():
+        for m in det.pattern.finditer(text):
+            span = _span_of(m, text)
+            if span[1] <= span[0] or _overlaps(span, taken):
+                continue
+            if det.boundary_after and _word_char_at(text, span[1]):
+                continue
+            value = text[span[0] : span[1]]
+            if det.kind == "jwt" and not _jwt_is_well_formed(value):
+                continue
+            taken.append(span)
+            found.append(Finding(f"secret.{det.kind}", det.severity, f"{det.kind} in text", span=span))
+    if entropy:
+        for m in _KEYWORD_RE.finditer(text):
+            span = m.span(1)
+            if _overlaps(span, taken) or not _looks_random(text[span[0] : span[1]]):
+                continue
+            taken.append(span)
+            found.append(
+                Finding(
+                    "secret.high-entropy",
+                    Severity.MEDIUM,
+                    "random-looking value after a credential keyword",
+                    span=span,
+                )
+            )
+    found.sort(key=lambda f: f.span or (0, 0))
+    return found
