@@ -1,0 +1,27 @@
+"""Tamper-evident audit trail: hash-chained JSONL records of every request and decision.
+
+See docs/audit.md for the record format, the fsync policies and what `verify` detects.
+"""
+
+from mcpwarden.audit.canonical import args_digest, canonical_json
+from mcpwarden.audit.events import AuditEvent
+from mcpwarden.audit.head import HeadAnchor, HeadError, head_path, read_head
+from mcpwarden.audit.jsonl import AuditChainError, AuditLog, FsyncPolicy
+from mcpwarden.audit.sink import AuditSink
+from mcpwarden.audit.verify import VerifyResult, verify
+
+__all__ = [
+    "AuditChainError",
+    "AuditEvent",
+    "AuditLog",
+    "AuditSink",
+    "FsyncPolicy",
+    "HeadAnchor",
+    "HeadError",
+    "VerifyResult",
+    "args_digest",
+    "canonical_json",
+    "head_path",
+    "read_head",
+    "verify",
+]

@@ -1,0 +1,39 @@
+"""The hash chain: how a record is sealed, and how a sealed record is checked.
+
+Each record carries `chain` (a random id fixed for the file), `seq` (its 1-based line
+number), `prev` (the `hash` of the line before it, or the chain's genesis value on line 1)
+and `hash`, the SHA-256 of the canonical JSON of the record without `hash`. Editing a
+record breaks its `hash`; removing, inserting or moving a line breaks `seq` and `prev`
+on the line where the order changes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Final
+
+from mcpwarden.audit.canonical import canonical_json, sha256_hex
+
+GENESIS_PREFIX: Final = b"mcpwarden-audit-v1:"
+
+
+def new_chain_id() -> str:
+    """128 random bits: a forger cannot make another file's records fit this one's chain."""
+    return secrets.token_hex(16)
+
+
+def genesis(chain: str) -> str:
+    """The `prev` of line 1: derived from the chain id so line 1 cannot be swapped in from elsewhere."""
+    return sha256_hex(GENESIS_PREFIX + chain.encode("utf-8"))
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of `record` without its `hash` field."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    return sha256_hex(canonical_json(body))
+
+
+def seal(record: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """Add `hash` to a plain-JSON record; return it and its line (with the newline)."""
+    record["hash"] = record_hash(record)
+    return record, canonical_json(record) + b"\n"

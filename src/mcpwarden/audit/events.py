@@ -1,0 +1,99 @@
+"""The standard fields of an audit record, typed, so callers cannot misspell them.
+
+Fields left as `None` are omitted from the record (not applicable), which keeps lines
+short; `details` carries anything event-specific that has no standard field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Final
+
+from mcpwarden.guards.base import Decision, Exchange
+
+# Event kinds the gateway and wrapper emit; free text is allowed, these are the common ones.
+REQUEST: Final = "request"
+RESPONSE: Final = "response"
+NOTIFICATION: Final = "notification"
+DECISION: Final = "decision"
+ERROR: Final = "error"
+ALERT: Final = "alert"
+SESSION_START: Final = "session.start"
+SESSION_END: Final = "session.end"
+
+# Fields the log itself owns; a caller who sets them is trying to forge the chain.
+CHAIN_FIELDS: Final = frozenset({"seq", "prev", "hash", "chain"})
+
+
+@dataclass(slots=True, kw_only=True)
+class AuditEvent:
+    """One thing that happened, before the log adds time, sequence and hashes.
+
+    `arguments` is the raw argument object of a call: the log always records its SHA-256
+    as `args_sha256` and keeps the raw value only when configured to
+    (`include_raw_arguments`), because arguments routinely carry secrets and personal data.
+    """
+
+    event: str
+    time: str | None = None
+    session: str | None = None
+    principal: str | None = None
+    upstream: str | None = None
+    method: str | None = None
+    tool: str | None = None
+    request_id: str | int | None = None
+    decision: str | None = None
+    guard: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    latency_ms: float | None = None
+    request_bytes: int | None = None
+    response_bytes: int | None = None
+    args_sha256: str | None = None
+    arguments: Any = None
+    details: dict[str, Any] | None = None
+
+    def to_fields(self) -> dict[str, Any]:
+        """The set fields as a dict, `None` ones dropped."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def from_exchange(cls, ex: Exchange, event: str, **extra: Any) -> AuditEvent:
+        """Fill session, principal, upstream, method, tool and arguments from an exchange."""
+        base: dict[str, Any] = {
+            "session": ex.session_id,
+            "principal": ex.principal.subject,
+            "upstream": ex.upstream,
+            "method": ex.method,
+            "tool": ex.tool,
+            "request_id": ex.request_id,
+        }
+        if ex.method == "tools/call" and "arguments" in ex.params:
+            base["arguments"] = ex.params["arguments"]
+        base.update(extra)
+        return cls(event=event, **base)
+
+    @classmethod
+    def from_decision(cls, ex: Exchange, guard: str, decision: Decision, **extra: Any) -> AuditEvent:
+        """The record for one guard outcome: who decided what, and the reason code."""
+        details = dict(decision.details) if decision.details else None
+        if extra.get("details"):
+            details = {**(details or {}), **extra.pop("details")}
+        return cls.from_exchange(
+            ex,
+            "decision",
+            guard=guard,
+            decision=decision.kind,
+            reason=decision.reason,
+            message=decision.message,
+            details=details,
+            **extra,
+        )
+
+
+EVENT_FIELDS: Final = frozenset(f.name for f in fields(AuditEvent))
