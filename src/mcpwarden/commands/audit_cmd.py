@@ -82,7 +82,7 @@ def _tail(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     table = Table(title=args.file, expand=False)
     for column in _COLUMNS:
-        table.add_column(column, no_wrap=column in ("seq", "time"))
+        table.add_column(column, no_wrap=column in ("seq", "time", "event"))
     for raw in lines:
         table.add_row(*_row(raw))
     Console().print(table)
