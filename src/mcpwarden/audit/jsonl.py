@@ -83,6 +83,7 @@ class AuditLog:
         self._lock = threading.Lock()  # guards seq/prev and the write itself
         self._sync_lock = threading.Lock()  # one fsync + anchor update at a time
         self._closed = False
+        self._failed: str | None = None
         self._synced_seq = 0
 
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
@@ -125,7 +126,17 @@ class AuditLog:
             record["seq"] = seq
             record["prev"] = self._prev
             record, line = seal(record)
-            _write_all(self._fd, line)
+            if self._failed is not None:
+                raise AuditChainError(
+                    f"{self.path}: an earlier write failed ({self._failed}); reopen the log"
+                )
+            try:
+                _write_all(self._fd, line)
+            except OSError as exc:
+                # Part of the line may be on disk; appending after it would bury a broken
+                # record mid-file, so stop here and let reopening report the damaged tail.
+                self._failed = exc.strerror or str(exc)
+                raise
             self._seq = seq
             self._prev = record["hash"]
         if self.fsync_policy == "always":

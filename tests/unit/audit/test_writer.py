@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from pathlib import Path
@@ -168,3 +169,23 @@ def test_write_after_close_is_an_error(log_path: Path) -> None:
     log.close()
     with pytest.raises(ValueError, match="closed"):
         log.write(sample_event(0))
+
+
+def test_failed_write_stops_further_writes(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write = os.write
+    with AuditLog(log_path, fsync="never") as log:
+        log.write(sample_event(0))
+
+        def short_then_fail(fd: int, data: bytes) -> int:
+            real_write(fd, bytes(data[:10]))
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "write", short_then_fail)
+        with pytest.raises(OSError):
+            log.write(sample_event(1))
+        monkeypatch.setattr(os, "write", real_write)
+        with pytest.raises(AuditChainError, match="earlier write failed"):
+            log.write(sample_event(2))
+    result = verify(log_path)
+    assert not result.ok
+    assert result.bad_line == 2
