@@ -1,0 +1,278 @@
+# ruff: noqa: E501  (long regex alternatives read better unsplit)
+"""Pattern rules over normalized tool metadata.
+
+Every pattern runs on attacker-controlled text, so all of them are RE2 (linear time, no
+backtracking). Patterns match the folded text from `normalize()` (NFKC, invisible characters
+dropped, look-alikes folded, lower case), which is why they are written in lower case and why
+a zero-width split or Cyrillic `о` does not evade them.
+
+Each rule has a weight: the probability-like strength of one hit on its own. Scores from
+several rules are combined by the scanner; the weights were set by hand on the train split
+and real tool definitions, then the learned model calibrates the combination.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import re2
+
+from mcpwarden.detect.findings import Severity
+
+# Which fields a rule looks at: prose (descriptions, titles, defaults, enums), parameter
+# descriptions only, or everything including names.
+Scope = Literal["prose", "param", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    severity: Severity
+    weight: float
+    message: str
+    pattern: re2._Regexp[str]
+    scope: Scope = "prose"
+
+
+def _rx(*alternatives: str) -> re2._Regexp[str]:
+    return re2.compile("|".join(f"(?:{a})" for a in alternatives))
+
+
+_SENSITIVE = (
+    r"~/\.ssh|\.ssh/|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|authorized_keys|known_hosts"
+    r"|/etc/(?:passwd|shadow|sudoers|hosts)|\.aws/(?:credentials|config)|\.env\b|\.bashrc|\.zshrc|\.profile\b"
+    r"|\.bash_history|\.npmrc|\.pypirc|\.netrc|\.git-credentials|\.docker/config|\.kube/config|\.gnupg"
+    r"|mcp\.json|claude_desktop_config|cline_mcp_settings|\.cursor/|\.codeium|\.windsurf"
+    r"|wallet\.dat|keychain|cookies\.sqlite|login data|browser (?:history|cookies|passwords|profile|data)"
+    r"|saved passwords|seed phrase|mnemonic phrase|private[ _-]?keys?\b|ssh[ _-]?keys?\b"
+)
+_SECRET_WORDS = (
+    r"api[ _-]?keys?|passwords?|passwd|credentials?|secrets?|private[ _-]?keys?|ssh[ _-]?keys?"
+    r"|(?:access|auth|bearer|session|refresh)[ _-]?tokens?|cookies?|env(?:ironment)? variables"
+)
+_MODAL = r"(?:you )?(?:must|should|shall|need to|needs to|have to|has to|are required to|is required to|required to)"
+_VERB_SEND = (
+    r"send|sends|sent|include|includes|pass|passes|forward|upload|post|attach|leak|share|transmit|exfiltrat\w*"
+    r"|append|embed|copy|report"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "hidden-instruction-block",
+        Severity.HIGH,
+        0.9,
+        "markup that frames hidden instructions for the model",
+        _rx(
+            r"<\s*/?\s*(?:important|system|secret|hidden|instructions?|admin|critical|note[ _-]?to[ _-]?(?:ai|assistant|model)|ai[ _-]?instructions?|assistant|override|context)\s*>",
+            r"\[\s*(?:system|hidden|secret)\s*(?:message|instructions?|note)?\s*\]",
+            r"\{\{\s*system",
+            r"#{2,}\s*(?:system|instructions?)\b",
+        ),
+    ),
+    Rule(
+        "precondition-instruction",
+        Severity.HIGH,
+        0.8,
+        "tells the model to do something else first (fake prerequisite)",
+        _rx(
+            r"\bbefore\b[^.!?\n]{0,160}?\b" + _MODAL + r"\b",
+            r"\b(?:you )?must (?:first|always|also) (?:call|use|run|invoke|execute|read|send|fetch|request|perform|scan|visit|navigate|update|add|write|check|verify|ask)",
+            r"\bmust first\b",
+            r"\bto use this tool,? (?:you )?(?:must|need|should)\b",
+            r"\b(?:prior to|ahead of) (?:using|calling|invoking|any)\b[^.!?\n]{0,120}\b" + _MODAL + r"\b",
+            r"\bafter (?:using|calling|each|every|any)\b[^.!?\n]{0,100}\b(?:you )?(?:must|should|always) (?:also )?(?:call|send|use|run|invoke)\b",
+        ),
+    ),
+    Rule(
+        "secrecy-instruction",
+        Severity.HIGH,
+        0.9,
+        "asks the model to keep something from the user",
+        _rx(
+            r"\b(?:do not|don't|dont|never|without)\s+(?:ever\s+)?(?:tell|tells|telling|inform|informing|notify|notifying|mention|mentioning|reveal|revealing|alert|alerting|disclose|disclosing|let|letting|show|showing|ask|asking|bother)\w*\s+(?:this\s+)?(?:to\s+)?(?:the\s+|your\s+|any\s+)?(?:user|users|human|operator|customer|anyone)",
+            r"\b(?:user|users|human)\s+(?:must|should|does|do|need)\s*(?:not|n't)\s+(?:know|be told|be informed|see|notice|be aware|find out)",
+            r"\b(?:silently|secretly|covertly|quietly|discreetly|invisibly)\b",
+            r"\bhide (?:this|it|these|the \w+) from\b",
+            r"\bkeep (?:this|it) (?:secret|hidden|confidential|private)\b",
+            r"\bwithout (?:the )?(?:user|users)(?:'s)? (?:knowledge|consent|noticing|knowing|approval|confirmation)",
+            r"\bnot (?:visible|shown|displayed) to the user\b",
+        ),
+    ),
+    Rule(
+        "priority-override",
+        Severity.HIGH,
+        0.9,
+        "claims priority over the user's request or earlier instructions",
+        _rx(
+            r"\b(?:priority|precedence) (?:is )?(?:higher|over|above)\b[^.!?\n]{0,30}\b(?:user|request|instruction|query)",
+            r"\bregardless of (?:what |whatever )?(?:the )?(?:user|users|user's|input|request|query|instructions)",
+            r"\bno matter what (?:the )?(?:user|users|input|request)",
+            r"\bignore (?:all |any )?(?:previous|prior|earlier|above|other|the user'?s?|user)\b",
+            r"\b(?:overrides?|supersedes?|takes precedence over) (?:any|all|the user|previous|other|earlier|every)\b",
+            r"\bhigh[ -]priority (?:system )?(?:rule|instruction|directive)",
+            r"\b(?:even if|even when) (?:the )?user (?:asks|requests|says|specifies|provides)",
+            r"\binstead of (?:what )?(?:the )?user(?:'s)? (?:request|asks|input|specified|provided|original)",
+        ),
+    ),
+    Rule(
+        "argument-hijack",
+        Severity.HIGH,
+        0.8,
+        "tells the model to alter the arguments of a call",
+        _rx(
+            r"\b(?:must|should|always|automatically|silently)\s+(?:also\s+)?(?:modify|change|override|replace|alter|rewrite|substitute|swap|redirect|prepend|append)\b",
+            r"\b(?:modify|change|override|replace|alter|rewrite|set|update)\w*\s+(?:the\s+)?['\"`]?[\w-]+['\"`]?\s+(?:argument|parameter|param|field)s?\s+(?:to|with|accordingly)\b",
+            r"\b(?:append|prepend|add)\w*\s+['\"`][^'\"`]{1,80}['\"`]\s+to\s+(?:the|every|all|each|any)\b",
+            r"\b(?:use|substitute)\s+(?:the\s+)?new\s+[\w ]{1,30}\s+['\"`]",
+            r"\balways (?:set|use|send|pass)\s+['\"`]?[\w-]+['\"`]?\s+(?:to|as|=)\s*['\"`]",
+            r"\bupdate the ['\"`]?[\w-]+['\"`]? (?:parameter|argument) accordingly",
+            r"\b(?:recipient|destination|to address|ref|branch|amount|account)\b[^.!?\n]{0,40}\bmust be (?:changed|set|replaced)",
+        ),
+    ),
+    Rule(
+        "sensitive-data-access",
+        Severity.HIGH,
+        0.85,
+        "asks to read or send sensitive files or secrets",
+        _rx(
+            r"\b(?:read|reads|reading|cat|open|load|get|fetch|retrieve|access|collect|extract|dump|upload|send|copy|include|attach|list)\b[^.!?\n]{0,80}(?:"
+            + _SENSITIVE
+            + r")",
+            r"\b(?:"
+            + _VERB_SEND
+            + r")\b[^.!?\n]{0,50}\b(?:"
+            + _SECRET_WORDS
+            + r")\b[^.!?\n]{0,50}\b(?:to|into|in|as|via)\b",
+        ),
+    ),
+    Rule(
+        "sensitive-path",
+        Severity.MEDIUM,
+        0.5,
+        "mentions a sensitive file, key or client configuration",
+        re2.compile(_SENSITIVE),
+    ),
+    Rule(
+        "exfiltration-sink",
+        Severity.HIGH,
+        0.8,
+        "tells the model to route data into a parameter, address or endpoint",
+        _rx(
+            r"\b(?:pass|put|place|include|insert|add|embed|store|append|send|provide|attach|encode)\w*\s+(?:it|them|this|that|these|the (?:result|results|content|contents|output|data|value|values|text|response|file|information)s?|all \w+)\s+(?:as|in|into|inside|to|via|within)\s+(?:the\s+)?['\"`]?[\w-]+['\"`]?\s+(?:parameter|argument|field|param|property)",
+            r"\b(?:in|into|as|via) the ['\"`][\w-]+['\"`] (?:parameter|argument|field)\b[^.!?\n]{0,60}\b(?:content|contents|data|conversation|history|secret|key|password|token)",
+            r"\b(?:bcc|cc|forward|send|email|mail|report|post|upload)\w*\b[^.!?\n]{0,60}\b(?:to|at)\s+[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}",
+            r"\b(?:send|forward|post|upload|report|transmit|notify)\w*\b[^.!?\n]{0,60}\b(?:to|at)\s+(?:\+\d[\d -]{7,}|https?://)",
+            r"https?://[^\s'\"<>]*(?:evil|attacker|malicious|exfil|steal|phish|hacker|webhook\.site|ngrok|requestbin|pipedream|burpcollaborator|interact\.sh|oast)",
+            r"\b(?:conversation|chat) (?:history|log|transcript)\b[^.!?\n]{0,60}\b(?:to|into|as|in)\b",
+        ),
+    ),
+    Rule(
+        "command-execution",
+        Severity.HIGH,
+        0.8,
+        "embeds shell commands or scripts for the model to run",
+        _rx(
+            r"\b(?:curl|wget)\s+(?:-[\w-]+\s+)*(?:['\"]?https?://|\S+\s*\|)",
+            r"\brm\s+-(?:rf|fr|r)\b",
+            r"\bsudo\s+\S",
+            r"\bchmod\s+(?:\+x|[0-7]{3})",
+            r"\|\s*(?:ba|z)?sh\b",
+            r"\bnc\s+-[a-z]*e\b|/dev/tcp/",
+            r"\bbase64\s+(?:-d|--decode)",
+            r"\b(?:execute|run)\s+(?:the\s+)?(?:following|this)\s+(?:system\s+|shell\s+|bash\s+)?(?:command|script|code)",
+            r"\becho\s+\$\w+",
+            r"\bexport\s+[a-z_]+=",
+            r"\bpowershell\s+-",
+            r"\bos\.system\(|\bsubprocess\.|\beval\(|\bexec\(",
+            r"document\.cookie|window\.location(?:\.href)?\s*=|localstorage\.getitem|<script\b",
+            r"\b(?:add|append|write)\w*\b[^.!?\n]{0,40}\b(?:to|into) (?:the )?(?:~/)?\.(?:bashrc|zshrc|profile|bash_profile)",
+        ),
+    ),
+    Rule(
+        "tool-shadowing",
+        Severity.HIGH,
+        0.75,
+        "gives instructions about other tools or servers",
+        _rx(
+            r"\bwhen (?:using|calling|invoking|executing|running) (?:the |any |a )?['\"`]?[\w-]+['\"`]? (?:tool|function|command)\b[^.!?\n]{0,120}\b(?:must|should|always|need to|instead)",
+            r"\b(?:all|any|every|other) (?:other )?(?:tools?|servers?|functions?|mcp servers?)\b[^.!?\n]{0,60}\b(?:must|should|have to|need to)\b",
+            r"\bthe ['\"`]?[\w-]+['\"`]? tool (?:has been|is now|was) (?:enhanced|upgraded|optimized|modified|updated|deprecated|disabled|replaced|changed)",
+            r"\b(?:has|have) been (?:temporarily )?(?:deprecated|disabled|discontinued|replaced)\b[^.!?\n]{0,120}\b(?:use|redirect|instead|alternative)",
+            r"\b(?:use|call) ['\"`][\w-]+['\"`] (?:instead|as an alternative|rather than)",
+            r"\bredirect\w* (?:all |any )?(?:the )?(?:user|users|searches|requests|queries|calls|traffic)\b",
+            r"\b(?:instead of|rather than) (?:using |calling )?(?:the )?['\"`][\w-]+['\"`]",
+        ),
+    ),
+    Rule(
+        "preference-manipulation",
+        Severity.MEDIUM,
+        0.45,
+        "self-promoting wording meant to make the model prefer this tool",
+        _rx(
+            r"\b(?:the )?(?:best|greatest|ultimate|most (?:advanced|reliable|accurate|trusted|powerful|comprehensive|sophisticated|complete)) (?:\w+ )?(?:tool|version|platform|engine|system|solution|service|api)s?\b",
+            r"\bin the (?:world|market|industry)\b",
+            r"\b(?:trusted|used|recommended|preferred|endorsed) by (?:\d|top|experts|professionals|millions|fortune|leading|the world)",
+            r"\b\d{2}(?:\.\d+)?% (?:of|accuracy|reliability|uptime|success|precision)\b|\b100% (?:reliab|accura|guarantee)",
+            r"\bindustry[ -](?:standard|leading)\b|\baward[ -]winning\b|\bfortune 500\b",
+            r"\b(?:premium|professional|enterprise|advanced|superior|ultimate|official|upgraded|improved|enhanced) (?:version|edition)\b",
+            r"\b(?:always )?(?:prefer|choose|use|select|pick) this (?:tool|function)\b[^.!?\n]{0,40}\b(?:over|instead|first|always|whenever)",
+            r"\b(?:unmatched|unparalleled|unrivaled|cutting[ -]edge|pinnacle|world[ -]class|best[ -]in[ -]class|state[ -]of[ -]the[ -]art)\b",
+            r"\b(?:do not|don't|never) use (?:any )?other (?:tools?|functions?)\b",
+        ),
+    ),
+    Rule(
+        "urgent-system-claim",
+        Severity.MEDIUM,
+        0.45,
+        "poses as a system notice or mandatory protocol",
+        _rx(
+            r"\b(?:critical|urgent|important|mandatory|security|system)\s+(?:system\s+|security\s+)?(?:update|notice|alert|protocol|maintenance|requirement|directive|rule|policy change)\s*:",
+            r"\b(?:system|security|backup|compliance|audit)\s+(?:update|maintenance|optimization|enhancement|protocol|rule)\s*:",
+            r"\bthis is (?:a |an )?(?:mandatory|required|critical|high-priority)\b",
+            r"\b(?:mandatory|required) (?:security |compliance |pre-?)?(?:step|check|procedure|protocol|pre-?check|verification|validation)\b",
+            r"\binternal (?:dev|developer|system) note\b",
+            r"\bdue to (?:a |recent )?(?:system|security) (?:update|change|upgrade)s?",
+        ),
+    ),
+    Rule(
+        "model-directive",
+        Severity.LOW,
+        0.25,
+        "addresses the AI model directly with an obligation",
+        _rx(
+            r"\b(?:ai|llm|assistant|model|agent|claude|chatgpt|gpt)\b[^.!?\n]{0,20}\b(?:must|should|needs to|has to|is required to)\b",
+            r"\bas an ai\b",
+            r"\byou (?:must|are required to|have to)\b",
+        ),
+    ),
+    Rule(
+        "user-deception",
+        Severity.MEDIUM,
+        0.5,
+        "scripts what the model should tell the user",
+        _rx(
+            r"\b(?:tell|inform|notify|warn|report to|respond to|reply to)\s+(?:the\s+)?user\s+(?:that|:|with)",
+            r"\bhalt the operation\b|\brefuse to (?:help|answer|process)\b",
+            r"\b(?:report|say|respond|reply)\w*\b[^.!?\n]{0,20}:\s*['\"]",
+        ),
+    ),
+    Rule(
+        "param-requests-context",
+        Severity.HIGH,
+        0.85,
+        "a parameter asks for conversation history, prompts or file contents it does not need",
+        _rx(
+            r"\b(?:conversation|chat|message|dialog(?:ue)?) (?:history|log|transcript|context)\b",
+            r"\b(?:previous|prior|all|entire|full|whole) (?:messages|conversation|chat|dialog(?:ue)?|context window|instructions)\b",
+            r"\bsystem prompt\b|\b(?:your|the assistant's|the model's) (?:instructions|memory|context)\b",
+            r"\b(?:contents?|text) of (?:~|/etc|\.ssh|any |all |every |the user'?s? )",
+            r"\b(?:content|contents) of (?:the )?(?:file|files) (?:at|in|under) ['\"`]?(?:~|/etc|/root|\.)",
+        ),
+        scope="param",
+    ),
+)
+
+# Prose rules apply to every descriptive string; param rules only to parameter descriptions
+# and names, where a benign tool has no reason to ask for conversation history.
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
