@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wrap",
     "config_cmd",
     "audit_cmd",
+    "policy_cmd",
     "detect_cmd",
     "scan_tools_cmd",
     "scan_cmd",
