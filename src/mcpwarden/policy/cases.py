@@ -3,7 +3,10 @@
 Policies are security-critical configuration, so they deserve regression tests like
 code: `mcpwarden policy test FILE` runs each case through the real engine and reports
 every mismatch. The file names its policy (a path relative to the file, or an inline
-mapping) unless one is given on the command line.
+mapping) unless one is given on the command line. Each case gives `claims`, `upstream`,
+`kind` (default tool) and `name` (tool or prompt name, or resource URI), or the
+shorthand `tool:`/`resource:`/`prompt:`, plus `arguments`, `expect: allow|deny` and
+optionally the `rule` and `code` the decision must carry; `description` labels it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from mcpwarden.policy.model import Kind, PolicyDocument, load_policy, parse_poli
 class PolicyCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
+    description: str | None = None
     claims: dict[str, Any] = Field(default_factory=dict)
     upstream: str
     kind: Kind = "tool"
@@ -111,6 +114,6 @@ def run_cases(engine: PolicyEngine, cases: Cases) -> list[CaseResult]:
             problems.append(f"expected rule {case.rule!r}, got {decision.rule_id!r}")
         if case.code is not None and decision.code != case.code:
             problems.append(f"expected code {case.code!r}, got {decision.code!r}")
-        label = case.name or f"{case.kind} {target or case.upstream}"
+        label = case.description or f"{case.kind} {target or case.upstream}"
         results.append(CaseResult(index, label, not problems, case.expect, decision, tuple(problems)))
     return results
