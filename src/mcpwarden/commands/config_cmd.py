@@ -1,0 +1,34 @@
+"""`mcpwarden config schema|check`: the config file's JSON Schema and a validator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from mcpwarden.cli import UsageError
+from mcpwarden.config import ConfigError, config_json_schema, load_config
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("config", help="print the config JSON Schema or check a config file")
+    sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    schema = sub.add_parser("schema", help="print the JSON Schema of the config file (for editors)")
+    schema.set_defaults(handler=_schema)
+    check = sub.add_parser("check", help="validate a config file")
+    check.add_argument("file")
+    check.set_defaults(handler=_check)
+
+
+def _schema(_args: argparse.Namespace) -> int:
+    print(json.dumps(config_json_schema(), indent=2))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_config(args.file)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"{args.file}: ok ({len(cfg.upstreams)} upstreams)")
+    return 0

@@ -1,0 +1,79 @@
+"""`mcpwarden serve -c CONFIG.yaml`: run the gateway."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from mcpwarden.cli import UsageError
+from mcpwarden.config import ConfigError, GatewayConfig, load_config
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "serve", help="run the gateway (Streamable HTTP) in front of configured upstreams"
+    )
+    p.add_argument("-c", "--config", required=True, help="gateway config file (YAML)")
+    p.add_argument("--host", help="override listen.host")
+    p.add_argument("--port", type=int, help="override listen.port (0 picks a free port)")
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.host:
+        config.listen.host = args.host
+    if args.port is not None:
+        config.listen.port = args.port
+    if not config.listen.is_loopback() and not config.listen.allow_unauthenticated_remote:
+        raise UsageError(
+            f"refusing to listen on non-loopback address {config.listen.host!r} without client "
+            "authentication; set listen.allow_unauthenticated_remote: true to override"
+        )
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(serve(config, log_level=args.log_level))
+    return 0
+
+
+async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any = None) -> None:
+    import uvicorn
+
+    from mcpwarden.gateway.core import GatewayCore
+    from mcpwarden.gateway.front import build_app
+
+    core = GatewayCore.from_config(config)
+    app = build_app(core)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.listen.host,
+            port=config.listen.port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=3,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if server.started:
+        port = server.servers[0].sockets[0].getsockname()[1]
+        host = config.listen.host
+        shown = f"[{host}]" if ":" in host else host
+        print(f"mcpwarden gateway listening on http://{shown}:{port}", file=sys.stderr, flush=True)
+        print(f"  aggregated endpoint: http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
+        for name in config.upstreams:
+            print(
+                f"  upstream {name!r}:  http://{shown}:{port}/servers/{name}/mcp", file=sys.stderr, flush=True
+            )
+    await task

@@ -1,0 +1,203 @@
+"""Typed gateway configuration, loaded from one YAML file.
+
+Everything security-relevant defaults to the safe choice: loopback bind, Origin and Host
+checks on, a body size limit, deny nothing extra but forward nothing unknown from the
+gateway's own environment to stdio children.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
+LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[-1]
+
+# Upstream names become URL path segments, tool-name prefixes and URI-scheme prefixes
+# (see docs/configuration.md, "Aggregated naming"), so they are restricted to characters
+# that are valid in all three and never contain the separators used there.
+UPSTREAM_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,47}$"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolFilter(_Model):
+    """Per-upstream tool allow/deny list (glob patterns on the upstream's own tool names).
+
+    An empty `allow` means every tool not denied; `deny` always wins.
+    """
+
+    allow: list[str] = Field(default_factory=list)
+    deny: list[str] = Field(default_factory=list)
+
+
+class _UpstreamBase(_Model):
+    timeout_s: float = Field(30.0, gt=0, description="Hard limit for one request to this upstream.")
+    connect_timeout_s: float = Field(10.0, gt=0, description="Limit for starting or reaching the upstream.")
+    tools: ToolFilter = Field(default_factory=ToolFilter)
+    max_result_bytes: int | None = Field(
+        1_048_576, gt=0, description="Results larger than this are replaced by an error (null: no cap)."
+    )
+    guards: dict[str, Any] = Field(
+        default_factory=dict, description="Settings for pluggable guards, keyed by guard name."
+    )
+
+
+class HttpUpstream(_UpstreamBase):
+    transport: Literal["http"] = "http"
+    url: str = Field(description="Streamable HTTP endpoint of the upstream MCP server.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra headers for the upstream (never the client's credentials)."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return v
+
+
+class StdioUpstream(_UpstreamBase):
+    transport: Literal["stdio"] = "stdio"
+    command: str
+    args: list[str] = Field(default_factory=list)
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict, description="Variables set for the child.")
+    env_passthrough: list[str] = Field(
+        default_factory=list,
+        description="Names of the gateway's own environment variables the child may see. Nothing else "
+        "from the gateway's environment reaches it (PATH included, unless listed).",
+    )
+    max_line_bytes: int = Field(
+        8 * 1_048_576, gt=0, description="Longest stdout line accepted from the child."
+    )
+
+    def child_environment(self, parent: dict[str, str] | None = None) -> dict[str, str]:
+        source = os.environ if parent is None else parent
+        env = {k: source[k] for k in self.env_passthrough if k in source}
+        env.update(self.env)
+        return env
+
+
+Upstream = Annotated[HttpUpstream | StdioUpstream, Field(discriminator="transport")]
+
+
+class ListenConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    allow_unauthenticated_remote: bool = Field(
+        False,
+        description="Permit binding a non-loopback address without client authentication. "
+        "Off by default: anyone who can reach the port could use every upstream.",
+    )
+
+    def is_loopback(self) -> bool:
+        import ipaddress
+
+        if self.host in ("localhost",):
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+class SecurityConfig(_Model):
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1:*", "localhost:*", "[::1]:*"],
+        description="Host header values accepted (`*` as the port matches any port).",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+        description="Origin values accepted when a client sends one (absent Origin is accepted).",
+    )
+    max_body_bytes: int = Field(4 * 1_048_576, gt=0)
+
+
+class SessionConfig(_Model):
+    idle_timeout_s: float = Field(1800.0, gt=0)
+    max_age_s: float = Field(86400.0, gt=0)
+    max_sessions: int = Field(10_000, gt=0)
+
+
+class AuditConfig(_Model):
+    path: str | None = Field("var/audit.jsonl", description="JSONL audit file (null: no audit file).")
+    fsync: Literal["always", "interval", "never"] = "interval"
+    include_raw_arguments: bool = False
+
+
+class StoreConfig(_Model):
+    path: str = "var/mcpwarden.sqlite3"
+
+
+class GatewayConfig(_Model):
+    """The whole `mcpwarden serve` / `mcpwarden wrap` configuration file."""
+
+    listen: ListenConfig = Field(default_factory=ListenConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
+    sessions: SessionConfig = Field(default_factory=SessionConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    upstreams: dict[str, Upstream] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_names(self) -> GatewayConfig:
+        import re
+
+        for name in self.upstreams:
+            if not re.match(UPSTREAM_NAME_PATTERN, name):
+                raise ValueError(
+                    f"upstream name {name!r} must match {UPSTREAM_NAME_PATTERN} "
+                    "(lowercase letters, digits and '-', starting with a letter)"
+                )
+        return self
+
+    def resolve_paths(self, base: Path) -> GatewayConfig:
+        """Make relative file paths relative to the config file, not the working directory."""
+        if self.audit.path and not Path(self.audit.path).is_absolute():
+            self.audit.path = str(base / self.audit.path)
+        if not Path(self.store.path).is_absolute():
+            self.store.path = str(base / self.store.path)
+        for up in self.upstreams.values():
+            if isinstance(up, StdioUpstream) and up.cwd and not Path(up.cwd).is_absolute():
+                up.cwd = str(base / up.cwd)
+        return self
+
+
+class ConfigError(Exception):
+    """The config file is missing, not YAML, or does not match the schema."""
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    return parse_config(raw or {}, source=str(p)).resolve_paths(p.resolve().parent)
+
+
+def parse_config(raw: Any, *, source: str = "<config>") -> GatewayConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    try:
+        return GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{source}: invalid configuration"]
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            lines.append(f"  {loc}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def config_json_schema() -> dict[str, Any]:
+    return GatewayConfig.model_json_schema()

@@ -1,0 +1,1 @@
+"""The gateway: an MCP relay with a guard pipeline between clients and upstream servers."""

@@ -1,0 +1,170 @@
+"""The gateway's shared state: config, guard pipeline, audit, upstream HTTP client, sessions.
+
+Both fronts (Streamable HTTP in `front`, stdio in `wrap`) drive sessions through this
+object, so the pipeline and audit are the same whichever way a client connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from mcpwarden.audit import AuditLog
+from mcpwarden.config import GatewayConfig
+from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
+from mcpwarden.gateway.session import Session
+from mcpwarden.guards.base import Guard, Principal
+
+log = logging.getLogger("mcpwarden.gateway")
+
+SWEEP_INTERVAL_S = 15.0
+
+
+def new_session_id() -> str:
+    """256 random bits, URL-safe base64: visible ASCII only, as the spec requires."""
+    return secrets.token_urlsafe(32)
+
+
+class GatewayCore:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        guards: Sequence[Guard],
+        *,
+        audit: AuditWriter | None = None,
+    ) -> None:
+        self.config = config
+        self.audit = audit
+        self.pipeline = Pipeline(guards, audit)
+        self.sessions: dict[str, Session] = {}
+        self.http_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(None, connect=10.0),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+        )
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
+        from mcpwarden.gateway.guards_setup import build_guards
+
+        audit = None
+        if config.audit.path:
+            from pathlib import Path
+
+            Path(config.audit.path).parent.mkdir(parents=True, exist_ok=True)
+            audit = AuditLog(
+                config.audit.path,
+                fsync=config.audit.fsync,
+                include_raw_arguments=config.audit.include_raw_arguments,
+            )
+        return cls(config, build_guards(config) if guards is None else guards, audit=audit)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
+        self.audit_event("gateway.start", details={"upstreams": sorted(self.config.upstreams)})
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await asyncio.gather(*(s.close("gateway stopping") for s in list(self.sessions.values())))
+        self.sessions.clear()
+        await self.http_client.aclose()
+        self.audit_event("gateway.stop")
+        close = getattr(self.audit, "close", None)
+        if callable(close):
+            close()
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            await self.expire_sessions()
+
+    async def expire_sessions(self) -> int:
+        now = time.monotonic()
+        limits = self.config.sessions
+        expired = [
+            s
+            for s in self.sessions.values()
+            if now - s.last_seen > limits.idle_timeout_s or now - s.created > limits.max_age_s
+        ]
+        for s in expired:
+            self.sessions.pop(s.id, None)
+            await s.close("expired")
+        return len(expired)
+
+    # ------------------------------------------------------------------ sessions
+
+    def create_session(
+        self, principal: Principal, upstreams: list[str], *, aggregate: bool, transport: str = "http"
+    ) -> Session:
+        session = Session(
+            self, new_session_id(), principal, upstreams, aggregate=aggregate, transport=transport
+        )
+        self.sessions[session.id] = session
+        self.audit_event(
+            "session.start",
+            session=session.id,
+            principal=principal.key,
+            details={"upstreams": upstreams, "aggregate": aggregate},
+        )
+        return session
+
+    def find_session(self, session_id: str, principal: Principal) -> Session | None:
+        """Look up a live session; another principal's session is reported as unknown."""
+        session = self.sessions.get(session_id)
+        if session is None or session.closed:
+            return None
+        now = time.monotonic()
+        limits = self.config.sessions
+        if now - session.last_seen > limits.idle_timeout_s or now - session.created > limits.max_age_s:
+            self.sessions.pop(session_id, None)
+            asyncio.get_running_loop().create_task(session.close("expired"))
+            return None
+        if session.principal.key != principal.key:
+            self.audit_event(
+                "alert",
+                session=session_id,
+                principal=principal.key,
+                reason="session.principal_mismatch",
+                message="session id presented by a different principal",
+            )
+            return None
+        return session
+
+    async def end_session(self, session: Session, reason: str = "deleted by client") -> None:
+        self.sessions.pop(session.id, None)
+        await session.close(reason)
+
+    # ------------------------------------------------------------------ audit
+
+    def audit_event(self, event: str, **fields: Any) -> None:
+        if self.audit is None:
+            return
+        record = {"event": event, **{k: v for k, v in fields.items() if v is not None}}
+        try:
+            self.audit.write(record)
+        except Exception:  # an audit failure is logged loudly but must not kill the request path
+            log.exception("audit write failed")
+
+    def audit_request(self, *, arguments: Any = None, **fields: Any) -> None:
+        if self.audit is None:
+            return
+        record: dict[str, Any] = {"event": "request", **fields}
+        if arguments is not None:
+            # The audit log digests the arguments and keeps them raw only if configured to.
+            record["arguments"] = arguments
+        record["latency_ms"] = round(record.get("latency_ms", 0.0), 3)
+        self.audit_event(**record)

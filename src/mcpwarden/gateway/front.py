@@ -1,0 +1,392 @@
+"""The Streamable HTTP front: what MCP clients talk to.
+
+Transport checks (Host, Origin, protocol version, content type, body size) run before any
+session or upstream work, so bad input costs the gateway almost nothing and never reaches
+an upstream. Each rejection is an HTTP error with a JSON-RPC error body naming the reason,
+and an audit record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from fnmatch import fnmatchcase
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
+from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.core import GatewayCore
+from mcpwarden.gateway.session import Channel, Session
+from mcpwarden.guards.base import ANONYMOUS, Principal
+
+SESSION_HEADER = "mcp-session-id"
+VERSION_HEADER = "mcp-protocol-version"
+KEEPALIVE_S = 15.0
+# Revisions that still allow JSON-RPC batches in one POST.
+BATCH_REVISIONS = frozenset({"2025-03-26"})
+
+Authenticator = Callable[[Request], Awaitable[Principal]]
+
+
+async def anonymous(_request: Request) -> Principal:
+    return ANONYMOUS
+
+
+class HttpRejection(Exception):
+    def __init__(
+        self, status: int, reason: str, message: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.headers = headers or {}
+
+
+def _error_response(
+    status: int,
+    reason: str,
+    message: str,
+    *,
+    id_: Any = None,
+    code: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = jsonrpc.error(id_, code if code is not None else jsonrpc.INVALID_REQUEST, message, reason=reason)
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _host_allowed(host: str, patterns: list[str]) -> bool:
+    if not host:
+        return False
+    candidates = [host] if _has_port(host) else [host, f"{host}:80", f"{host}:443"]
+    return any(fnmatchcase(c.lower(), p.lower()) for c in candidates for p in patterns)
+
+
+def _has_port(host: str) -> bool:
+    if host.startswith("["):
+        return "]:" in host
+    return ":" in host
+
+
+class TransportSecurityMiddleware:
+    """Host and Origin validation on every request, before routing (DNS-rebinding defence)."""
+
+    def __init__(self, app: ASGIApp, core: GatewayCore) -> None:
+        self.app = app
+        self.core = core
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sec = self.core.config.security
+        host = ""
+        origin: str | None = None
+        for key, value in scope["headers"]:
+            if key == b"host":
+                host = value.decode("latin-1")
+            elif key == b"origin":
+                origin = value.decode("latin-1")
+        response: Response | None = None
+        if not _host_allowed(host, sec.allowed_hosts):
+            response = _error_response(421, "transport.bad_host", f"Host {host!r} is not allowed")
+        elif origin is not None and not any(
+            fnmatchcase(origin.lower(), p.lower()) for p in sec.allowed_origins
+        ):
+            response = _error_response(403, "transport.bad_origin", f"Origin {origin!r} is not allowed")
+        if response is not None:
+            self.core.audit_event(
+                "rejected",
+                reason="transport.bad_host" if response.status_code == 421 else "transport.bad_origin",
+                status=response.status_code,
+                details={"host": host, "origin": origin, "path": scope.get("path")},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class McpEndpoint:
+    def __init__(self, core: GatewayCore, authenticate: Authenticator = anonymous) -> None:
+        self.core = core
+        self.authenticate = authenticate
+
+    async def __call__(self, request: Request) -> Response:
+        name = request.path_params.get("name")
+        if name is not None and name not in self.core.config.upstreams:
+            return _error_response(404, "endpoint.unknown_upstream", f"no upstream named {name!r}")
+        endpoint = f"/servers/{name}/mcp" if name else "/mcp"
+        try:
+            principal = await self.authenticate(request)
+            if request.method == "POST":
+                return await self._post(request, principal, name, endpoint)
+            if request.method == "GET":
+                return await self._get(request, principal, endpoint)
+            if request.method == "DELETE":
+                return await self._delete(request, principal, endpoint)
+            raise HttpRejection(
+                405,
+                "http.method",
+                f"method {request.method} not allowed",
+                headers={"allow": "GET, POST, DELETE"},
+            )
+        except HttpRejection as exc:
+            self.core.audit_event(
+                "rejected",
+                reason=exc.reason,
+                status=exc.status,
+                message=str(exc),
+                session=request.headers.get(SESSION_HEADER),
+                details={"path": endpoint, "http_method": request.method},
+            )
+            return _error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_version(self, request: Request, session: Session | None) -> str | None:
+        version = request.headers.get(VERSION_HEADER)
+        if version is None:
+            return None
+        if version not in SUPPORTED_PROTOCOL_VERSIONS:
+            raise HttpRejection(
+                400,
+                "transport.protocol_version",
+                f"unsupported MCP-Protocol-Version {version!r}; "
+                f"supported: {', '.join(SUPPORTED_PROTOCOL_VERSIONS)}",
+            )
+        if session is not None and session.protocol_version and version != session.protocol_version:
+            raise HttpRejection(
+                400,
+                "transport.protocol_version",
+                f"MCP-Protocol-Version {version!r} differs from the negotiated {session.protocol_version!r}",
+            )
+        return version
+
+    def _session(self, request: Request, principal: Principal, endpoint: str) -> Session:
+        sid = request.headers.get(SESSION_HEADER)
+        if not sid:
+            raise HttpRejection(400, "session.missing", "missing Mcp-Session-Id header")
+        session = self.core.find_session(sid, principal)
+        if session is None or session.state.get("_endpoint") != endpoint:
+            raise HttpRejection(404, "session.unknown", "unknown or expired session")
+        return session
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.core.config.security.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HttpRejection(413, "transport.body_too_large", f"body of {declared} bytes exceeds {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HttpRejection(413, "transport.body_too_large", f"body exceeds {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    # ------------------------------------------------------------------ POST
+
+    async def _post(
+        self, request: Request, principal: Principal, name: str | None, endpoint: str
+    ) -> Response:
+        ctype = request.headers.get("content-type", "")
+        if ctype.split(";", 1)[0].strip().lower() != "application/json":
+            raise HttpRejection(415, "transport.content_type", "Content-Type must be application/json")
+        accept = request.headers.get("accept", "")
+        if not ("*/*" in accept or ("application/json" in accept and "text/event-stream" in accept)):
+            raise HttpRejection(
+                406, "transport.accept", "Accept must list both application/json and text/event-stream"
+            )
+        body = await self._read_body(request)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            self.core.audit_event("rejected", reason="jsonrpc.parse_error", status=400, message=str(exc))
+            return _error_response(
+                400, "jsonrpc.parse_error", f"body is not valid JSON: {exc}", code=jsonrpc.PARSE_ERROR
+            )
+        sid = request.headers.get(SESSION_HEADER)
+        if isinstance(payload, list):
+            return await self._post_batch(request, principal, endpoint, payload, len(body))
+        kind = jsonrpc.classify(payload)
+        if kind == "invalid":
+            raise HttpRejection(400, "jsonrpc.invalid", _invalid_reason(payload))
+        if kind == "request" and payload["method"] == "initialize":
+            if sid:
+                raise HttpRejection(
+                    400,
+                    "session.initialize_with_id",
+                    "initialize must not carry an Mcp-Session-Id (the gateway mints session ids)",
+                )
+            self._check_version(request, None)
+            return await self._initialize(principal, name, endpoint, payload, len(body))
+        session = self._session(request, principal, endpoint)
+        self._check_version(request, session)
+        if kind == "notification":
+            await session.handle_notification(payload)
+            return Response(status_code=202)
+        if kind == "response":
+            await session.handle_response(payload)
+            return Response(status_code=202)
+        channel = session.handle_request(payload, len(body))
+        return await self._reply(channel)
+
+    async def _initialize(
+        self, principal: Principal, name: str | None, endpoint: str, msg: dict[str, Any], size: int
+    ) -> Response:
+        upstreams = [name] if name else list(self.core.config.upstreams)
+        if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
+            await self.core.expire_sessions()
+            if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
+                raise HttpRejection(503, "session.limit", "too many sessions")
+        session = self.core.create_session(principal, upstreams, aggregate=name is None)
+        session.state["_endpoint"] = endpoint
+        channel = session.handle_request(msg, size)
+        final, data = await _final(channel)
+        if "result" not in final:
+            await self.core.end_session(session, "initialize failed")
+            return Response(data, media_type="application/json")
+        return Response(data, media_type="application/json", headers={SESSION_HEADER: session.id})
+
+    async def _reply(self, channel: Channel) -> Response:
+        msg, data = await channel.queue.get()
+        if data is not None:
+            if not data:  # cancelled by the client: nothing more to say
+                return Response(status_code=202)
+            return Response(data, media_type="application/json")
+        return StreamingResponse(
+            _sse_request_stream(msg, channel),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache"},
+        )
+
+    async def _post_batch(
+        self, request: Request, principal: Principal, endpoint: str, batch: list[Any], size: int
+    ) -> Response:
+        session = self._session(request, principal, endpoint) if request.headers.get(SESSION_HEADER) else None
+        version = self._check_version(request, session) or (session.protocol_version if session else None)
+        if session is None or (version or "2025-03-26") not in BATCH_REVISIONS or not batch:
+            raise HttpRejection(
+                400, "jsonrpc.batch", "JSON-RPC batches are not allowed in this protocol revision"
+            )
+        channels: list[Channel] = []
+        for item in batch:
+            kind = jsonrpc.classify(item)
+            if kind == "request" and item["method"] != "initialize":
+                channels.append(session.handle_request(item, size))
+            elif kind == "notification":
+                await session.handle_notification(item)
+            elif kind == "response":
+                await session.handle_response(item)
+            else:
+                raise HttpRejection(400, "jsonrpc.invalid", "batch contains an invalid message")
+        if not channels:
+            return Response(status_code=202)
+        finals = [await _final(ch) for ch in channels]
+        return Response(orjson.dumps([m for m, d in finals if d]), media_type="application/json")
+
+    # ------------------------------------------------------------------ GET / DELETE
+
+    async def _get(self, request: Request, principal: Principal, endpoint: str) -> Response:
+        if "text/event-stream" not in request.headers.get("accept", ""):
+            raise HttpRejection(406, "transport.accept", "GET needs Accept: text/event-stream")
+        session = self._session(request, principal, endpoint)
+        self._check_version(request, session)
+        return StreamingResponse(
+            _sse_session_stream(session),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache"},
+        )
+
+    async def _delete(self, request: Request, principal: Principal, endpoint: str) -> Response:
+        session = self._session(request, principal, endpoint)
+        await self.core.end_session(session)
+        return Response(status_code=200)
+
+
+def _invalid_reason(payload: Any) -> str:
+    if not isinstance(payload, dict):
+        return "a JSON-RPC message must be an object"
+    if payload.get("jsonrpc") != "2.0":
+        return 'missing or wrong "jsonrpc": "2.0"'
+    if "method" in payload and "id" in payload and not jsonrpc.valid_id(payload["id"]):
+        return "request id must be a string or an integer"
+    if "method" in payload and "id" not in payload:
+        return f"request {payload['method']!r} has no id (only notifications/* may omit it)"
+    return "not a JSON-RPC request, notification or response"
+
+
+async def _final(channel: Channel) -> tuple[dict[str, Any], bytes]:
+    while True:
+        msg, data = await channel.queue.get()
+        if data is not None:
+            return msg, data
+
+
+def _sse(data: bytes) -> bytes:
+    return b"event: message\ndata: " + data + b"\n\n"
+
+
+async def _sse_request_stream(first: dict[str, Any], channel: Channel) -> AsyncIterator[bytes]:
+    yield _sse(orjson.dumps(first))
+    while True:
+        msg, data = await channel.queue.get()
+        if data is None:
+            yield _sse(orjson.dumps(msg))
+            continue
+        if data:
+            yield _sse(data)
+        return
+
+
+async def _sse_session_stream(session: Session) -> AsyncIterator[bytes]:
+    session.stream_opened()
+    try:
+        yield b": stream open\n\n"
+        while not session.closed:
+            try:
+                msg = await asyncio.wait_for(session.unsolicited.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield b": keepalive\n\n"
+                continue
+            if msg is None:
+                break
+            yield _sse(orjson.dumps(msg))
+    finally:
+        session.stream_closed()
+
+
+def build_app(core: GatewayCore, authenticate: Authenticator = anonymous) -> Starlette:
+    # A bound method, so Starlette wraps it as a request/response endpoint.
+    endpoint = McpEndpoint(core, authenticate).__call__
+
+    async def health(_request: Request) -> Response:
+        return JSONResponse({"status": "ok", "sessions": len(core.sessions)})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await core.start()
+        try:
+            yield
+        finally:
+            await core.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
+            Route("/servers/{name}/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
+            Route("/healthz", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.add_middleware(TransportSecurityMiddleware, core=core)
+    return app

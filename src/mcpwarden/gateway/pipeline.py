@@ -1,0 +1,110 @@
+"""Runs guards' hooks in order and turns every outcome into an audit event.
+
+The pipeline knows which hooks each guard overrides, so a message only visits guards
+that care about it. A `rewrite` feeds the next guard the rewritten payload; a `deny`
+stops the chain and is raised as `Denied`, which the session turns into a JSON-RPC error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+from mcpwarden.guards.base import Decision, Exchange, Guard
+
+HOOKS: tuple[str, ...] = (
+    "request",
+    "tool_call",
+    "resource_read_request",
+    "prompt_get_request",
+    "tools_list",
+    "tool_result",
+    "resources_list",
+    "resource_templates_list",
+    "resource_read",
+    "prompts_list",
+    "prompt_get",
+    "server_request",
+    "notification",
+)
+
+# Hooks that see what the client asked, by method.
+REQUEST_HOOKS: dict[str, str] = {
+    "tools/call": "tool_call",
+    "resources/read": "resource_read_request",
+    "prompts/get": "prompt_get_request",
+}
+# Hooks that see what the upstream answered, by method.
+RESULT_HOOKS: dict[str, str] = {
+    "tools/list": "tools_list",
+    "tools/call": "tool_result",
+    "resources/list": "resources_list",
+    "resources/templates/list": "resource_templates_list",
+    "resources/read": "resource_read",
+    "prompts/list": "prompts_list",
+    "prompts/get": "prompt_get",
+}
+
+HookFn = Callable[[Exchange, Any], Awaitable[Decision | None]]
+
+
+class AuditWriter(Protocol):
+    def write(self, event: dict[str, Any]) -> Any: ...
+
+
+class Denied(Exception):
+    def __init__(self, guard: str, decision: Decision) -> None:
+        super().__init__(decision.message or decision.reason or "denied")
+        self.guard = guard
+        self.decision = decision
+
+
+class Pipeline:
+    def __init__(self, guards: Sequence[Guard], audit: AuditWriter | None = None) -> None:
+        self.guards = list(guards)
+        self.audit = audit
+        self._chains: dict[str, list[tuple[str, HookFn]]] = {}
+        for hook in HOOKS:
+            chain: list[tuple[str, HookFn]] = []
+            for guard in self.guards:
+                # Only guards whose class overrides the hook take part in its chain.
+                if getattr(type(guard), hook) is not getattr(Guard, hook):
+                    chain.append((guard.name, getattr(guard, hook)))
+            self._chains[hook] = chain
+
+    def has(self, hook: str) -> bool:
+        return bool(self._chains.get(hook))
+
+    async def run(self, hook: str, ex: Exchange, payload: Any) -> Any:
+        """Return the (possibly rewritten) payload, or raise Denied."""
+        for guard_name, fn in self._chains.get(hook, ()):
+            decision = await fn(ex, payload)
+            if decision is None or decision.kind == "pass":
+                continue
+            self._record(hook, guard_name, ex, decision)
+            if decision.kind == "deny":
+                raise Denied(guard_name, decision)
+            if decision.kind == "rewrite":
+                payload = decision.value
+        return payload
+
+    def _record(self, hook: str, guard: str, ex: Exchange, decision: Decision) -> None:
+        if self.audit is None:
+            return
+        event: dict[str, Any] = {
+            "event": "alert" if decision.kind == "alert" else "decision",
+            "session": ex.session_id,
+            "principal": ex.principal.key,
+            "upstream": ex.upstream,
+            "method": ex.method,
+            "tool": ex.tool,
+            "hook": hook,
+            "decision": decision.kind,
+            "guard": guard,
+            "reason": decision.reason,
+        }
+        if decision.message:
+            event["message"] = decision.message
+        if decision.details:
+            event["details"] = decision.details
+        self.audit.write(event)

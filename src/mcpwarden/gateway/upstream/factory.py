@@ -1,0 +1,24 @@
+"""Builds the right connector for an upstream's config."""
+
+from __future__ import annotations
+
+import httpx
+
+from mcpwarden.config import HttpUpstream, StdioUpstream
+from mcpwarden.gateway.upstream.base import ClosedHandler, MessageHandler, UpstreamConnection
+from mcpwarden.gateway.upstream.http import HttpConnection
+from mcpwarden.gateway.upstream.stdio import EventHandler, StdioConnection
+
+
+def connect_upstream(
+    name: str,
+    config: HttpUpstream | StdioUpstream,
+    *,
+    http_client: httpx.AsyncClient,
+    on_message: MessageHandler,
+    on_closed: ClosedHandler,
+    on_event: EventHandler | None = None,
+) -> UpstreamConnection:
+    if isinstance(config, HttpUpstream):
+        return HttpConnection(name, config, http_client, on_message, on_closed)
+    return StdioConnection(name, config, on_message, on_closed, on_event)

@@ -1,0 +1,276 @@
+"""Streamable HTTP upstream: the gateway acting as an MCP client over HTTP.
+
+Every request is its own POST whose reply is JSON or an SSE stream; all messages on that
+stream are delivered as related to the request. After `notifications/initialized`, a GET
+stream carries server-initiated messages. The upstream's session id stays inside this
+object: clients only ever see the gateway's own ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from typing import Any
+
+import httpx
+import orjson
+
+from mcpwarden.config import HttpUpstream
+from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.upstream.base import (
+    JSON,
+    ClosedHandler,
+    MessageHandler,
+    UpstreamClosed,
+    UpstreamConnection,
+    UpstreamError,
+)
+from mcpwarden.gateway.upstream.sse import iter_sse
+
+log = logging.getLogger("mcpwarden.upstream.http")
+
+ACCEPT = "application/json, text/event-stream"
+MAX_RESUME_ATTEMPTS = 5
+MAX_GET_FAILURES = 5
+
+
+class HttpConnection(UpstreamConnection):
+    def __init__(
+        self,
+        name: str,
+        config: HttpUpstream,
+        client: httpx.AsyncClient,
+        on_message: MessageHandler,
+        on_closed: ClosedHandler,
+    ) -> None:
+        super().__init__(name, on_message, on_closed)
+        self.config = config
+        self._client = client
+        self._session_id: str | None = None
+        self._posts: dict[Any, asyncio.Task[None]] = {}
+        self._get_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Nothing to open: the first POST (initialize) starts the upstream session."""
+
+    def _headers(self, *, sse_only: bool = False) -> dict[str, str]:
+        headers = dict(self.config.headers)
+        headers["accept"] = "text/event-stream" if sse_only else ACCEPT
+        if self._session_id is not None:
+            headers["mcp-session-id"] = self._session_id
+        if self.protocol_version is not None:
+            headers["mcp-protocol-version"] = self.protocol_version
+        return headers
+
+    async def send(self, msg: JSON) -> None:
+        if self.closed:
+            raise UpstreamClosed(f"upstream {self.name!r} session is closed")
+        if "method" in msg and "id" in msg:
+            if msg["method"] == "initialize":
+                # The session id arrives on this response; everything else must wait for it.
+                await self._post_request(msg)
+            else:
+                rid = msg["id"]
+                task = asyncio.create_task(self._post_request(msg), name=f"http-post-{self.name}-{rid}")
+                self._posts[rid] = task
+                task.add_done_callback(functools.partial(self._forget_post, rid))
+            return
+        await self._post_one_way(msg)
+
+    def _forget_post(self, rid: Any, _task: asyncio.Task[None]) -> None:
+        self._posts.pop(rid, None)
+
+    def abandon(self, request_id: Any) -> None:
+        """Stop reading the reply to a request the session gave up on (timeout, cancel)."""
+        task = self._posts.pop(request_id, None)
+        if task is not None and not task.done():
+            task.cancel()
+
+    async def _post_one_way(self, msg: JSON) -> None:
+        try:
+            resp = await self._client.post(
+                self.config.url,
+                content=orjson.dumps(msg),
+                headers={**self._headers(), "content-type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"upstream {self.name!r} unreachable: {exc!s}") from exc
+        await resp.aread()
+        if resp.status_code == 404 and self._session_id is not None:
+            await self._closed("upstream session expired (404)")
+            raise UpstreamClosed(f"upstream {self.name!r} ended the session")
+        if resp.status_code >= 400:
+            raise UpstreamError(f"upstream {self.name!r} answered HTTP {resp.status_code}")
+
+    async def _post_request(self, msg: JSON) -> None:
+        rid = msg["id"]
+        try:
+            async with self._client.stream(
+                "POST",
+                self.config.url,
+                content=orjson.dumps(msg),
+                headers={**self._headers(), "content-type": "application/json"},
+            ) as resp:
+                if msg.get("method") == "initialize" and resp.status_code < 300:
+                    sid = resp.headers.get("mcp-session-id")
+                    if sid:
+                        self._session_id = sid
+                if (
+                    resp.status_code == 404
+                    and self._session_id is not None
+                    and msg.get("method") != "initialize"
+                ):
+                    await resp.aread()
+                    await self._fail(rid, "upstream session expired", "upstream.session_expired")
+                    await self._closed("upstream session expired (404)")
+                    return
+                if resp.status_code >= 400:
+                    text = (await resp.aread())[:300].decode("utf-8", "replace")
+                    await self._deliver_error_body(rid, resp.status_code, text)
+                    return
+                ctype = resp.headers.get("content-type", "")
+                if ctype.startswith("text/event-stream"):
+                    answered, last_id = await self._relay_sse(resp, rid)
+                    if not answered and last_id is not None:
+                        answered = await self._resume(rid, last_id)
+                    if not answered:
+                        await self._fail(
+                            rid, "upstream closed the stream without a response", "upstream.no_response"
+                        )
+                    return
+                body = await resp.aread()
+                if resp.status_code == 202 or not body:
+                    await self._fail(
+                        rid, "upstream accepted the request but sent no response", "upstream.no_response"
+                    )
+                    return
+                try:
+                    payload = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    await self._fail(rid, "upstream sent a body that is not JSON", "upstream.bad_response")
+                    return
+                for item in payload if isinstance(payload, list) else [payload]:
+                    if isinstance(item, dict):
+                        await self._on_message(item, rid)
+        except asyncio.CancelledError:
+            raise
+        except httpx.HTTPError as exc:
+            await self._fail(rid, f"upstream unreachable: {exc!s}", "upstream.unavailable")
+
+    async def _relay_sse(self, resp: httpx.Response, rid: Any) -> tuple[bool, str | None]:
+        answered = False
+        last_id: str | None = None
+        async for event in iter_sse(resp.aiter_lines()):
+            if event.id:
+                last_id = event.id
+            if event.event != "message" or not event.data:
+                continue
+            try:
+                item = orjson.loads(event.data)
+            except orjson.JSONDecodeError:
+                log.warning("upstream %s sent a non-JSON SSE event", self.name)
+                continue
+            if not isinstance(item, dict):
+                continue
+            if item.get("id") == rid and ("result" in item or "error" in item):
+                answered = True
+            await self._on_message(item, rid)
+        return answered, last_id
+
+    async def _resume(self, rid: Any, last_id: str) -> bool:
+        """Reconnect with Last-Event-ID after the server closed a stream early (SEP-1699)."""
+        for _ in range(MAX_RESUME_ATTEMPTS):
+            headers = {**self._headers(sse_only=True), "last-event-id": last_id}
+            try:
+                async with self._client.stream("GET", self.config.url, headers=headers) as resp:
+                    if resp.status_code >= 400:
+                        await resp.aread()
+                        return False
+                    answered, new_last = await self._relay_sse(resp, rid)
+            except httpx.HTTPError:
+                return False
+            if answered:
+                return True
+            if new_last is None:
+                return False
+            last_id = new_last
+        return False
+
+    async def _deliver_error_body(self, rid: Any, status: int, body: str) -> None:
+        # An upstream may answer an HTTP error with a JSON-RPC error for our id: keep it.
+        with contextlib.suppress(orjson.JSONDecodeError):
+            parsed = orjson.loads(body)
+            if isinstance(parsed, dict) and "error" in parsed:
+                parsed["id"] = rid
+                await self._on_message(parsed, rid)
+                return
+        await self._fail(rid, f"upstream answered HTTP {status}", "upstream.http_error", status=status)
+
+    async def _fail(self, rid: Any, message: str, reason: str, **data: Any) -> None:
+        code = jsonrpc.UPSTREAM_UNAVAILABLE
+        await self._on_message(
+            jsonrpc.error(rid, code, message, reason=reason, upstream=self.name, synthetic=True, **data), rid
+        )
+
+    def initialized(self) -> None:
+        if self._get_task is None and not self.closed:
+            self._get_task = asyncio.create_task(self._listen(), name=f"http-get-{self.name}")
+
+    async def _listen(self) -> None:
+        failures = 0
+        last_id: str | None = None
+        delay = 0.5
+        while not self.closed and failures < MAX_GET_FAILURES:
+            headers = self._headers(sse_only=True)
+            if last_id is not None:
+                headers["last-event-id"] = last_id
+            try:
+                async with self._client.stream(
+                    "GET", self.config.url, headers=headers, timeout=httpx.Timeout(None, connect=10.0)
+                ) as resp:
+                    if resp.status_code == 405:
+                        return  # the upstream offers no server-initiated stream
+                    if resp.status_code == 404:
+                        await self._closed("upstream session expired (404)")
+                        return
+                    if resp.status_code >= 400 or not resp.headers.get("content-type", "").startswith(
+                        "text/event-stream"
+                    ):
+                        failures += 1
+                        await resp.aread()
+                    else:
+                        failures = 0
+                        async for event in iter_sse(resp.aiter_lines()):
+                            if event.id:
+                                last_id = event.id
+                            if event.retry_ms is not None:
+                                delay = max(0.05, event.retry_ms / 1000)
+                            if event.event != "message" or not event.data:
+                                continue
+                            try:
+                                item = orjson.loads(event.data)
+                            except orjson.JSONDecodeError:
+                                continue
+                            if isinstance(item, dict):
+                                await self._on_message(item, None)
+            except asyncio.CancelledError:
+                raise
+            except httpx.HTTPError:
+                failures += 1
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        tasks = [t for t in self._posts.values() if not t.done()]
+        if self._get_task is not None:
+            tasks.append(self._get_task)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._session_id is not None and not self.closed:
+            with contextlib.suppress(httpx.HTTPError):
+                await self._client.delete(self.config.url, headers=self._headers(), timeout=5.0)
+        await self._closed("closed by gateway")

@@ -1,0 +1,135 @@
+"""Start and stop real processes for integration tests: SDK servers and the gateway CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+FEATURES_SERVER = FIXTURES / "features_server.py"
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[Any] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} came up")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not come up within {timeout}s")
+
+
+def stop(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+@contextlib.contextmanager
+def http_server(script: Path = FEATURES_SERVER, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run an SDK server over Streamable HTTP; yields (its /mcp URL, process)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [PYTHON, str(script), "--transport", "http", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/mcp", proc=proc)
+        yield f"http://127.0.0.1:{port}/mcp", proc
+    finally:
+        stop(proc)
+
+
+def stdio_upstream(name: str = "feat", **extra: Any) -> dict[str, Any]:
+    return {
+        "transport": "stdio",
+        "command": PYTHON,
+        "args": [str(FEATURES_SERVER), "--name", name],
+        **extra,
+    }
+
+
+@dataclass
+class Gateway:
+    base: str
+    proc: subprocess.Popen[bytes]
+    audit_path: Path
+    log_path: Path
+
+    def url(self, upstream: str | None = None) -> str:
+        return f"{self.base}/servers/{upstream}/mcp" if upstream else f"{self.base}/mcp"
+
+    def audit(self) -> list[dict[str, Any]]:
+        import orjson
+
+        if not self.audit_path.exists():
+            return []
+        return [orjson.loads(line) for line in self.audit_path.read_bytes().splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def gateway(config: dict[str, Any], *, workdir: Path | None = None) -> Iterator[Gateway]:
+    """Run `mcpwarden serve` as a real process with the given config (dict)."""
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mcpw-gw-")))
+        config = dict(config)
+        config.setdefault("audit", {"path": str(workdir / "audit.jsonl"), "fsync": "never"})
+        config.setdefault("store", {"path": str(workdir / "store.sqlite3")})
+        cfg_path = workdir / "gateway.yaml"
+        cfg_path.write_text(yaml.safe_dump(config))
+        port = free_port()
+        log_path = workdir / "gateway.log"
+        log = stack.enter_context(open(log_path, "wb"))
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "mcpwarden", "serve", "-c", str(cfg_path), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=workdir,
+        )
+        stack.callback(stop, proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/healthz", proc=proc)
+        audit = config["audit"].get("path") if isinstance(config.get("audit"), dict) else None
+        yield Gateway(base, proc, Path(audit) if audit else workdir / "audit.jsonl", log_path)
+
+
+_SID = re.compile(r"^[\x21-\x7e]+$")
+
+
+def is_visible_ascii(value: str) -> bool:
+    return bool(_SID.match(value))
