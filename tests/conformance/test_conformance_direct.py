@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fixture_process import start_http_fixture
-from conformance.harness import DEFAULT_BASELINE, SUCCESS, SuiteResult, compare_with_baseline, run_suite
+from conformance.fixture_process import demo_command, start_http_fixture, start_http_server
+from conformance.harness import (
+    DEFAULT_BASELINE,
+    FAILURE,
+    SUCCESS,
+    SuiteResult,
+    compare_with_baseline,
+    run_suite,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,3 +46,9 @@ def test_every_active_scenario_ran(direct_result: SuiteResult) -> None:
 def test_every_scenario_has_a_successful_check(direct_result: SuiteResult) -> None:
     succeeded = {check.scenario for check in direct_result.checks if check.status == SUCCESS}
     assert [name for name in direct_result.scenarios if name not in succeeded] == []
+
+
+def test_harness_reports_failure_from_a_server_without_the_scenario_resources(tmp_path: Path) -> None:
+    with start_http_server(demo_command("http", sandbox=tmp_path / "notes")) as url:
+        result = run_suite(url, scenario="resources-read-text", workdir=tmp_path)
+    assert [(check.check, check.status) for check in result.problems] == [("resources-read-text", FAILURE)]
