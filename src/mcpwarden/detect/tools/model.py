@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import re2
+
+from mcpwarden.detect.tools.tokens import model_tokens
 
 if TYPE_CHECKING:
     from mcpwarden.detect.tools.scanner import ToolAnalysis
 
 ARTIFACT = "tools_linear_v1.json"
 HASH_DIM = 1 << 14
-_TOKEN = re2.compile(r"[a-z][a-z0-9']+|[~/.][a-z0-9_./-]+")
 
 # Rule ids in feature order; new rules must be appended (the artifact stores this list).
 FEATURE_RULES: tuple[str, ...] = (
@@ -47,6 +47,7 @@ FEATURE_RULES: tuple[str, ...] = (
     "model-directive",
     "user-deception",
     "param-requests-context",
+    "soft-precondition",
     "unicode-tag-smuggling",
     "bidi-control",
     "zero-width-chars",
@@ -64,7 +65,7 @@ SHAPE_FEATURES: tuple[str, ...] = ("rule_logit", "log_desc_len", "n_params", "fo
 
 
 def tokens(text: str) -> list[str]:
-    words = _TOKEN.findall(text)
+    words = model_tokens(text)
     return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 

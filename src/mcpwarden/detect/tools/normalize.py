@@ -155,11 +155,13 @@ class Normalized:
 
 
 def _is_variation(cp: int) -> bool:
-    return any(cp in r for r in VARIATION_SELECTORS)
+    return 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
 
 
 def normalize(text: str) -> Normalized:
     """Fold `text` for matching and count the hiding tricks it used."""
+    if text.isascii() and "\x1b" not in text:
+        return Normalized(text=text.lower())  # nothing to fold: the common case, kept cheap
     zero_width = bidi = tags = variation = ansi = confusables = 0
     tag_chars: list[str] = []
     out: list[str] = []

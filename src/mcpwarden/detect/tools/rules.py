@@ -14,7 +14,7 @@ and real tool definitions, then the learned model calibrates the combination.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import re2
 
@@ -46,6 +46,8 @@ _SENSITIVE = (
     r"|mcp\.json|claude_desktop_config|cline_mcp_settings|\.cursor/|\.codeium|\.windsurf"
     r"|wallet\.dat|keychain|cookies\.sqlite|login data|browser (?:history|cookies|passwords|profile|data)"
     r"|saved passwords|seed phrase|mnemonic phrase|private[ _-]?keys?\b|ssh[ _-]?keys?\b"
+    r"|~/\.[a-z0-9_-]+|\.gcloud\b|\.config/gcloud|application_default_credentials|credentials\.json|token\.json"
+    r"|\.oauth_token|live_key|admin_token|\.slack/|\.stripe/|service[ _-]?account[ _-]?key"
 )
 _SECRET_WORDS = (
     r"api[ _-]?keys?|passwords?|passwd|credentials?|secrets?|private[ _-]?keys?|ssh[ _-]?keys?"
@@ -82,6 +84,21 @@ RULES: tuple[Rule, ...] = (
             r"\bto use this tool,? (?:you )?(?:must|need|should)\b",
             r"\b(?:prior to|ahead of) (?:using|calling|invoking|any)\b[^.!?\n]{0,120}\b" + _MODAL + r"\b",
             r"\bafter (?:using|calling|each|every|any)\b[^.!?\n]{0,100}\b(?:you )?(?:must|should|always) (?:also )?(?:call|send|use|run|invoke)\b",
+            r"\b(?:must|should|need to|have to)\s+(?:first\s+)?(?:call|run|use|invoke|execute)\s+(?:the\s+)?['\"`]",
+            r"\b(?:will not|won't|cannot|can't|will refuse to|will reject)\b[^.!?\n]{0,30}\b(?:run|return|work|process|execute|function|respond|accept|proceed)\b[^.!?\n]{0,80}\b(?:until|unless)\b",
+            r"(?:^|[\s(])(?:call|invoke|run)\s+(?:the\s+)?['\"`]?[\w-]+['\"`]?\b[^.!?\n]{0,80}\b(?:first|before (?:any|this tool|using|proceeding|it))\b",
+            r"\b(?:required|mandatory|necessary) (?:initialization|pre-?check|prerequisite|setup step)\b",
+        ),
+    ),
+    Rule(
+        "soft-precondition",
+        Severity.MEDIUM,
+        0.45,
+        "asks for another action before this tool runs",
+        _rx(
+            r"\bbefore (?:using|calling|invoking|running|executing|proceeding|this tool|use|any|\w+ing\b|\w+ion\b)[^.!?\n]{0,100}\b(?:use|call|invoke|execute|perform|make sure|ensure)\b",
+            r"\bbefore (?:using|calling|invoking|running|executing|proceeding|this tool|use|any|\w+ing\b|\w+ion\b)[^.!?\n]{0,100}\b(?:run|fetch|request|read|search|scan|get|check|visit|open)\s+['\"`]",
+            r"\b(?:skipping|omitting|ignoring|failure to|failing to|not doing)\b[^.!?\n]{0,40}\b(?:will|would|may|can)\b[^.!?\n]{0,20}\b(?:cause|corrupt|crash|break|fail|result in|lead to|trigger)",
         ),
     ),
     Rule(
@@ -92,7 +109,9 @@ RULES: tuple[Rule, ...] = (
         _rx(
             r"\b(?:do not|don't|dont|never|without)\s+(?:ever\s+)?(?:tell|tells|telling|inform|informing|notify|notifying|mention|mentioning|reveal|revealing|alert|alerting|disclose|disclosing|let|letting|show|showing|ask|asking|bother)\w*\s+(?:this\s+)?(?:to\s+)?(?:the\s+|your\s+|any\s+)?(?:user|users|human|operator|customer|anyone)",
             r"\b(?:user|users|human)\s+(?:must|should|does|do|need)\s*(?:not|n't)\s+(?:know|be told|be informed|see|notice|be aware|find out)",
-            r"\b(?:silently|secretly|covertly|quietly|discreetly|invisibly)\b",
+            r"\b(?:secretly|covertly|discreetly|invisibly)\b",
+            r"\b(?:silently|quietly)\s+(?:also\s+)?(?:send|forward|copy|upload|add|include|call|run|execute|modify|change|read|exfiltrat\w*|share|bcc|log|record|store|append|collect|redirect|replace|download|attach|post|transmit|insert)\b",
+            r"\b(?:do not|don't|never|without)\s+(?:ask|asking|request|requesting|prompt|prompting|seek|seeking|wait|waiting)\w*\s+(?:the user\s+)?(?:for\s+)?(?:confirmation|approval|permission|consent)",
             r"\bhide (?:this|it|these|the \w+) from\b",
             r"\bkeep (?:this|it) (?:secret|hidden|confidential|private)\b",
             r"\bwithout (?:the )?(?:user|users)(?:'s)? (?:knowledge|consent|noticing|knowing|approval|confirmation)",
@@ -113,6 +132,10 @@ RULES: tuple[Rule, ...] = (
             r"\bhigh[ -]priority (?:system )?(?:rule|instruction|directive)",
             r"\b(?:even if|even when) (?:the )?user (?:asks|requests|says|specifies|provides)",
             r"\binstead of (?:what )?(?:the )?user(?:'s)? (?:request|asks|input|specified|provided|original)",
+            r"\bignore (?:any|the|what|whatever)\b[^.!?\n]{0,30}\b(?:they|user|users|the user) (?:specif|provide|request|enter|ask|want)",
+            r"\boverride (?:the )?(?:user|request|user's|users'|user prompt|prompt)\b",
+            r"\b(?:standing|session|permanent) rule\b|\bfor the remainder of (?:this|the) (?:session|conversation)\b",
+            r"\bcannot be overridden\b|\b(?:rule|instruction) takes precedence\b",
         ),
     ),
     Rule(
@@ -128,6 +151,10 @@ RULES: tuple[Rule, ...] = (
             r"\balways (?:set|use|send|pass)\s+['\"`]?[\w-]+['\"`]?\s+(?:to|as|=)\s*['\"`]",
             r"\bupdate the ['\"`]?[\w-]+['\"`]? (?:parameter|argument) accordingly",
             r"\b(?:recipient|destination|to address|ref|branch|amount|account)\b[^.!?\n]{0,40}\bmust be (?:changed|set|replaced)",
+            r"\bwhen (?:using|calling|invoking|a user calls|the user calls|you call|you use)\b[^.!?\n]{0,80}\b(?:change|set|modify|append|prepend|override|inject|replace|ignore|add|skip|filter|assign|share)\b",
+            r"\b(?:always|automatically) (?:inject|add|assign|share|include|cc|bcc)\b",
+            r"\bappend(?:ed)? to (?:the )?(?:prompt|query|message|body)\s*:",
+            r"\bmust (?:have|be|get)\b[^.!?\n]{0,80}\b(?:appended|prepended|added|inserted|replaced|rewritten|redirected)\b",
         ),
     ),
     Rule(
@@ -182,6 +209,7 @@ RULES: tuple[Rule, ...] = (
             r"\bbase64\s+(?:-d|--decode)",
             r"\b(?:execute|run)\s+(?:the\s+)?(?:following|this)\s+(?:system\s+|shell\s+|bash\s+)?(?:command|script|code)",
             r"\becho\s+\$\w+",
+            r"\$\((?:cat|printenv|env|whoami|curl|wget|base64|echo|id|hostname|ls)\b",
             r"\bexport\s+[a-z_]+=",
             r"\bpowershell\s+-",
             r"\bos\.system\(|\bsubprocess\.|\beval\(|\bexec\(",
@@ -201,7 +229,6 @@ RULES: tuple[Rule, ...] = (
             r"\b(?:has|have) been (?:temporarily )?(?:deprecated|disabled|discontinued|replaced)\b[^.!?\n]{0,120}\b(?:use|redirect|instead|alternative)",
             r"\b(?:use|call) ['\"`][\w-]+['\"`] (?:instead|as an alternative|rather than)",
             r"\bredirect\w* (?:all |any )?(?:the )?(?:user|users|searches|requests|queries|calls|traffic)\b",
-            r"\b(?:instead of|rather than) (?:using |calling )?(?:the )?['\"`][\w-]+['\"`]",
         ),
     ),
     Rule(
@@ -264,15 +291,46 @@ RULES: tuple[Rule, ...] = (
         "a parameter asks for conversation history, prompts or file contents it does not need",
         _rx(
             r"\b(?:conversation|chat|message|dialog(?:ue)?) (?:history|log|transcript|context)\b",
-            r"\b(?:previous|prior|all|entire|full|whole) (?:messages|conversation|chat|dialog(?:ue)?|context window|instructions)\b",
+            r"\b(?:previous|prior|earlier|entire|full|whole) (?:conversation|chat|dialog(?:ue)?|context window|instructions|user messages)\b",
+            r"\bmessages (?:in|of|from) (?:this|the) (?:conversation|chat|session)\b",
             r"\bsystem prompt\b|\b(?:your|the assistant's|the model's) (?:instructions|memory|context)\b",
             r"\b(?:contents?|text) of (?:~|/etc|\.ssh|any |all |every |the user'?s? )",
             r"\b(?:content|contents) of (?:the )?(?:file|files) (?:at|in|under) ['\"`]?(?:~|/etc|/root|\.)",
+            r"\b(?:name|identity|version) of the (?:llm|ai|language model|model|assistant)\b|\b(?:llm|ai) model (?:name|that calls)\b",
+            r"^(?:llm_model_name|model_name|system_prompt|conversation_history|chat_history|previous_messages|user_messages|sidenote|side_note)$",
         ),
         scope="param",
     ),
 )
 
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+
+class RuleSet:
+    """Several rules matched in one RE2 pass; only rules that hit are searched again for a span.
+
+    Most fields hit no rule at all, so one set match per field instead of one search per
+    rule keeps the scan under a millisecond per tool.
+    """
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self._set = re2.Set.SearchSet()
+        for rule in rules:
+            self._set.Add(rule.pattern.pattern)
+        self._set.Compile()
+
+    def matching(self, text: str) -> list[Rule]:
+        if not text:
+            return []
+        hits = cast("list[int] | None", self._set.Match(text))  # the stub's return type is wrong
+        return [self.rules[i] for i in sorted(hits)] if hits else []
+
+
 # Prose rules apply to every descriptive string; param rules only to parameter descriptions
 # and names, where a benign tool has no reason to ask for conversation history.
-RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+PROSE_RULES: tuple[Rule, ...] = tuple(r for r in RULES if r.scope != "param")
+PARAM_RULES: tuple[Rule, ...] = tuple(r for r in RULES if r.scope == "param")
+PROSE_SET = RuleSet(PROSE_RULES)
+PARAM_FIELD_SET = RuleSet(RULES)
+PARAM_NAME_SET = RuleSet(PARAM_RULES)

@@ -19,7 +19,8 @@ import re2
 from mcpwarden.detect.findings import Detection, Finding, Severity
 from mcpwarden.detect.tools.fields import TextField, iter_fields
 from mcpwarden.detect.tools.normalize import Normalized, normalize, scripts_of
-from mcpwarden.detect.tools.rules import RULES, Rule
+from mcpwarden.detect.tools.rules import PARAM_FIELD_SET, PARAM_NAME_SET, PROSE_SET, RuleSet
+from mcpwarden.detect.tools.tokens import identifiers, words
 
 DEFAULT_THRESHOLD = 0.5
 MAX_TEXT = 20_000  # per field; longer text is scanned in its first and last part
@@ -28,9 +29,6 @@ MAX_DECODE_DEPTH = 2
 _B64 = re2.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
 _HEX = re2.compile(r"(?:\\x)?(?:[0-9a-fA-F]{2}(?:\\x)?){16,}")
 _PCT = re2.compile(r"(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){4,}")
-_QUOTED_IDENT = re2.compile(r"['\"`]([a-z][a-z0-9]*(?:[_-][a-z0-9]+)+)['\"`]")
-_BARE_IDENT = re2.compile(r"\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+)\b")
-_WORD = re2.compile(r"[a-z][a-z0-9]{2,}")
 _URL = re2.compile(r"https?://[^\s'\"<>)\]]+")
 _EMAIL = re2.compile(r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
 
@@ -65,11 +63,9 @@ def _clip(text: str) -> str:
     return text[:half] + "\n" + text[-half:]
 
 
-def _rule_hits(rules: Iterable[Rule], norm: str, field_: TextField) -> list[Finding]:
+def _rule_hits(rules: RuleSet, norm: str, field_: TextField) -> list[Finding]:
     out: list[Finding] = []
-    for rule in rules:
-        if rule.scope == "param" and not field_.in_param:
-            continue
+    for rule in rules.matching(norm):
         m = rule.pattern.search(norm)
         if m is not None:
             snippet = norm[max(0, m.start() - 10) : m.end() + 10].strip()
@@ -251,7 +247,7 @@ def _encoded_findings(raw: str, field_: TextField, depth: int = 0) -> list[Findi
     out: list[Finding] = []
     for encoding, decoded in _decode_candidates(raw):
         n = normalize(decoded)
-        inner = _rule_hits(RULES, n.text, field_) + _char_findings(n, field_)
+        inner = _rule_hits(PARAM_FIELD_SET, n.text, field_) + _char_findings(n, field_)
         if depth < MAX_DECODE_DEPTH:
             inner += _encoded_findings(decoded, field_, depth + 1)
         if inner:
@@ -270,9 +266,7 @@ def _encoded_findings(raw: str, field_: TextField, depth: int = 0) -> list[Findi
 
 def _foreign_references(norm: str, own: set[str]) -> set[str]:
     """Tool-like identifiers the text names that are not this tool or its parameters."""
-    refs = {m.group(1) for m in _QUOTED_IDENT.finditer(norm)}
-    refs |= {m.group(1) for m in _BARE_IDENT.finditer(norm) if m.group(1).count("_") >= 1}
-    return {r.replace("-", "_") for r in refs} - own
+    return {r.replace("-", "_") for r in identifiers(norm)} - own
 
 
 def analyze_tool(tool: dict[str, Any], *, other_tools: frozenset[str] = frozenset()) -> ToolAnalysis:
@@ -283,12 +277,12 @@ def analyze_tool(tool: dict[str, Any], *, other_tools: frozenset[str] = frozense
     own = {name.lower().replace("-", "_")}
     params: set[str] = set()
     prose: list[str] = []
-    schema_words: set[str] = set(_WORD.findall(name.lower().replace("_", " ")))
+    schema_words: set[str] = set(words(name.lower().replace("_", " ")))
     fields = list(iter_fields(tool))
     for f in fields:
         if f.kind == "param_name":
             params.add(f.text.lower().replace("-", "_"))
-            schema_words |= set(_WORD.findall(f.text.lower().replace("_", " ")))
+            schema_words |= set(words(f.text.lower().replace("_", " ")))
             if not f.path.startswith("$.outputSchema"):
                 result.n_params += 1
         elif f.kind == "value" and ".enum" in f.path:
@@ -302,11 +296,13 @@ def analyze_tool(tool: dict[str, Any], *, other_tools: frozenset[str] = frozense
             result.findings.extend(_identifier_findings(f))
             n = normalize(raw)
             result.findings.extend(_char_findings(n, f))
+            if f.kind == "param_name":
+                result.findings.extend(_rule_hits(PARAM_NAME_SET, n.text, f))
             continue
         n = normalize(_strip_emoji_zwj(raw))
         result.findings.extend(_char_findings(n, f))
         result.findings.extend(_mixed_script_words(raw, f))
-        for hit in _rule_hits(RULES, n.text, f):
+        for hit in _rule_hits(PARAM_FIELD_SET if f.in_param else PROSE_SET, n.text, f):
             key = (hit.rule, f.path)
             if key not in seen_rules:
                 seen_rules.add(key)
@@ -314,7 +310,7 @@ def analyze_tool(tool: dict[str, Any], *, other_tools: frozenset[str] = frozense
         if n.tag_payload:
             # The smuggled ASCII is the attack: scan it as text of its own.
             hidden = normalize(n.tag_payload).text
-            result.findings.extend(_rule_hits(RULES, hidden, f))
+            result.findings.extend(_rule_hits(PARAM_FIELD_SET, hidden, f))
         result.findings.extend(_encoded_findings(raw, f))
         for m in _URL.finditer(n.text):
             result.findings.append(
@@ -372,10 +368,13 @@ def _shape_findings(result: ToolAnalysis, schema_words: set[str]) -> list[Findin
                 score=0.15,
             )
         )
-    words = _WORD.findall(result.text)
-    if len(words) >= 60 and schema_words:
-        overlap = sum(1 for w in words if any(w.startswith(s[:5]) for s in schema_words if len(s) >= 3))
-        if overlap / len(words) < 0.02:
+    if len(result.text) < 400 or not schema_words:
+        return out
+    text_words = words(result.text)
+    prefixes = {w[:5] for w in schema_words if len(w) >= 3}
+    if len(text_words) >= 60:
+        overlap = sum(1 for w in text_words if w[:5] in prefixes)
+        if overlap / len(text_words) < 0.02:
             out.append(
                 Finding(
                     "off-topic-description",
