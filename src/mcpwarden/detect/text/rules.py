@@ -53,7 +53,7 @@ RULES: tuple[Rule, ...] = (
         Severity.HIGH,
         "asks the model to ignore its instructions (non-English)",
         0.9,
-        r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|ignora|ignore[zr]?|olvida|oublie[zr]?|ignoreer|negeer|ignoruj)\b"
+        r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|ignora|ignore[zr]|olvida|oublie[zr]?|ignoreer|negeer|ignoruj)\b"
         r"[\w\s,'\-]{0,40}?\b(?:anweisungen|befehle|vorherigen|alles|instrucciones|instructions|consignes|istruzioni|"
         r"instructies|instrukcje|todo|tout|anterior(?:es)?|précédentes)\b",
     ),
