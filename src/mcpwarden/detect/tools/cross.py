@@ -8,6 +8,7 @@ side by side, which is the only place where "server B's description talks about 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import re2
@@ -46,11 +47,27 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
+@dataclass(frozen=True, slots=True)
+class CrossFinding:
+    """A cross-server finding with the tool it is about (index None: about the whole server)."""
+
+    server: str
+    index: int | None
+    finding: Finding
+
+
 def cross_server_findings(
     tools_by_server: Mapping[str, list[dict[str, Any]]], quotas: Mapping[str, int] | None = None
 ) -> list[Finding]:
     """Findings whose paths point into `tools_by_server` (e.g. `$.github[3].description`)."""
-    findings: list[Finding] = []
+    return [c.finding for c in cross_server_report(tools_by_server, quotas)]
+
+
+def cross_server_report(
+    tools_by_server: Mapping[str, list[dict[str, Any]]], quotas: Mapping[str, int] | None = None
+) -> list[CrossFinding]:
+    """Like `cross_server_findings`, keeping which server and tool each finding is about."""
+    findings: list[CrossFinding] = []
     entries: list[tuple[str, int, str]] = []  # (server, index, name)
     for server, tools in tools_by_server.items():
         for i, tool in enumerate(tools):
@@ -62,27 +79,26 @@ def cross_server_findings(
     for server, limit in (quotas or {}).items():
         count = len(tools_by_server.get(server, []))
         if count > limit:
-            findings.append(
-                Finding(
-                    "tool-quota-exceeded",
-                    Severity.MEDIUM,
-                    f"server {server!r} offers {count} tools, above its quota of {limit}",
-                    child_path("$", server),
-                    score=0.5,
-                )
+            finding = Finding(
+                "tool-quota-exceeded",
+                Severity.MEDIUM,
+                f"server {server!r} offers {count} tools, above its quota of {limit}",
+                child_path("$", server),
+                score=0.5,
             )
+            findings.append(CrossFinding(server, None, finding))
     return findings
 
 
 def _references(
     tools_by_server: Mapping[str, list[dict[str, Any]]], entries: list[tuple[str, int, str]]
-) -> list[Finding]:
+) -> list[CrossFinding]:
     owners: dict[str, set[str]] = {}
     for server, _, name in entries:
         key = _key(name)
         if _distinctive(key):
             owners.setdefault(key, set()).add(server)
-    out: list[Finding] = []
+    out: list[CrossFinding] = []
     if not owners:
         return out
     for server, tools in tools_by_server.items():
@@ -104,20 +120,24 @@ def _references(
                 if foreign:
                     listed = ", ".join(f"{o}:{n}" for n, o in foreign[:5])
                     out.append(
-                        Finding(
-                            "cross-server-reference",
-                            Severity.HIGH,
-                            f"tool {tool.get('name')!r} of {server!r} refers to another server's tools "
-                            f"({listed})",
-                            base + field.path[1:],
-                            score=0.85,
+                        CrossFinding(
+                            server,
+                            i,
+                            Finding(
+                                "cross-server-reference",
+                                Severity.HIGH,
+                                f"tool {tool.get('name')!r} of {server!r} refers to another server's tools "
+                                f"({listed})",
+                                base + field.path[1:],
+                                score=0.85,
+                            ),
                         )
                     )
     return out
 
 
-def _collisions(entries: list[tuple[str, int, str]]) -> list[Finding]:
-    out: list[Finding] = []
+def _collisions(entries: list[tuple[str, int, str]]) -> list[CrossFinding]:
+    out: list[CrossFinding] = []
     skeletons = [(s, i, n, _key(n), skeleton(n)) for s, i, n in entries]
     for a in range(len(skeletons)):
         sa, _, na, ka, ska = skeletons[a]
@@ -128,34 +148,46 @@ def _collisions(entries: list[tuple[str, int, str]]) -> list[Finding]:
             path = f"{child_path('$', sb)}[{ib}].name"
             if na == nb:
                 out.append(
-                    Finding(
-                        "duplicate-tool-name",
-                        Severity.MEDIUM,
-                        f"{sa!r} and {sb!r} both offer a tool named {na!r}",
-                        path,
-                        score=0.5,
+                    CrossFinding(
+                        sb,
+                        ib,
+                        Finding(
+                            "duplicate-tool-name",
+                            Severity.MEDIUM,
+                            f"{sa!r} and {sb!r} both offer a tool named {na!r}",
+                            path,
+                            score=0.5,
+                        ),
                     )
                 )
             elif ka == kb or ska == skb:
                 out.append(
-                    Finding(
-                        "confusable-tool-name",
-                        Severity.HIGH,
-                        f"{sb!r}:{nb!r} looks like {sa!r}:{na!r}",
-                        path,
-                        score=0.85,
+                    CrossFinding(
+                        sb,
+                        ib,
+                        Finding(
+                            "confusable-tool-name",
+                            Severity.HIGH,
+                            f"{sb!r}:{nb!r} looks like {sa!r}:{na!r}",
+                            path,
+                            score=0.85,
+                        ),
                     )
                 )
             elif min(len(ka), len(kb)) >= 5:
                 limit = 1 if min(len(ka), len(kb)) < 10 else 2
                 if edit_distance(ka, kb, limit) <= limit:
                     out.append(
-                        Finding(
-                            "similar-tool-name",
-                            Severity.MEDIUM,
-                            f"{sb!r}:{nb!r} is within edit distance {limit} of {sa!r}:{na!r}",
-                            path,
-                            score=0.4,
+                        CrossFinding(
+                            sb,
+                            ib,
+                            Finding(
+                                "similar-tool-name",
+                                Severity.MEDIUM,
+                                f"{sb!r}:{nb!r} is within edit distance {limit} of {sa!r}:{na!r}",
+                                path,
+                                score=0.4,
+                            ),
                         )
                     )
     return out
