@@ -308,10 +308,13 @@ class TokenValidator:
     ) -> VerifiedToken:
         cfg = self.config
         subject = first_string(claims, [cfg.subject_claim, "sub"])
+        client_id = first_string(claims, cfg.client_id_claims)
+        if subject is None and kind == "opaque":
+            # RFC 7662 makes `sub` optional; a client-credentials token's subject is its client.
+            subject = client_id
         if subject is None:
             raise invalid_token("token has no subject", "token.subject")
         issuer = claims.get("iss") if isinstance(claims.get("iss"), str) else cfg.issuer
-        client_id = first_string(claims, cfg.client_id_claims)
         principal = Principal(subject=subject, issuer=issuer, client_id=client_id, claims=dict(claims))
         aud = claims.get("aud")
         audience = (aud,) if isinstance(aud, str) else tuple(aud) if isinstance(aud, list) else ()
