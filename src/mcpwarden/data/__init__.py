@@ -1,0 +1,1 @@
+"""Data files shipped with mcpwarden (read with `importlib.resources`); see SOURCES.md."""
