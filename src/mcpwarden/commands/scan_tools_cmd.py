@@ -1,0 +1,98 @@
+"""`mcpwarden scan-tools`: score JSONL rows of MCP tool definitions for poisoning.
+
+Contract (design section 4), relied on by external evaluation: rows with `id` and `tool`
+in, one `{"id", "score", "flagged", "findings": [{"rule", "severity", "message", "path"}]}`
+per row out, in input order. Exit 0 whenever the input could be processed, 2 with a
+message naming the bad line otherwise. The whole input is validated before anything is
+written, so a bad line never leaves a half-written output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mcpwarden.cli import EXIT_OK, UsageError
+from mcpwarden.detect.findings import Detection
+from mcpwarden.detect.tools import DEFAULT_THRESHOLD, scan_tool
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "scan-tools",
+        help="score JSONL rows of MCP tool definitions for tool poisoning",
+        description="Read JSONL rows with `id` and `tool` (an MCP tool object); write one verdict per row.",
+    )
+    parser.add_argument("--input", required=True, metavar="FILE.jsonl", help="rows with `id` and `tool`")
+    parser.add_argument("--output", metavar="OUT.jsonl", help="where to write verdicts (default: stdout)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="T",
+        help=f"flag tools scoring at or above T, in [0, 1] (default {DEFAULT_THRESHOLD})",
+    )
+    parser.set_defaults(handler=run)
+
+
+def read_rows(path: Path) -> list[tuple[Any, dict[str, Any]]]:
+    """(id, tool) pairs; raises UsageError naming the first bad line."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"input file not found: {path}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    rows: list[tuple[Any, dict[str, Any]]] = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise UsageError(f"{path}: line {number}: invalid JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise UsageError(f"{path}: line {number}: expected a JSON object")
+        if "id" not in row:
+            raise UsageError(f"{path}: line {number}: missing field 'id'")
+        if "tool" not in row:
+            raise UsageError(f"{path}: line {number}: missing field 'tool'")
+        if not isinstance(row["tool"], dict):
+            raise UsageError(f"{path}: line {number}: field 'tool' must be a JSON object (an MCP tool)")
+        rows.append((row["id"], row["tool"]))
+    return rows
+
+
+def verdict(row_id: Any, detection: Detection) -> dict[str, Any]:
+    return {
+        "id": row_id,
+        "score": round(detection.score, 4),
+        "flagged": detection.flagged,
+        "findings": [
+            {"rule": f.rule, "severity": str(f.severity), "message": f.message, "path": f.path or "$"}
+            for f in detection.findings
+        ],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    threshold = float(args.threshold)
+    if not 0.0 <= threshold <= 1.0:
+        raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
+    rows = read_rows(Path(args.input))
+    out = b"".join(
+        orjson.dumps(verdict(row_id, scan_tool(tool, threshold=threshold))) + b"\n" for row_id, tool in rows
+    )
+    if args.output:
+        try:
+            Path(args.output).write_bytes(out)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.buffer.write(out)
+        sys.stdout.flush()
+    return EXIT_OK
