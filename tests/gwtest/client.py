@@ -59,8 +59,9 @@ async def sdk_session(url: str, **headers: str) -> AsyncIterator[tuple[ClientSes
     async def on_message(message: Any) -> None:
         rec.messages.append(message)
 
-    async with streamablehttp_client(url, headers=headers or None) as (read, write, _get_id):
-        async with ClientSession(
+    async with (
+        streamablehttp_client(url, headers=headers or None) as (read, write, _get_id),
+        ClientSession(
             read,
             write,
             sampling_callback=on_sampling,
@@ -68,6 +69,7 @@ async def sdk_session(url: str, **headers: str) -> AsyncIterator[tuple[ClientSes
             list_roots_callback=on_roots,
             logging_callback=on_log,
             message_handler=on_message,
-        ) as session:
-            await session.initialize()
-            yield session, rec
+        ) as session,
+    ):
+        await session.initialize()
+        yield session, rec

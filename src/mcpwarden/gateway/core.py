@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from mcpwarden.audit import AuditLog
+from mcpwarden.audit import AuditEvent, AuditLog
 from mcpwarden.config import GatewayConfig
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.session import Session
@@ -25,6 +26,7 @@ from mcpwarden.guards.base import Guard, Principal
 log = logging.getLogger("mcpwarden.gateway")
 
 SWEEP_INTERVAL_S = 15.0
+STANDARD_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent))
 
 
 def new_session_id() -> str:
@@ -153,7 +155,17 @@ class GatewayCore:
     def audit_event(self, event: str, **fields: Any) -> None:
         if self.audit is None:
             return
-        record = {"event": event, **{k: v for k, v in fields.items() if v is not None}}
+        record: dict[str, Any] = {"event": event}
+        extra: dict[str, Any] = {}
+        for key, value in fields.items():
+            if value is None:
+                continue
+            if key in STANDARD_FIELDS:
+                record[key] = value
+            else:
+                extra[key] = value  # event-specific: goes under details, as the log requires
+        if extra:
+            record["details"] = {**record.get("details", {}), **extra}
         try:
             self.audit.write(record)
         except Exception:  # an audit failure is logged loudly but must not kill the request path

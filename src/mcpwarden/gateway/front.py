@@ -162,12 +162,9 @@ class McpEndpoint:
                 f"unsupported MCP-Protocol-Version {version!r}; "
                 f"supported: {', '.join(SUPPORTED_PROTOCOL_VERSIONS)}",
             )
-        if session is not None and session.protocol_version and version != session.protocol_version:
-            raise HttpRejection(
-                400,
-                "transport.protocol_version",
-                f"MCP-Protocol-Version {version!r} differs from the negotiated {session.protocol_version!r}",
-            )
+        # A supported value that differs from the negotiated one is normalized, not refused:
+        # upstreams always get the version their own session negotiated, and some clients
+        # (the conformance suite among them) send a fixed header on every request.
         return version
 
     def _session(self, request: Request, principal: Principal, endpoint: str) -> Session:

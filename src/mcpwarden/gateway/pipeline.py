@@ -98,13 +98,11 @@ class Pipeline:
             "upstream": ex.upstream,
             "method": ex.method,
             "tool": ex.tool,
-            "hook": hook,
             "decision": decision.kind,
             "guard": guard,
             "reason": decision.reason,
         }
         if decision.message:
             event["message"] = decision.message
-        if decision.details:
-            event["details"] = decision.details
+        event["details"] = {"hook": hook, **(decision.details or {})}
         self.audit.write(event)

@@ -465,8 +465,22 @@ class Session:
             conn.protocol_version = version
             caps = result.get("capabilities")
             self.capabilities[name] = caps if isinstance(caps, dict) else {}
-        elif self.aggregate:
-            raise UpstreamError(f"upstream {name!r} refused initialize: {reply.get('error')}")
+        else:
+            err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            data = err.get("data") if isinstance(err.get("data"), dict) else {}
+            reason = str(data.get("reason") or "upstream.initialize_failed")
+            if self.aggregate:
+                raise UpstreamError(
+                    f"upstream {name!r} failed to initialize: {err.get('message')}", reason=reason
+                )
+            self.core.audit_event(
+                "error",
+                session=self.id,
+                upstream=name,
+                method="initialize",
+                reason=reason,
+                message=str(err.get("message")),
+            )
         return reply
 
     def _merged_init(self, version: str, replies: dict[str, JSON]) -> JSON:

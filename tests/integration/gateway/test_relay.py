@@ -8,9 +8,10 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp.types import LoggingMessageNotification, ResourceUpdatedNotification, ServerNotification, TextContent
+
 from gwtest.client import sdk_session
 from gwtest.procs import FEATURES_SERVER, Gateway, gateway, http_server, stdio_upstream
-from mcp.types import LoggingMessageNotification, ResourceUpdatedNotification, ServerNotification, TextContent
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -80,7 +81,9 @@ async def test_prompts_and_completion_are_relayed(gw: Gateway, upstream: str) ->
         assert "greet" in {p.name for p in (await s.list_prompts()).prompts}
         prompt = await s.get_prompt("greet", {"name": "Ada", "style": "pirate"})
         assert "Ada" in prompt.messages[0].content.text  # type: ignore[union-attr]
-        done = await s.complete(PromptReference(type="ref/prompt", name="greet"), {"name": "style", "value": "p"})
+        done = await s.complete(
+            PromptReference(type="ref/prompt", name="greet"), {"name": "style", "value": "p"}
+        )
         assert set(done.completion.values) == {"plain", "pirate", "poetic"}
 
 
@@ -105,8 +108,10 @@ async def test_logging_notifications_reach_the_client(gw: Gateway, upstream: str
             while len(rec.logs) < 2:
                 await anyio.sleep(0.05)
     assert [entry.data for entry in rec.logs[:2]] == ["starting", "halfway"]
-    assert any(isinstance(m, ServerNotification) and isinstance(m.root, LoggingMessageNotification)
-               for m in rec.messages)
+    assert any(
+        isinstance(m, ServerNotification) and isinstance(m.root, LoggingMessageNotification)
+        for m in rec.messages
+    )
 
 
 @pytest.mark.parametrize("upstream", UPSTREAMS)
@@ -161,7 +166,9 @@ async def test_aggregated_endpoint_routes_prompts_and_completions(gw: Gateway) -
         assert {"web__greet", "local__greet"} <= {p.name for p in (await s.list_prompts()).prompts}
         prompt = await s.get_prompt("web__greet", {"name": "Lin"})
         assert "Lin" in prompt.messages[0].content.text  # type: ignore[union-attr]
-        done = await s.complete(PromptReference(type="ref/prompt", name="local__greet"), {"name": "style", "value": "po"})
+        done = await s.complete(
+            PromptReference(type="ref/prompt", name="local__greet"), {"name": "style", "value": "po"}
+        )
         assert done.completion.values == ["poetic"]
 
 
