@@ -8,16 +8,19 @@ never by prefix.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=4096)
 def canonical_resource(value: str) -> str:
     """Lowercase scheme and host, drop the default port, fragment and trailing slash.
 
     Values that are not absolute http(s) URLs (Entra client ids, `api://` App ID URIs)
     are returned unchanged apart from surrounding whitespace, so they compare exactly.
+    Memoized: the hot path canonicalizes the same few endpoint URLs on every request.
     """
     text = value.strip()
     try:

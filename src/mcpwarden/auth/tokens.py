@@ -198,9 +198,9 @@ class TokenValidator:
             self._cache.put(key, verified, verified.expires_at, now)
         else:
             self.cache_hits += 1
-        require_scopes(
-            verified.scopes, self.required_scopes(canonical), strategy=self.config.insufficient_scope_strategy
-        )
+        needed = self.required_scopes(canonical)
+        if needed:
+            require_scopes(verified.scopes, needed, strategy=self.config.insufficient_scope_strategy)
         return verified
 
     async def _verify(self, token: str, resource: str, token_hash: str, now: float) -> VerifiedToken:
