@@ -67,9 +67,7 @@ _STYLE_HIDES = compile_re(
     r"|font-size\s*:\s*[01]px|opacity\s*:\s*0(?:\.0+)?\s*(?:;|\"|'|$)|color\s*:\s*transparent"
     r"|\bhidden\b(?:\s|=|>|$)|height\s*:\s*0(?:px)?\s*;[^\"']*overflow\s*:\s*hidden"
 )
-_COLOR = compile_re(
-    r"(?i)(?:^|[;\s\"'])(color|background(?:-color)?)\s*:\s*([#a-z0-9(),.\s]{1,40}?)\s*(?:;|\"|'|$)"
-)
+_COLOR = compile_re(r"(?i)(?:^|[;\s\"'])(color|background(?:-color)?)\s*:\s*([#a-z0-9(),.%]{1,40})")
 _BASE64_RUN = compile_re(r"[A-Za-z0-9+/_\-]{16,}={0,2}")
 _HEX_RUN = compile_re(r"(?:\\x[0-9a-fA-F]{2}){6,}|\b(?:[0-9a-fA-F]{2}[ :]?){12,}\b")
 _URL_RUN = compile_re(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")

@@ -137,7 +137,7 @@ RULES: tuple[Rule, ...] = (
         Severity.MEDIUM,
         "text speaks directly to an AI model or agent",
         0.5,
-        rf"(?:\b(?:dear|hey|hi|hello|attention|note to|message to|instructions for) (?:the )?{_AI}s?\b\s*[,:!]|"
+        rf"(?:\b(?:dear|hey|hi|hello|attention|note to|message to|instructions for) (?:the )?(?:ai )?{_AI}s?\b\s*[,:!]|"
         rf"(?m:^\s*{_AI}\s*[,:]\s)|\bif you are an? (?:ai|{_AI})\b|\bas an? (?:ai|{_AI}) (?:reading|processing|summari[sz]ing)\b|"
         rf"\b(?:any|all) (?:ai|{_AI})s? (?:reading|processing|that reads?)\b|\bwhen (?:the )?(?:ai|{_AI}) (?:reads|sees|processes))",
     ),
@@ -254,6 +254,7 @@ RULES: tuple[Rule, ...] = (
         "tells the model how to shape its response",
         0.35,
         r"\b(?:in|into|to|within|throughout|at the (?:end|start|beginning) of) your (?:response|answer|reply|output|summary|next message)\b|"
+        r"\b(?:provide|give|write|format|deliver|present) your (?:response|answer|reply|output) (?:in|as|using|with)\b|"
         r"\b(?:your|the) (?:response|answer|reply|output) (?:should|must|shall|needs to)\b|"
         r"\b(?:respond|reply|answer|write|output) (?:only )?(?:in|with|using) (?:\w+ )?(?:language|words|emojis?|letters|symbols|caps|uppercase)\b|"
         r"\b(?:end|start|begin|conclude) (?:your|each|every|the) (?:response|answer|reply|sentence)s? with\b|"
