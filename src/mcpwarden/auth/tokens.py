@@ -186,7 +186,7 @@ class TokenValidator:
 
     async def authenticate(self, token: str, *, resource: str) -> VerifiedToken:
         """Like `validate`, but also returns scopes, roles and expiry for policy and caching."""
-        if not token or len(token) > MAX_TOKEN_LENGTH:
+        if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
             raise invalid_token("malformed token", "token.malformed")
         canonical = canonical_resource(resource)
         key = (hashlib.sha256(token.encode()).digest(), canonical)

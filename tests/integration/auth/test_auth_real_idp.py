@@ -172,8 +172,9 @@ async def test_rejects_expired_token(oidc_provider: Any) -> None:
     assert (error.status, error.error, error.reason) == (401, "invalid_token", "token.expired")
 
 
-async def test_rejects_token_not_yet_valid(oidc_provider: Any) -> None:
-    # The provider's clock is our clock; pretend ours runs an hour behind.
+async def test_rejects_real_token_when_local_clock_runs_behind(oidc_provider: Any) -> None:
+    # oidc-provider sends no nbf, so a real token is "not yet valid" only through iat:
+    # pretend our clock runs an hour behind the provider's. (nbf itself: unit tests.)
     import time
 
     validator = TokenValidator(

@@ -75,6 +75,14 @@ class FakeIssuer:
         if not self.keys:
             self.keys = [RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})]
 
+    @classmethod
+    def shared(cls) -> FakeIssuer:
+        """One issuer reused across hypothesis examples (RSA key generation is slow)."""
+        global _SHARED
+        if _SHARED is None:
+            _SHARED = cls()
+        return _SHARED
+
     @property
     def key(self) -> RSAKey | ECKey:
         return self.keys[0]
@@ -129,3 +137,6 @@ class FakeIssuer:
         settings: dict[str, Any] = {"issuer": self.issuer}
         settings.update(config)
         return TokenValidator(AuthConfig(**settings), client=self.client(), clock=clock)
+
+
+_SHARED: FakeIssuer | None = None
