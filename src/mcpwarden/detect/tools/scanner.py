@@ -373,7 +373,7 @@ def _shape_findings(result: ToolAnalysis, schema_words: set[str]) -> list[Findin
     text_words = words(result.text)
     prefixes = {w[:5] for w in schema_words if len(w) >= 3}
     if len(text_words) >= 60:
-        overlap = sum(1 for w in text_words if w[:5] in prefixes)
+        overlap = sum(1 for w in text_words if w[:5] in prefixes or w[:4] in prefixes or w[:3] in prefixes)
         if overlap / len(text_words) < 0.02:
             out.append(
                 Finding(
