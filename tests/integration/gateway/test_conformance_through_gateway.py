@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from conformance.fixture_process import fixture_command, start_http_fixture
 from conformance.harness import compare_with_baseline, run_suite
 from gwtest.procs import gateway
@@ -25,9 +26,11 @@ def _check(url: str, target: str, workdir: Path) -> None:
 
 @pytest.mark.timeout(300)
 def test_conformance_suite_passes_through_gateway_with_http_upstream(tmp_path: Path) -> None:
-    with start_http_fixture() as upstream_url:
-        with gateway({"upstreams": {"fx": {"transport": "http", "url": upstream_url}}}) as gw:
-            _check(gw.url("fx"), "gateway-http", tmp_path)
+    with (
+        start_http_fixture() as upstream_url,
+        gateway({"upstreams": {"fx": {"transport": "http", "url": upstream_url}}}) as gw,
+    ):
+        _check(gw.url("fx"), "gateway-http", tmp_path)
 
 
 @pytest.mark.timeout(300)
