@@ -270,7 +270,10 @@ def _load_codex(loc: ConfigLocation, text: str) -> list[ServerEntry]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE.search(str(exc))
-        raise ConfigError(loc.path, f"invalid TOML: {exc}", int(m.group(1)) if m else None) from None
+        line = (
+            int(m.group(1)) if m else (len(text.splitlines()) or 1) if "end of document" in str(exc) else None
+        )
+        raise ConfigError(loc.path, f"invalid TOML: {exc}", line) from None
     key_lines = _toml_key_lines(text)
     section = data.get("mcp_servers")
     if section is None:

@@ -101,7 +101,7 @@ def check_secrets(analysis: ServerAnalysis, ctx: CheckContext) -> list[Issue]:
                 issues.append(
                     _issue(
                         entry,
-                        max(top.severity, Severity.HIGH),
+                        max(top.severity, Severity.MEDIUM),
                         f"{label} {key} holds a plaintext {_kind(top)}",
                         f"{where}.{key}",
                         _kind(top),
@@ -131,7 +131,7 @@ def check_secrets(analysis: ServerAnalysis, ctx: CheckContext) -> list[Issue]:
         issues.append(
             _issue(
                 entry,
-                max(f.severity, Severity.HIGH),
+                max(f.severity, Severity.MEDIUM),
                 f"argument {index} holds a plaintext {_kind(f)}",
                 f"args.{index}",
                 _kind(f),
@@ -144,7 +144,7 @@ def check_secrets(analysis: ServerAnalysis, ctx: CheckContext) -> list[Issue]:
             issues.append(
                 _issue(
                     entry,
-                    max(top.severity, Severity.HIGH),
+                    max(top.severity, Severity.MEDIUM),
                     f"url holds a plaintext {_kind(top)}",
                     "url",
                     _kind(top),
