@@ -38,8 +38,12 @@ def _entra(options: dict[str, Any]) -> dict[str, Any]:
     return {
         "issuer": issuers[0],
         "additional_issuers": issuers[1:],
-        # v2 metadata serves the tenant's signing keys for both token versions.
-        "metadata_url": (f"https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"),
+        # Each version's metadata names its own issuer; both list the tenant's signing keys.
+        "metadata_url": (
+            f"https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"
+            if versions[0] == "v2"
+            else f"https://login.microsoftonline.com/{tenant}/.well-known/openid-configuration"
+        ),
         "audience_aliases": aliases,
         "scope_claims": ["scp"],
         "role_claims": ["roles", "groups"],

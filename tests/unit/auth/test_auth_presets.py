@@ -78,6 +78,21 @@ def test_entra_preset_with_both_versions_accepts_both_issuers() -> None:
     assert config.issuers == {V1_ISSUER, V2_ISSUER}
 
 
+def test_entra_v1_only_preset_reads_v1_metadata() -> None:
+    config = AuthConfig(preset="entra", preset_options={"tenant_id": TENANT, "token_versions": ["v1"]})
+    assert config.issuer == V1_ISSUER
+    assert (
+        config.metadata_url == f"https://login.microsoftonline.com/{TENANT}/.well-known/openid-configuration"
+    )
+
+
+async def test_accepts_entra_v1_only_token_entra_shaped_fixture_keys() -> None:
+    entra_v1 = FakeIssuer(issuer=V1_ISSUER)
+    token = sign(entra_v1.key, _entra_claims("v1"), typ="JWT")
+    verified = await _entra_validator(entra_v1, ["v1"]).authenticate(token, resource=RESOURCE)
+    assert verified.principal.issuer == V1_ISSUER
+
+
 def test_entra_preset_requires_tenant() -> None:
     with pytest.raises(ValidationError):
         AuthConfig(preset="entra")
