@@ -31,7 +31,9 @@ def render_table(report: ScanReport, console: Console) -> None:
         launch = url if entry.command is None else " ".join([entry.command, *args])
         where = f"{entry.file}:{entry.line}" if entry.line else str(entry.file)
         name = f"{entry.name} [{entry.scope}]" if entry.scope else entry.name
-        servers.add_row(entry.client, name, entry.transport, launch or "", ", ".join(entry.env_keys), where)
+        # Config text is attacker-controlled: Text cells are never parsed as rich markup.
+        cells = (entry.client, name, entry.transport, launch or "", ", ".join(entry.env_keys), where)
+        servers.add_row(*(Text(c) for c in cells))
     console.print(servers)
     if not report.issues:
         console.print(Text("No findings.", style="green"))
@@ -43,10 +45,10 @@ def render_table(report: ScanReport, console: Console) -> None:
         location = f"{issue.file}:{issue.line}" if issue.line else str(issue.file)
         findings.add_row(
             Text(str(issue.severity), style=_STYLE[issue.severity]),
-            issue.rule_id,
-            issue.server or "",
-            location,
-            issue.message,
+            Text(issue.rule_id),
+            Text(issue.server or ""),
+            Text(location),
+            Text(issue.message),
         )
     console.print(findings)
     summary = ", ".join(f"{n} {sev}" for sev, n in report.counts().items() if n)
