@@ -11,7 +11,6 @@ import argparse
 import io
 import os
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from mcpwarden.scan.live import Inspection
 from mcpwarden.scan.locations import PLATFORMS, normalize_platform
 from mcpwarden.scan.model import ConfigError, ServerEntry
 from mcpwarden.scan.osv import OsvDatabase, OsvError
-from mcpwarden.scan.runner import ProgressHook, ScanOptions, ScanReport, run_scan
+from mcpwarden.scan.runner import ScanOptions, ScanReport, run_scan
 
 FORMATS = ("table", "json", "sarif")
 FAIL_ON = ("info", "low", "medium", "high", "critical")
@@ -50,7 +49,10 @@ def register(subparsers: Any) -> None:
         "--sbom", type=Path, help="also write a CycloneDX 1.6 JSON SBOM of the servers to this file"
     )
     p.add_argument(
-        "--osv-db", type=Path, help="OSV advisories (directory or zip of JSON) for known-vulnerable versions"
+        "--osv-db",
+        type=Path,
+        action="append",
+        help="OSV advisories (directory or zip of JSON) for known-vulnerable versions; repeatable",
     )
     p.add_argument(
         "--inspect", action="store_true", help="start/connect to each server and check what it offers"
@@ -86,9 +88,9 @@ def _options(args: argparse.Namespace) -> ScanOptions:
     if args.pins is not None and not args.pins.is_file():
         raise UsageError(f"{args.pins}: pin store not found")
     osv = None
-    if args.osv_db is not None:
+    if args.osv_db:
         try:
-            osv = OsvDatabase.load(args.osv_db)
+            osv = OsvDatabase.load(*args.osv_db)
         except OsvError as exc:
             raise UsageError(str(exc)) from None
     home = args.home if args.home is not None else Path.home()
@@ -139,35 +141,23 @@ def _run_with_progress(options: ScanOptions) -> ScanReport:
         TimeElapsedColumn,
     )
 
-    with ExitStack() as stack:
-        progress = stack.enter_context(
-            Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-        )
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("inspecting servers", total=None)
 
-        def hook(entry: ServerEntry, result: Inspection | None) -> None:
+        def hook(entry: ServerEntry, result: Inspection | None, total: int) -> None:
             if result is None:
-                progress.update(task, description=f"inspecting {entry.name}")
+                progress.update(task, total=total, description=f"inspecting {entry.name}")
             else:
                 progress.advance(task)
 
-        def counted(entries_total: int) -> ProgressHook:
-            progress.update(task, total=entries_total)
-            return hook
-
-        from mcpwarden.scan.runner import collect
-
-        _, servers = collect(options)
-        return run_scan(options, counted(len(servers)))
-    raise AssertionError("unreachable")
+        return run_scan(options, hook)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,6 +27,9 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 from mcpwarden.scan.model import ServerEntry
 
+# Called with (server, None, total) when a server starts and (server, result, total) when done.
+ProgressHook = Callable[[ServerEntry, "Inspection | None", int], None]
+
 _REFERENCE = re2.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}")
 _STDERR_TAIL = 600
 
@@ -190,14 +193,15 @@ async def inspect_all(
     timeout: float,
     environ: Mapping[str, str] | None = None,
     home: str | None = None,
-    on_progress: Callable[[ServerEntry, Inspection | None], None] | None = None,
+    on_progress: ProgressHook | None = None,
 ) -> list[Inspection]:
+    """Inspect servers one after the other; `on_progress` hears of each start and end."""
     results: list[Inspection] = []
     for entry in entries:
         if on_progress is not None:
-            on_progress(entry, None)
+            on_progress(entry, None, len(entries))
         result = await inspect_server(entry, timeout=timeout, environ=environ, home=home)
         results.append(result)
         if on_progress is not None:
-            on_progress(entry, result)
+            on_progress(entry, result, len(entries))
     return results

@@ -63,8 +63,15 @@ class OsvDatabase:
     _index: dict[tuple[str, str], list[_Affected]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path) -> OsvDatabase:
+    def load(cls, *paths: Path) -> OsvDatabase:
+        """Read one or more databases (e.g. the npm and the PyPI export) into one index."""
         db = cls()
+        for path in paths:
+            db._add_path(path)
+        return db
+
+    def _add_path(self, path: Path) -> None:
+        db = self
         if path.is_dir():
             for file in sorted(path.rglob("*.json")):
                 try:
@@ -87,7 +94,6 @@ class OsvDatabase:
             raise OsvError(f"{path}: expected a directory or a zip file of OSV JSON records")
         else:
             raise OsvError(f"{path}: no such file or directory")
-        return db
 
     def _add_document(self, data: bytes, source: str) -> None:
         try:

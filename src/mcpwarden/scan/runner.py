@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,12 +12,10 @@ import anyio
 from mcpwarden.detect.findings import Severity
 from mcpwarden.scan.checks import CheckContext, run_static_checks
 from mcpwarden.scan.formats import load_location, locate
-from mcpwarden.scan.live import Inspection, inspect_all
+from mcpwarden.scan.live import Inspection, ProgressHook, inspect_all
 from mcpwarden.scan.locations import ConfigLocation, Platform, discover
 from mcpwarden.scan.model import Issue, ServerEntry
 from mcpwarden.scan.osv import OsvDatabase
-
-ProgressHook = Callable[[ServerEntry, Inspection | None], None]
 
 
 @dataclass(slots=True)

@@ -162,3 +162,14 @@ def test_cli_inspect_writes_valid_sarif(tmp_path: Path, capsys: pytest.CaptureFi
     jsonschema.Draft4Validator(schema).validate(log)
     assert code == 1
     assert any(r["ruleId"] == "MCPW-L001" for r in log["runs"][0]["results"])
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_bar_is_drawn_only_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tty: bool
+) -> None:
+    config = write_config(tmp_path / ".mcp.json", {"notebook": poisoned_server()})
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    main(["scan", str(config), "--inspect", "--format", "json"])
+    err = capsys.readouterr().err
+    assert ("inspecting" in err) is tty

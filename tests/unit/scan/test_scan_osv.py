@@ -151,3 +151,12 @@ def test_semver_precedence_examples_from_the_specification() -> None:
 
 def test_semver_build_metadata_is_ignored_for_precedence() -> None:
     assert SemVer.parse("1.0.0+build.5") == SemVer.parse("1.0.0")
+
+
+def test_several_databases_are_merged(tmp_path: Path, fixtures: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "r.json").write_text(json.dumps(_record([{"introduced": "0"}], name="left-pad")))
+    db = OsvDatabase.load(fixtures / "osv", other)
+    assert db.lookup("npm", "left-pad", "1.3.0")
+    assert db.lookup("pypi", "mcp-server-time", "2026.10.10")
