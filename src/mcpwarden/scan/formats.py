@@ -168,6 +168,7 @@ def entry_from_mapping(
         line=line,
         scope=scope,
         cwd=str(cwd) if isinstance(cwd, str) else None,
+        enabled=raw.get("disabled") is not True and raw.get("enabled") is not False,
         field_lines=field_lines,
     )
 

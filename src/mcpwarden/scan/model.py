@@ -46,6 +46,8 @@ class ServerEntry:
     line: int | None = None
     scope: str | None = None
     cwd: str | None = None
+    # `"disabled": true` (Windsurf, Cline) or `enabled = false` (Codex): checked, but not started.
+    enabled: bool = True
     # Lines of individual fields (e.g. "args.2", "env.API_KEY") where the parser knew them.
     field_lines: Mapping[str, int] = field(default_factory=dict, repr=False)
 
@@ -88,6 +90,8 @@ class ServerEntry:
             out["url"] = masked_url if masked_url is not None else self.url
         out["env_keys"] = self.env_keys
         out["header_keys"] = self.header_keys
+        if not self.enabled:
+            out["enabled"] = False
         return out
 
 

@@ -101,10 +101,11 @@ def run_scan(options: ScanOptions, on_progress: ProgressHook | None = None) -> S
     ctx = CheckContext(home=options.home, osv=options.osv)
     issues = run_static_checks(servers, ctx)
     inspections: list[Inspection] = []
-    if options.inspect and servers:
+    startable = [s for s in servers if s.enabled]
+    if options.inspect and startable:
         inspections = anyio.run(
             lambda: inspect_all(
-                servers,
+                startable,
                 timeout=options.timeout,
                 environ=options.environ,
                 home=str(options.home),

@@ -173,3 +173,10 @@ def test_progress_bar_is_drawn_only_on_a_terminal(
     main(["scan", str(config), "--inspect", "--format", "json"])
     err = capsys.readouterr().err
     assert ("inspecting" in err) is tty
+
+
+def test_disabled_servers_are_not_started(tmp_path: Path) -> None:
+    server = poisoned_server() | {"disabled": True}
+    config = write_config(tmp_path / "mcp_config.json", {"notebook": server})
+    report = _scan(config)
+    assert report.inspections == []

@@ -204,3 +204,17 @@ def test_windows_style_claude_config_is_read(fixtures: Path) -> None:
     }
     assert entries["filesystem"].command == "cmd"
     assert entries["filesystem"].args[-1] == "C:\\Users\\dev\\Documents"
+
+
+def test_disabled_servers_are_marked(tmp_path: Path) -> None:
+    path = tmp_path / "mcp_config.json"
+    path.write_text('{"mcpServers": {"a": {"command": "x", "disabled": true}, "b": {"command": "y"}}}')
+    entries = {e.name: e for e in load_path(path)}
+    assert (entries["a"].enabled, entries["b"].enabled) == (False, True)
+    assert entries["a"].to_public_dict()["enabled"] is False
+
+
+def test_codex_enabled_false_marks_a_server_disabled(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[mcp_servers.a]\ncommand = "x"\nenabled = false\n')
+    assert load_path(path)[0].enabled is False
