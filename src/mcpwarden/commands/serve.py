@@ -40,8 +40,17 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(serve(config, log_level=args.log_level))
+    run_loop(serve(config, log_level=args.log_level))
     return 0
+
+
+def run_loop(main: Any) -> Any:
+    """Run on uvloop where it is installed: the relay is event-loop bound."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any = None) -> None:
@@ -60,6 +69,7 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
             log_level=log_level,
             access_log=False,
             lifespan="on",
+            http="httptools",
             timeout_graceful_shutdown=3,
         )
     )

@@ -7,7 +7,6 @@ docs/wrap.md for Claude Desktop, VS Code and Cursor snippets.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 from typing import Any
@@ -87,4 +86,6 @@ def run(args: argparse.Namespace) -> int:
 
         return await StdioFront(GatewayCore.from_config(config), name).run()
 
-    return asyncio.run(main())
+    from mcpwarden.commands.serve import run_loop
+
+    return int(run_loop(main()))

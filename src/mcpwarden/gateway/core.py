@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
+import aiohttp
 
 from mcpwarden.audit import AuditEvent, AuditLog
 from mcpwarden.config import GatewayConfig
@@ -46,10 +46,7 @@ class GatewayCore:
         self.audit = audit
         self.pipeline = Pipeline(guards, audit)
         self.sessions: dict[str, Session] = {}
-        self.http_client = httpx.AsyncClient(
-            timeout=httpx.Timeout(None, connect=10.0),
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
-        )
+        self._http_client: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     @classmethod
@@ -68,6 +65,17 @@ class GatewayCore:
             )
         return cls(config, build_guards(config) if guards is None else guards, audit=audit)
 
+    @property
+    def http_client(self) -> aiohttp.ClientSession:
+        """One pooled client for all HTTP upstreams, created inside the running loop."""
+        if self._http_client is None:
+            self._http_client = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
+                auto_decompress=True,
+            )
+        return self._http_client
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -83,7 +91,8 @@ class GatewayCore:
             self._sweeper = None
         await asyncio.gather(*(s.close("gateway stopping") for s in list(self.sessions.values())))
         self.sessions.clear()
-        await self.http_client.aclose()
+        if self._http_client is not None:
+            await self._http_client.close()
         self.audit_event("gateway.stop")
         close = getattr(self.audit, "close", None)
         if callable(close):

@@ -466,8 +466,10 @@ class Session:
             caps = result.get("capabilities")
             self.capabilities[name] = caps if isinstance(caps, dict) else {}
         else:
-            err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-            data = err.get("data") if isinstance(err.get("data"), dict) else {}
+            raw_err = reply.get("error")
+            err: JSON = raw_err if isinstance(raw_err, dict) else {}
+            raw_data = err.get("data")
+            data: JSON = raw_data if isinstance(raw_data, dict) else {}
             reason = str(data.get("reason") or "upstream.initialize_failed")
             if self.aggregate:
                 raise UpstreamError(

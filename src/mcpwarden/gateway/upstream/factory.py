@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from mcpwarden.config import HttpUpstream, StdioUpstream
 from mcpwarden.gateway.upstream.base import ClosedHandler, MessageHandler, UpstreamConnection
@@ -14,7 +14,7 @@ def connect_upstream(
     name: str,
     config: HttpUpstream | StdioUpstream,
     *,
-    http_client: httpx.AsyncClient,
+    http_client: aiohttp.ClientSession,
     on_message: MessageHandler,
     on_closed: ClosedHandler,
     on_event: EventHandler | None = None,

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from mcpwarden.config import HttpUpstream
@@ -29,6 +30,15 @@ from mcpwarden.gateway.upstream.base import (
 )
 from mcpwarden.gateway.upstream.sse import iter_sse
 
+HTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0)
+
+
+async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[str]:
+    async for raw in resp.content:
+        yield raw.decode("utf-8", "replace")
+
+
 log = logging.getLogger("mcpwarden.upstream.http")
 
 ACCEPT = "application/json, text/event-stream"
@@ -41,7 +51,7 @@ class HttpConnection(UpstreamConnection):
         self,
         name: str,
         config: HttpUpstream,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         on_message: MessageHandler,
         on_closed: ClosedHandler,
     ) -> None:
@@ -90,45 +100,41 @@ class HttpConnection(UpstreamConnection):
 
     async def _post_one_way(self, msg: JSON) -> None:
         try:
-            resp = await self._client.post(
+            async with self._client.post(
                 self.config.url,
-                content=orjson.dumps(msg),
+                data=orjson.dumps(msg),
                 headers={**self._headers(), "content-type": "application/json"},
-            )
-        except httpx.HTTPError as exc:
+            ) as resp:
+                await resp.read()
+                status = resp.status
+        except HTTP_ERRORS as exc:
             raise UpstreamError(f"upstream {self.name!r} unreachable: {exc!s}") from exc
-        await resp.aread()
-        if resp.status_code == 404 and self._session_id is not None:
+        if status == 404 and self._session_id is not None:
             await self._closed("upstream session expired (404)")
             raise UpstreamClosed(f"upstream {self.name!r} ended the session")
-        if resp.status_code >= 400:
-            raise UpstreamError(f"upstream {self.name!r} answered HTTP {resp.status_code}")
+        if status >= 400:
+            raise UpstreamError(f"upstream {self.name!r} answered HTTP {status}")
 
     async def _post_request(self, msg: JSON) -> None:
         rid = msg["id"]
         try:
-            async with self._client.stream(
-                "POST",
+            async with self._client.post(
                 self.config.url,
-                content=orjson.dumps(msg),
+                data=orjson.dumps(msg),
                 headers={**self._headers(), "content-type": "application/json"},
             ) as resp:
-                if msg.get("method") == "initialize" and resp.status_code < 300:
+                if msg.get("method") == "initialize" and resp.status < 300:
                     sid = resp.headers.get("mcp-session-id")
                     if sid:
                         self._session_id = sid
-                if (
-                    resp.status_code == 404
-                    and self._session_id is not None
-                    and msg.get("method") != "initialize"
-                ):
-                    await resp.aread()
+                if resp.status == 404 and self._session_id is not None and msg.get("method") != "initialize":
+                    await resp.read()
                     await self._fail(rid, "upstream session expired", "upstream.session_expired")
                     await self._closed("upstream session expired (404)")
                     return
-                if resp.status_code >= 400:
-                    text = (await resp.aread())[:300].decode("utf-8", "replace")
-                    await self._deliver_error_body(rid, resp.status_code, text)
+                if resp.status >= 400:
+                    text = (await resp.read())[:300].decode("utf-8", "replace")
+                    await self._deliver_error_body(rid, resp.status, text)
                     return
                 ctype = resp.headers.get("content-type", "")
                 if ctype.startswith("text/event-stream"):
@@ -140,8 +146,8 @@ class HttpConnection(UpstreamConnection):
                             rid, "upstream closed the stream without a response", "upstream.no_response"
                         )
                     return
-                body = await resp.aread()
-                if resp.status_code == 202 or not body:
+                body = await resp.read()
+                if resp.status == 202 or not body:
                     await self._fail(
                         rid, "upstream accepted the request but sent no response", "upstream.no_response"
                     )
@@ -156,13 +162,13 @@ class HttpConnection(UpstreamConnection):
                         await self._on_message(item, rid)
         except asyncio.CancelledError:
             raise
-        except httpx.HTTPError as exc:
+        except HTTP_ERRORS as exc:
             await self._fail(rid, f"upstream unreachable: {exc!s}", "upstream.unavailable")
 
-    async def _relay_sse(self, resp: httpx.Response, rid: Any) -> tuple[bool, str | None]:
+    async def _relay_sse(self, resp: aiohttp.ClientResponse, rid: Any) -> tuple[bool, str | None]:
         answered = False
         last_id: str | None = None
-        async for event in iter_sse(resp.aiter_lines()):
+        async for event in iter_sse(_lines(resp)):
             if event.id:
                 last_id = event.id
             if event.event != "message" or not event.data:
@@ -184,12 +190,12 @@ class HttpConnection(UpstreamConnection):
         for _ in range(MAX_RESUME_ATTEMPTS):
             headers = {**self._headers(sse_only=True), "last-event-id": last_id}
             try:
-                async with self._client.stream("GET", self.config.url, headers=headers) as resp:
-                    if resp.status_code >= 400:
-                        await resp.aread()
+                async with self._client.get(self.config.url, headers=headers) as resp:
+                    if resp.status >= 400:
+                        await resp.read()
                         return False
                     answered, new_last = await self._relay_sse(resp, rid)
-            except httpx.HTTPError:
+            except HTTP_ERRORS:
                 return False
             if answered:
                 return True
@@ -227,22 +233,20 @@ class HttpConnection(UpstreamConnection):
             if last_id is not None:
                 headers["last-event-id"] = last_id
             try:
-                async with self._client.stream(
-                    "GET", self.config.url, headers=headers, timeout=httpx.Timeout(None, connect=10.0)
-                ) as resp:
-                    if resp.status_code == 405:
+                async with self._client.get(self.config.url, headers=headers, timeout=STREAM_TIMEOUT) as resp:
+                    if resp.status == 405:
                         return  # the upstream offers no server-initiated stream
-                    if resp.status_code == 404:
+                    if resp.status == 404:
                         await self._closed("upstream session expired (404)")
                         return
-                    if resp.status_code >= 400 or not resp.headers.get("content-type", "").startswith(
+                    if resp.status >= 400 or not resp.headers.get("content-type", "").startswith(
                         "text/event-stream"
                     ):
                         failures += 1
-                        await resp.aread()
+                        await resp.read()
                     else:
                         failures = 0
-                        async for event in iter_sse(resp.aiter_lines()):
+                        async for event in iter_sse(_lines(resp)):
                             if event.id:
                                 last_id = event.id
                             if event.retry_ms is not None:
@@ -257,7 +261,7 @@ class HttpConnection(UpstreamConnection):
                                 await self._on_message(item, None)
             except asyncio.CancelledError:
                 raise
-            except httpx.HTTPError:
+            except HTTP_ERRORS:
                 failures += 1
             await asyncio.sleep(delay)
 
@@ -271,6 +275,9 @@ class HttpConnection(UpstreamConnection):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         if self._session_id is not None and not self.closed:
-            with contextlib.suppress(httpx.HTTPError):
-                await self._client.delete(self.config.url, headers=self._headers(), timeout=5.0)
+            with contextlib.suppress(*HTTP_ERRORS):
+                async with self._client.delete(
+                    self.config.url, headers=self._headers(), timeout=aiohttp.ClientTimeout(total=5.0)
+                ) as resp:
+                    await resp.read()
         await self._closed("closed by gateway")
