@@ -12,15 +12,17 @@ import io
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from mcpwarden.detect.findings import Severity
-from mcpwarden.scan.live import Inspection
 from mcpwarden.scan.locations import PLATFORMS, normalize_platform
-from mcpwarden.scan.model import ConfigError, ServerEntry
-from mcpwarden.scan.osv import OsvDatabase, OsvError
-from mcpwarden.scan.runner import ScanOptions, ScanReport, run_scan
+
+if TYPE_CHECKING:
+    # Every `mcpwarden` command builds this parser; the scanner itself loads only for `scan`.
+    from mcpwarden.scan.live import Inspection
+    from mcpwarden.scan.model import ServerEntry
+    from mcpwarden.scan.runner import ScanOptions, ScanReport
 
 FORMATS = ("table", "json", "sarif")
 FAIL_ON = ("info", "low", "medium", "high", "critical")
@@ -81,6 +83,9 @@ def register(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> ScanOptions:
+    from mcpwarden.scan.osv import OsvDatabase, OsvError
+    from mcpwarden.scan.runner import ScanOptions
+
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     if args.pins is not None and not args.inspect:
@@ -129,6 +134,8 @@ def _render(report: ScanReport, fmt: str, base: Path | None, to_file: bool) -> s
 
 def _run_with_progress(options: ScanOptions) -> ScanReport:
     """Run the scan, with a progress bar on stderr while servers are inspected (TTY only)."""
+    from mcpwarden.scan.runner import run_scan
+
     if not (options.inspect and sys.stderr.isatty()):
         return run_scan(options)
     from rich.console import Console
@@ -161,6 +168,8 @@ def _run_with_progress(options: ScanOptions) -> ScanReport:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcpwarden.scan.model import ConfigError
+
     options = _options(args)
     try:
         report = _run_with_progress(options)

@@ -6,16 +6,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
 from mcpwarden.detect.findings import Severity
 from mcpwarden.scan.checks import CheckContext, run_static_checks
 from mcpwarden.scan.formats import load_location, locate
-from mcpwarden.scan.live import Inspection, ProgressHook, inspect_all
 from mcpwarden.scan.locations import ConfigLocation, Platform, discover
 from mcpwarden.scan.model import Issue, ServerEntry
 from mcpwarden.scan.osv import OsvDatabase
+
+if TYPE_CHECKING:
+    # The SDK client is imported only when a scan inspects servers: it is slow to import.
+    from mcpwarden.scan.live import Inspection, ProgressHook
 
 
 @dataclass(slots=True)
@@ -103,6 +107,8 @@ def run_scan(options: ScanOptions, on_progress: ProgressHook | None = None) -> S
     inspections: list[Inspection] = []
     startable = [s for s in servers if s.enabled]
     if options.inspect and startable:
+        from mcpwarden.scan.live import inspect_all
+
         inspections = anyio.run(
             lambda: inspect_all(
                 startable,
