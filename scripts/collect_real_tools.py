@@ -34,7 +34,7 @@ DUMMY = "dummy-not-a-real-credential"
 class Server:
     package: str
     ecosystem: str  # "npm" or "pypi"
-    entry: str  # bin name (npm: a file under node_modules/.bin; pypi: a console script)
+    entry: str  # npm: a name under node_modules/.bin (or a path relative to it); pypi: a console script
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
 
@@ -103,8 +103,33 @@ SERVERS: tuple[Server, ...] = (
     Server("@sentry/mcp-server", "npm", "sentry-mcp", ("--access-token", DUMMY)),
     Server("@heroku/mcp-server", "npm", "heroku-mcp-server", env={"HEROKU_API_KEY": DUMMY}),
     Server("@hubspot/mcp-server", "npm", "mcp-hubspot", env={"PRIVATE_APP_ACCESS_TOKEN": DUMMY}),
-    Server("@supabase/mcp-server-supabase", "npm", "mcp-server-supabase", ("--access-token", DUMMY)),
+    Server(
+        "@supabase/mcp-server-supabase",
+        "npm",
+        "mcp-server-supabase",
+        ("--access-token", DUMMY),
+        env={"SUPABASE_ACCESS_TOKEN": DUMMY},
+    ),
     Server("@azure-devops/mcp", "npm", "mcp-server-azuredevops", ("example-org",)),
+    Server("@modelcontextprotocol/server-redis", "npm", "mcp-server-redis", ("redis://127.0.0.1:1",)),
+    Server(
+        "@modelcontextprotocol/server-gdrive",
+        "npm",
+        "mcp-server-gdrive",
+        env={"GDRIVE_CREDENTIALS_PATH": "{scratch}/gdrive.json", "GDRIVE_OAUTH_PATH": "{scratch}/oauth.json"},
+    ),
+    Server("@executeautomation/playwright-mcp-server", "npm", "playwright-mcp-server"),
+    Server("mongodb-mcp-server", "npm", "mongodb-mcp-server"),
+    Server(
+        "@elastic/mcp-server-elasticsearch",
+        "npm",
+        "mcp-server-elasticsearch",
+        env={"ES_URL": "http://127.0.0.1:1", "ES_API_KEY": DUMMY},
+    ),
+    Server("@mapbox/mcp-server", "npm", "mcp-server", env={"MAPBOX_ACCESS_TOKEN": "pk." + DUMMY}),
+    Server(
+        "@stripe/mcp", "npm", "../@stripe/mcp/dist/index.js", ("--tools=all", f"--api-key=sk_test_{DUMMY}")
+    ),
     Server("mcp-server-fetch", "pypi", "mcp-server-fetch"),
     Server("mcp-server-git", "pypi", "mcp-server-git"),
     Server("mcp-server-time", "pypi", "mcp-server-time"),
@@ -201,6 +226,14 @@ async def main_async(args: argparse.Namespace) -> int:
             rows.append(
                 {"package": server.package, "ecosystem": server.ecosystem, "version": version, "tool": tool}
             )
+    if args.keep and Path(args.keep).exists():
+        # Servers pin different SDK majors, so one scratch venv may not start them all:
+        # rows of packages that did not answer this time are carried over from an earlier dump.
+        collected = {r["package"] for r in rows}
+        for line in Path(args.keep).read_text(encoding="utf-8").splitlines():
+            old = json.loads(line)
+            if old["package"] not in collected:
+                rows.append({k: v for k, v in old.items() if k != "id"})
     rows.sort(key=lambda r: (r["package"], r["tool"].get("name", "")))
     with open(args.out, "w", encoding="utf-8") as fh:
         for i, row in enumerate(rows):
@@ -217,6 +250,7 @@ def main() -> int:
     parser.add_argument("--out", default="tests/data/real_tools.jsonl")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--only", nargs="*", help="package names to collect (default: all)")
+    parser.add_argument("--keep", help="earlier dump whose rows are kept for packages that fail to start now")
     return anyio.run(main_async, parser.parse_args())
 
 

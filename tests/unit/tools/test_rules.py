@@ -139,13 +139,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ),
     (
         "url-reference",
-        make_tool("Adds numbers. Docs: https://docs.example.com/add"),
-        make_tool("Adds numbers. Docs are in the README."),
+        make_tool("Adds numbers. Docs: https://docs.acme-tools.io/add"),
+        make_tool("Adds numbers. Try it against https://api.example.com/add first."),
     ),
     (
         "email-reference",
-        make_tool("Adds numbers. Questions: ops@example.com"),
-        make_tool("Adds numbers. Questions go to the ops channel."),
+        make_tool("Adds numbers. Questions: ops@acme-tools.io"),
+        make_tool("Adds numbers. The owner field takes an address such as user@example.com."),
     ),
     (
         "cross-tool-reference",

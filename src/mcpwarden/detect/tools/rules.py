@@ -66,7 +66,7 @@ RULES: tuple[Rule, ...] = (
         0.9,
         "markup that frames hidden instructions for the model",
         _rx(
-            r"<\s*/?\s*(?:important|system|secret|hidden|instructions?|admin|critical|note[ _-]?to[ _-]?(?:ai|assistant|model)|ai[ _-]?instructions?|assistant|override|context)\s*>",
+            r"<\s*/?\s*(?:important|system|secret|hidden|hidden[ _-]?instructions?|admin|critical|note[ _-]?to[ _-]?(?:ai|assistant|model)|ai[ _-]?instructions?|override|mandatory)\s*>",
             r"\[\s*(?:system|hidden|secret)\s*(?:message|instructions?|note)?\s*\]",
             r"\{\{\s*system",
             r"#{2,}\s*(?:system|instructions?)\b",
@@ -213,7 +213,7 @@ RULES: tuple[Rule, ...] = (
             r"\bexport\s+[a-z_]+=",
             r"\bpowershell\s+-",
             r"\bos\.system\(|\bsubprocess\.|\beval\(|\bexec\(",
-            r"document\.cookie|window\.location(?:\.href)?\s*=|localstorage\.getitem|<script\b",
+            r"document\.cookie|window\.location(?:\.href)?\s*=|localstorage\.getitem|<script\b[^>]*>[^<]{0,200}[(=;]|<script\b[^>]*\bsrc\s*=",
             r"\b(?:add|append|write)\w*\b[^.!?\n]{0,40}\b(?:to|into) (?:the )?(?:~/)?\.(?:bashrc|zshrc|profile|bash_profile)",
         ),
     ),

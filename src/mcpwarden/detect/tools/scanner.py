@@ -34,14 +34,7 @@ _EMAIL = re2.compile(r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b
 
 # The hard evidence: no benign tool needs these, so they floor the final score.
 DECISIVE_RULES = frozenset(
-    {
-        "unicode-tag-smuggling",
-        "bidi-control",
-        "ansi-escape",
-        "homoglyph-name",
-        "encoded-payload",
-        "hidden-instruction-block",
-    }
+    {"unicode-tag-smuggling", "bidi-control", "ansi-escape", "homoglyph-name", "encoded-payload"}
 )
 
 
@@ -250,6 +243,7 @@ def _encoded_findings(raw: str, field_: TextField, depth: int = 0) -> list[Findi
         inner = _rule_hits(PARAM_FIELD_SET, n.text, field_) + _char_findings(n, field_)
         if depth < MAX_DECODE_DEPTH:
             inner += _encoded_findings(decoded, field_, depth + 1)
+        inner = [f for f in inner if f.severity >= Severity.MEDIUM]
         if inner:
             rules = ", ".join(sorted({f.rule for f in inner}))
             out.append(
@@ -262,6 +256,23 @@ def _encoded_findings(raw: str, field_: TextField, depth: int = 0) -> list[Findi
                 )
             )
     return out
+
+
+_PLACEHOLDER_HOSTS = (
+    "example.com",
+    "example.org",
+    "example.net",
+    "localhost",
+    "127.0.0.1",
+    ".example",
+    ".test",
+)
+
+
+def _is_placeholder(address: str) -> bool:
+    """Documentation addresses (RFC 2606 names, localhost) are not sinks."""
+    host = address.split("@", 1)[-1].split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return host.endswith(_PLACEHOLDER_HOSTS) or host in ("example.com", "localhost")
 
 
 def _foreign_references(norm: str, own: set[str]) -> set[str]:
@@ -312,14 +323,21 @@ def analyze_tool(tool: dict[str, Any], *, other_tools: frozenset[str] = frozense
             hidden = normalize(n.tag_payload).text
             result.findings.extend(_rule_hits(PARAM_FIELD_SET, hidden, f))
         result.findings.extend(_encoded_findings(raw, f))
-        for m in _URL.finditer(n.text):
+        url = next((u for u in _URL.findall(n.text) if not _is_placeholder(u)), None)
+        if url is not None:
             result.findings.append(
-                Finding("url-reference", Severity.LOW, f"names a URL: {m.group(0)[:100]}", f.path, score=0.12)
+                Finding("url-reference", Severity.LOW, f"names a URL: {url[:100]}", f.path, score=0.12)
             )
-            break
-        if _EMAIL.search(n.text):
+        email = next((e for e in _EMAIL.findall(n.text) if not _is_placeholder(e)), None)
+        if email is not None:
             result.findings.append(
-                Finding("email-reference", Severity.LOW, "names an e-mail address", f.path, score=0.2)
+                Finding(
+                    "email-reference",
+                    Severity.LOW,
+                    f"names an e-mail address: {email[:80]}",
+                    f.path,
+                    score=0.2,
+                )
             )
         foreign |= _foreign_references(n.text, own)
         prose.append(n.text)
