@@ -122,9 +122,8 @@ def check_secrets(analysis: ServerAnalysis, ctx: CheckContext) -> list[Issue]:
     text, starts = _joined_args(entry.args)
     seen_args: set[int] = set()
     for f in find_secrets(text) if text else []:
-        index = _arg_index(starts, f.span[0] if f.span else 0)
-        if f.span is not None:
-            index = _arg_index(starts, max(f.span[0], f.span[1] - 1))
+        # The span's last character decides: a keyword rule's span covers only the value.
+        index = _arg_index(starts, max(f.span[0], f.span[1] - 1) if f.span else 0)
         if index in seen_args:
             continue
         seen_args.add(index)
@@ -153,7 +152,8 @@ def check_secrets(analysis: ServerAnalysis, ctx: CheckContext) -> list[Issue]:
     return issues
 
 
-def _mask(text: str) -> str:
+def mask_text(text: str) -> str:
+    """`text` with every secret the detector finds replaced, for messages and reports."""
     spans = sorted(f.span for f in find_secrets(text) if f.span is not None)
     out: list[str] = []
     pos = 0
@@ -178,5 +178,5 @@ def masked_view(entry: ServerEntry) -> tuple[tuple[str, ...], str | None]:
             if f.span is not None
         }
         for i in hit:
-            args[i] = _mask(args[i]) if _mask(args[i]) != args[i] else REDACTED
-    return tuple(args), (_mask(entry.url) if entry.url else None)
+            args[i] = mask_text(args[i]) if mask_text(args[i]) != args[i] else REDACTED
+    return tuple(args), (mask_text(entry.url) if entry.url else None)

@@ -7,6 +7,7 @@ import re2
 from mcpwarden.detect.findings import Severity
 from mcpwarden.scan.analysis import ServerAnalysis
 from mcpwarden.scan.checks.base import CheckContext
+from mcpwarden.scan.checks.secrets import mask_text
 from mcpwarden.scan.model import Issue
 from mcpwarden.scan.rules import rule
 
@@ -60,12 +61,13 @@ def check_remote_script(analysis: ServerAnalysis, ctx: CheckContext) -> list[Iss
         for pattern in _REMOTE_EXEC:
             m = pattern.search(text)
             if m is not None:
+                shown = mask_text(m.group(0).strip())[:100]
                 return [
                     Issue.at(
                         entry,
                         "MCPW-S011",
                         rule("MCPW-S011").severity,
-                        f"server start downloads and executes a remote script ({m.group(0).strip()[:80]})",
+                        f"server start downloads and executes a remote script ({shown})",
                         field_name="args",
                     )
                 ]
