@@ -14,6 +14,7 @@ from typing import Any
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.tools import cross_server_findings, scan_tool
 from mcpwarden.pinning import definition_hash
+from mcpwarden.scan.checks.secrets import mask_text
 from mcpwarden.scan.live import Inspection
 from mcpwarden.scan.model import Issue
 from mcpwarden.scan.rules import rule
@@ -211,4 +212,6 @@ def pin_issues(ins: Inspection, store: SQLiteStore) -> list[Issue]:
 def failure_issue(ins: Inspection) -> Issue | None:
     if ins.error is None:
         return None
-    return Issue.at(ins.entry, "MCPW-L006", rule("MCPW-L006").severity, f"could not inspect: {ins.error}")
+    # The error carries the server's stderr, which may print its own credentials.
+    message = f"could not inspect: {mask_text(ins.error)}"
+    return Issue.at(ins.entry, "MCPW-L006", rule("MCPW-L006").severity, message)

@@ -180,3 +180,14 @@ def test_disabled_servers_are_not_started(tmp_path: Path) -> None:
     config = write_config(tmp_path / "mcp_config.json", {"notebook": server})
     report = _scan(config)
     assert report.inspections == []
+
+
+def test_failure_message_masks_secrets_the_server_printed(tmp_path: Path) -> None:
+    token = "ghp_" + "R8aK2mWq9ZxT4vLp7Nc3Jd6Hs1Fg5Bb0Ye2U"
+    crash = {
+        "command": sys.executable,
+        "args": ["-c", f"import sys; sys.stderr.write('token={token}'); sys.exit(3)"],
+    }
+    config = write_config(tmp_path / ".mcp.json", {"crash": crash})
+    (issue,) = [i for i in _scan(config).issues if i.rule_id == "MCPW-L006"]
+    assert "token=" in issue.message and token not in issue.message
