@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -52,9 +53,12 @@ class StdioConnection(UpstreamConnection):
 
     async def start(self) -> None:
         cfg = self.config
+        # The admin's command is resolved on the gateway's own PATH; the child still gets
+        # only its allow-listed environment.
+        executable = shutil.which(cfg.command) or cfg.command
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                cfg.command,
+                executable,
                 *cfg.args,
                 cwd=cfg.cwd,
                 env=cfg.child_environment(),
