@@ -40,7 +40,12 @@ class Server:
 
 
 SERVERS: tuple[Server, ...] = (
-    Server("@modelcontextprotocol/server-filesystem", "npm", "mcp-server-filesystem", ("{scratch}",)),
+    Server(
+        "@modelcontextprotocol/server-filesystem",
+        "npm",
+        "../@modelcontextprotocol/server-filesystem/dist/index.js",
+        ("{scratch}",),
+    ),
     Server("@modelcontextprotocol/server-memory", "npm", "mcp-server-memory"),
     Server("@modelcontextprotocol/server-everything", "npm", "mcp-server-everything"),
     Server(
@@ -130,6 +135,78 @@ SERVERS: tuple[Server, ...] = (
     Server(
         "@stripe/mcp", "npm", "../@stripe/mcp/dist/index.js", ("--tools=all", f"--api-key=sk_test_{DUMMY}")
     ),
+    Server(
+        "@circleci/mcp-server-circleci",
+        "npm",
+        "../@circleci/mcp-server-circleci/dist/index.js",
+        env={"CIRCLECI_TOKEN": DUMMY},
+    ),
+    Server("exa-mcp-server", "npm", "../exa-mcp-server/dist/stdio.cjs", env={"EXA_API_KEY": DUMMY}),
+    Server(
+        "@browserbasehq/mcp-server-browserbase",
+        "npm",
+        "../@browserbasehq/mcp-server-browserbase/cli.js",
+        env={"BROWSERBASE_API_KEY": DUMMY, "BROWSERBASE_PROJECT_ID": DUMMY},
+    ),
+    Server(
+        "@kimtaeyoon83/mcp-server-youtube-transcript",
+        "npm",
+        "../@kimtaeyoon83/mcp-server-youtube-transcript/dist/index.js",
+    ),
+    Server(
+        "@benborla29/mcp-server-mysql",
+        "npm",
+        "../@benborla29/mcp-server-mysql/dist/index.js",
+        env={"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": "1", "MYSQL_USER": "u", "MYSQL_PASS": DUMMY},
+    ),
+    Server(
+        "@gongrzhe/server-gmail-autoauth-mcp", "npm", "../@gongrzhe/server-gmail-autoauth-mcp/dist/index.js"
+    ),
+    Server("@railway/mcp-server", "npm", "../@railway/mcp-server/index.js"),
+    Server(
+        "@aashari/mcp-server-atlassian-jira",
+        "npm",
+        "../@aashari/mcp-server-atlassian-jira/dist/index.js",
+        env={
+            "ATLASSIAN_SITE_NAME": "example",
+            "ATLASSIAN_USER_EMAIL": "u@example.com",
+            "ATLASSIAN_API_TOKEN": DUMMY,
+        },
+    ),
+    Server(
+        "@aashari/mcp-server-atlassian-bitbucket",
+        "npm",
+        "../@aashari/mcp-server-atlassian-bitbucket/dist/index.js",
+        env={"ATLASSIAN_USER_EMAIL": "u@example.com", "ATLASSIAN_API_TOKEN": DUMMY},
+    ),
+    Server(
+        "@pinecone-database/mcp",
+        "npm",
+        "../@pinecone-database/mcp/dist/index.js",
+        env={"PINECONE_API_KEY": DUMMY},
+    ),
+    Server("@brightdata/mcp", "npm", "../@brightdata/mcp/server.js", env={"API_TOKEN": DUMMY}),
+    Server(
+        "@apify/actors-mcp-server",
+        "npm",
+        "../@apify/actors-mcp-server/dist/stdio.js",
+        env={"APIFY_TOKEN": DUMMY},
+    ),
+    Server("@agent-infra/mcp-server-browser", "npm", "../@agent-infra/mcp-server-browser/dist/index.cjs"),
+    Server(
+        "@agent-infra/mcp-server-filesystem",
+        "npm",
+        "../@agent-infra/mcp-server-filesystem/dist/index.cjs",
+        ("--allowed-directories", "{scratch}"),
+    ),
+    Server("mcp-server-code-runner", "npm", "../mcp-server-code-runner/dist/cli.js"),
+    Server(
+        "@perplexity-ai/mcp-server",
+        "npm",
+        "../@perplexity-ai/mcp-server/dist/index.js",
+        env={"PERPLEXITY_API_KEY": DUMMY},
+    ),
+    Server("@currents/mcp", "npm", "../@currents/mcp/build/index.js", env={"CURRENTS_API_KEY": DUMMY}),
     Server("mcp-server-fetch", "pypi", "mcp-server-fetch"),
     Server("mcp-server-git", "pypi", "mcp-server-git"),
     Server("mcp-server-time", "pypi", "mcp-server-time"),

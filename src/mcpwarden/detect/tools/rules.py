@@ -54,6 +54,13 @@ _SECRET_WORDS = (
     r"|(?:access|auth|bearer|session|refresh)[ _-]?tokens?|cookies?|env(?:ironment)? variables"
 )
 _MODAL = r"(?:you )?(?:must|should|shall|need to|needs to|have to|has to|are required to|is required to|required to)"
+# What a fake prerequisite tells the model to do; "must be provided" is a schema note, not an action.
+_ACTION = (
+    r"(?:call|use|run|invoke|execute|read|send|fetch|request|perform|visit|navigate|update|add|write|check"
+    r"|verify|validate|ask|get|open|obtain|retrieve|halt|inform|report|append|include|modify|change|set|create"
+    r"|delete|remove|scan|search|load|download|upload|export|copy|log|record|submit|pass|overwrite|move|share"
+    r"|forward|confirm|authenticate|initialize|register|enable|consult|query|look up|list|clear|reset|ensure|make sure)"
+)
 _VERB_SEND = (
     r"send|sends|sent|include|includes|pass|passes|forward|upload|post|attach|leak|share|transmit|exfiltrat\w*"
     r"|append|embed|copy|report"
@@ -78,11 +85,19 @@ RULES: tuple[Rule, ...] = (
         0.8,
         "tells the model to do something else first (fake prerequisite)",
         _rx(
-            r"\bbefore\b[^.!?\n]{0,160}?\b" + _MODAL + r"\b",
+            r"\bbefore\b[^.!?\n]{0,160}?\b"
+            + _MODAL
+            + r"\s+(?:first\s+|always\s+|also\s+|immediately\s+)?"
+            + _ACTION
+            + r"\b",
             r"\b(?:you )?must (?:first|always|also) (?:call|use|run|invoke|execute|read|send|fetch|request|perform|scan|visit|navigate|update|add|write|check|verify|ask)",
             r"\bmust first\b",
             r"\bto use this tool,? (?:you )?(?:must|need|should)\b",
-            r"\b(?:prior to|ahead of) (?:using|calling|invoking|any)\b[^.!?\n]{0,120}\b" + _MODAL + r"\b",
+            r"\b(?:prior to|ahead of) (?:using|calling|invoking|any)\b[^.!?\n]{0,120}\b"
+            + _MODAL
+            + r"\s+(?:first\s+)?"
+            + _ACTION
+            + r"\b",
             r"\bafter (?:using|calling|each|every|any)\b[^.!?\n]{0,100}\b(?:you )?(?:must|should|always) (?:also )?(?:call|send|use|run|invoke)\b",
             r"\b(?:must|should|need to|have to)\s+(?:first\s+)?(?:call|run|use|invoke|execute)\s+(?:the\s+)?['\"`]",
             r"\b(?:will not|won't|cannot|can't|will refuse to|will reject)\b[^.!?\n]{0,30}\b(?:run|return|work|process|execute|function|respond|accept|proceed)\b[^.!?\n]{0,80}\b(?:until|unless)\b",
