@@ -23,7 +23,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from gwtest.procs import FEATURES_SERVER, gateway, http_server  # noqa: E402
+from gwtest.procs import FEATURES_SERVER, gateway, http_server, http_upstream  # noqa: E402, http_upstream
 from gwtest.raw import HEADERS, init_body  # noqa: E402
 
 
@@ -43,8 +43,12 @@ async def round_(url: str, calls: int, concurrency: int) -> tuple[list[float], f
         async def worker(headers: dict[str, str]) -> None:
             for i in range(per_worker):
                 body = orjson.dumps(
-                    {"jsonrpc": "2.0", "id": i + 10, "method": "tools/call",
-                     "params": {"name": "echo", "arguments": {"text": "ping"}}}
+                    {
+                        "jsonrpc": "2.0",
+                        "id": i + 10,
+                        "method": "tools/call",
+                        "params": {"name": "echo", "arguments": {"text": "ping"}},
+                    }
                 )
                 t0 = time.perf_counter()
                 r = await client.post(url, content=body, headers=headers)
@@ -71,7 +75,7 @@ def main() -> None:
 
     with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, _):
         # Default config: audit on (fsync interval), the built-in guards active.
-        config = {"upstreams": {"bench": {"transport": "http", "url": upstream_url}}}
+        config = {"upstreams": {"bench": http_upstream(upstream_url)}}
         with gateway(config) as gw:
             targets = {"direct": upstream_url, "gateway": gw.url("bench")}
             for url in targets.values():
@@ -87,7 +91,9 @@ def main() -> None:
                         lat[(phase, name)].extend(values)
                         rps[(phase, name)].append(throughput)
 
-    print(f"small tools/call (echo), {args.rounds} alternating rounds x {args.calls} calls per side and phase")
+    print(
+        f"small tools/call (echo), {args.rounds} alternating rounds x {args.calls} calls per side and phase"
+    )
     for phase, conc in phases.items():
         d, g = lat[(phase, "direct")], lat[(phase, "gateway")]
         drps, grps = statistics.median(rps[(phase, "direct")]), statistics.median(rps[(phase, "gateway")])
@@ -95,8 +101,9 @@ def main() -> None:
         print(f"{'':10}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
         print(f"{'direct':10}{pct(d, 0.5):10.2f}{pct(d, 0.99):10.2f}{drps:10.0f}")
         print(f"{'gateway':10}{pct(g, 0.5):10.2f}{pct(g, 0.99):10.2f}{grps:10.0f}")
+        added50, added99 = pct(g, 0.5) - pct(d, 0.5), pct(g, 0.99) - pct(d, 0.99)
         print(
-            f"added latency p50 {pct(g, 0.5) - pct(d, 0.5):+.2f} ms, p99 {pct(g, 0.99) - pct(d, 0.99):+.2f} ms; "
+            f"added latency p50 {added50:+.2f} ms, p99 {added99:+.2f} ms; "
             f"ratio p50 {pct(g, 0.5) / pct(d, 0.5):.2f}x; throughput gateway/direct {grps / drps:.1%}"
         )
 

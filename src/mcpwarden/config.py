@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mcpwarden.guards.content import ContentPolicy
+
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[-1]
 
@@ -37,6 +39,9 @@ class ToolFilter(_Model):
     deny: list[str] = Field(default_factory=list)
 
 
+PinningMode = Literal["approve", "tofu", "locked", "off"]
+
+
 class _UpstreamBase(_Model):
     timeout_s: float = Field(30.0, gt=0, description="Hard limit for one request to this upstream.")
     connect_timeout_s: float = Field(10.0, gt=0, description="Limit for starting or reaching the upstream.")
@@ -44,8 +49,20 @@ class _UpstreamBase(_Model):
     max_result_bytes: int | None = Field(
         1_048_576, gt=0, description="Results larger than this are replaced by an error (null: no cap)."
     )
-    guards: dict[str, Any] = Field(
-        default_factory=dict, description="Settings for pluggable guards, keyed by guard name."
+    pinning: PinningMode = Field(
+        "tofu",
+        description="Tool/prompt/template pinning: `approve` (new definitions wait for approval), `tofu` "
+        "(the first definition seen is trusted, changes are quarantined), `locked` (only the pinned set), "
+        "or `off`.",
+    )
+    on_poisoning: Literal["quarantine", "warn", "off"] = Field(
+        "quarantine", description="What a tool definition flagged by the poisoning detector gets."
+    )
+    max_tools: int | None = Field(None, gt=0, description="Tool quota: more tools than this is a finding.")
+    content: ContentPolicy | Literal["off"] | None = Field(
+        None,
+        description="Content defense (injection, secrets, PII, spotlighting). Unset: the default policy "
+        "(spotlight all text results, block above a high score). `off` disables it for this upstream.",
     )
 
 
@@ -140,6 +157,10 @@ class StoreConfig(_Model):
 class GatewayConfig(_Model):
     """The whole `mcpwarden serve` / `mcpwarden wrap` configuration file."""
 
+    policy: str | None = Field(
+        None, description="Least-privilege policy file (YAML, see docs/policy.md). Unset: no policy guard."
+    )
+
     listen: ListenConfig = Field(default_factory=ListenConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     sessions: SessionConfig = Field(default_factory=SessionConfig)
@@ -165,6 +186,8 @@ class GatewayConfig(_Model):
             self.audit.path = str(base / self.audit.path)
         if not Path(self.store.path).is_absolute():
             self.store.path = str(base / self.store.path)
+        if self.policy and not Path(self.policy).is_absolute():
+            self.policy = str(base / self.policy)
         for up in self.upstreams.values():
             if isinstance(up, StdioUpstream) and up.cwd and not Path(up.cwd).is_absolute():
                 up.cwd = str(base / up.cwd)

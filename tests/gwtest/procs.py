@@ -74,12 +74,20 @@ def http_server(script: Path = FEATURES_SERVER, *args: str) -> Iterator[tuple[st
 
 
 def stdio_upstream(name: str = "feat", **extra: Any) -> dict[str, Any]:
+    """A stdio upstream running the features server. Content defense is off unless a test
+    asks for it, since relay tests compare results byte for byte (spotlighting wraps text)."""
     return {
         "transport": "stdio",
         "command": PYTHON,
         "args": [str(FEATURES_SERVER), "--name", name],
+        "content": "off",
         **extra,
     }
+
+
+def http_upstream(url: str, **extra: Any) -> dict[str, Any]:
+    """An HTTP upstream; content defense off by default, as for `stdio_upstream`."""
+    return {"transport": "http", "url": url, "content": "off", **extra}
 
 
 @dataclass

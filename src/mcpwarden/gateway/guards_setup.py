@@ -2,24 +2,57 @@
 
 This is the one place a new guard is plugged in: the transport never changes for it.
 Order matters: access control first (cheap, and nothing denied is ever scanned), then
-integrity, then content, then size.
+integrity of definitions, then the size cap (so detectors never scan an oversized
+result), then content defense.
 """
 
 from __future__ import annotations
 
 from mcpwarden.config import GatewayConfig
 from mcpwarden.guards.base import Guard
+from mcpwarden.guards.content import ContentGuard, ContentPolicy
 from mcpwarden.guards.result_size import ResultSizeGuard
+from mcpwarden.guards.scoped import UpstreamScoped
 from mcpwarden.guards.tool_filter import ToolFilterGuard
 
 
 def build_guards(config: GatewayConfig) -> list[Guard]:
+    ups = config.upstreams
     guards: list[Guard] = []
-    filters = {name: up.tools for name, up in config.upstreams.items()}
-    tool_filter = ToolFilterGuard(filters)
+
+    tool_filter = ToolFilterGuard({name: up.tools for name, up in ups.items()})
     if tool_filter.filters:
         guards.append(tool_filter)
-    size = ResultSizeGuard({name: up.max_result_bytes for name, up in config.upstreams.items()})
+
+    if config.policy:
+        from mcpwarden.guards.policy import PolicyGuard
+        from mcpwarden.policy.engine import PolicyEngine
+
+        guards.append(PolicyGuard(PolicyEngine.from_file(config.policy)))
+
+    pinned = {name: up.pinning for name, up in ups.items() if up.pinning != "off"}
+    if pinned:
+        from mcpwarden.guards.pinning import PinningGuard
+        from mcpwarden.store import SQLiteStore
+
+        guards.append(PinningGuard(SQLiteStore(config.store.path), pinned, default_mode="tofu"))
+
+    scanned = {name: up.on_poisoning for name, up in ups.items() if up.on_poisoning != "off"}
+    if scanned:
+        from mcpwarden.guards.poisoning import PoisoningGuard
+
+        quotas = {name: up.max_tools for name, up in ups.items() if up.max_tools is not None}
+        guards.append(PoisoningGuard(scanned, default="warn", quotas=quotas))
+
+    size = ResultSizeGuard({name: up.max_result_bytes for name, up in ups.items()})
     if size.caps:
         guards.append(size)
+
+    content: dict[str, ContentPolicy] = {}
+    for name, up in ups.items():
+        if up.content == "off":
+            continue
+        content[name] = up.content if isinstance(up.content, ContentPolicy) else ContentPolicy()
+    if content:
+        guards.append(UpstreamScoped(ContentGuard(content), content))
     return guards

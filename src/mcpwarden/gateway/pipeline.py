@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from mcpwarden.guards.base import Decision, Exchange, Guard
+from mcpwarden.guards.scoped import UpstreamScoped
 
 HOOKS: tuple[str, ...] = (
     "request",
@@ -68,7 +69,10 @@ class Pipeline:
             chain: list[tuple[str, HookFn]] = []
             for guard in self.guards:
                 # Only guards whose class overrides the hook take part in its chain.
-                if getattr(type(guard), hook) is not getattr(Guard, hook):
+                if isinstance(guard, UpstreamScoped):
+                    if guard.overrides(hook):
+                        chain.append((guard.name, guard.bound(hook)))
+                elif getattr(type(guard), hook) is not getattr(Guard, hook):
                     chain.append((guard.name, getattr(guard, hook)))
             self._chains[hook] = chain
 

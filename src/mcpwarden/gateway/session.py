@@ -49,6 +49,15 @@ LIST_METHODS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# A list_changed notification makes the gateway re-list through the guards at once, so a
+# changed definition is quarantined before any client acts on it.
+LIST_CHANGED: dict[str, str] = {
+    "notifications/tools/list_changed": "tools/list",
+    "notifications/prompts/list_changed": "prompts/list",
+    "notifications/resources/list_changed": "resources/templates/list",
+}
+
+
 class UpstreamTimeout(Exception):
     pass
 
@@ -114,6 +123,7 @@ class Session:
         self._server_requests: dict[str, tuple[str, Any]] = {}
         self._channels: dict[Any, Channel] = {}
         self._tasks: dict[Any, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -416,6 +426,10 @@ class Session:
                 ok[name] = res
         if not ok:
             raise UpstreamError("no upstream could be initialized", reason="upstream.unavailable")
+        # Integrity guards judge calls against the definitions an upstream lists, so list
+        # them now: a client that calls a tool without listing first is checked the same way.
+        if self.core.pipeline.has("tools_list") or self.core.pipeline.has("prompts_list"):
+            await asyncio.gather(*(self.recheck(name) for name in ok if "result" in ok[name]))
         if not self.aggregate:
             name, reply = next(iter(ok.items()))
             if "result" not in reply:
@@ -565,6 +579,26 @@ class Session:
             items = filtered.get(key, [])
         return items
 
+    async def recheck(self, upstream: str, methods: tuple[str, ...] | None = None) -> None:
+        """List an upstream's definitions through the guards (pinning, poisoning) now."""
+        caps = self.capabilities.get(upstream, {})
+        wanted = methods or ("tools/list", "prompts/list", "resources/templates/list")
+        for method in wanted:
+            key, _, capability = LIST_METHODS[method]
+            if capability not in caps or not self.core.pipeline.has(RESULT_HOOKS[method]):
+                continue
+            try:
+                await self._list_one(upstream, method, key)
+            except (UpstreamError, UpstreamTimeout, Denied) as exc:
+                self.core.audit_event(
+                    "error",
+                    session=self.id,
+                    upstream=upstream,
+                    method=method,
+                    reason=getattr(exc, "reason", "upstream.error"),
+                    message=f"re-check failed: {exc}",
+                )
+
     async def _broadcast(self, method: str, params: JSON, capability: str) -> None:
         names = [n for n in self.conns if capability in self.capabilities.get(n, {})]
         await asyncio.gather(
@@ -682,6 +716,10 @@ class Session:
             msg = await self.core.pipeline.run("notification", ex, msg)
         except Denied:
             return
+        if method in LIST_CHANGED:
+            task = asyncio.create_task(self.recheck(upstream, (LIST_CHANGED[method],)))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         params = msg.get("params")
         if isinstance(params, dict):
             if method == "notifications/cancelled":

@@ -9,7 +9,7 @@ import pytest
 
 from conformance.fixture_process import fixture_command, start_http_fixture
 from conformance.harness import compare_with_baseline, run_suite
-from gwtest.procs import gateway
+from gwtest.procs import gateway, http_upstream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,7 +28,7 @@ def _check(url: str, target: str, workdir: Path) -> None:
 def test_conformance_suite_passes_through_gateway_with_http_upstream(tmp_path: Path) -> None:
     with (
         start_http_fixture() as upstream_url,
-        gateway({"upstreams": {"fx": {"transport": "http", "url": upstream_url}}}) as gw,
+        gateway({"upstreams": {"fx": http_upstream(upstream_url)}}) as gw,
     ):
         _check(gw.url("fx"), "gateway-http", tmp_path)
 
@@ -36,6 +36,6 @@ def test_conformance_suite_passes_through_gateway_with_http_upstream(tmp_path: P
 @pytest.mark.timeout(300)
 def test_conformance_suite_passes_through_gateway_with_stdio_upstream(tmp_path: Path) -> None:
     argv = fixture_command("stdio")
-    upstream = {"transport": "stdio", "command": argv[0], "args": argv[1:]}
+    upstream = {"transport": "stdio", "command": argv[0], "args": argv[1:], "content": "off"}
     with gateway({"upstreams": {"fx": upstream}}) as gw:
         _check(gw.url("fx"), "gateway-stdio", tmp_path)

@@ -11,7 +11,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gwtest.procs import FEATURES_SERVER, Gateway, free_port, gateway, http_server, stdio_upstream
+from gwtest.procs import (
+    FEATURES_SERVER,
+    Gateway,
+    free_port,
+    gateway,
+    http_server,
+    http_upstream,
+    stdio_upstream,
+)
 from gwtest.raw import HEADERS, body_of, open_session, post
 
 pytestmark = pytest.mark.integration
@@ -113,7 +121,7 @@ def test_stdio_child_sees_only_allow_listed_environment(
 
 def test_dead_http_upstream_gives_a_clear_initialize_error(client: httpx.Client) -> None:
     dead = f"http://127.0.0.1:{free_port()}/mcp"
-    with gateway({"upstreams": {"gone": {"transport": "http", "url": dead}}}) as g:
+    with gateway({"upstreams": {"gone": http_upstream(dead)}}) as g:
         from gwtest.raw import init_body
 
         r = post(client, g.url("gone"), init_body())
@@ -131,9 +139,9 @@ def test_200_concurrent_sessions_with_one_broken_upstream_among_healthy_ones() -
     ):
         config = {
             "upstreams": {
-                "a": {"transport": "http", "url": url_a},
-                "b": {"transport": "http", "url": url_b},
-                "c": {"transport": "http", "url": url_c},
+                "a": http_upstream(url_a),
+                "b": http_upstream(url_b),
+                "c": http_upstream(url_c),
                 "broken": {
                     "transport": "http",
                     "url": f"http://127.0.0.1:{free_port()}/mcp",

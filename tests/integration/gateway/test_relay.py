@@ -11,7 +11,7 @@ import pytest
 from mcp.types import LoggingMessageNotification, ResourceUpdatedNotification, ServerNotification, TextContent
 
 from gwtest.client import sdk_session
-from gwtest.procs import FEATURES_SERVER, Gateway, gateway, http_server, stdio_upstream
+from gwtest.procs import FEATURES_SERVER, Gateway, gateway, http_server, http_upstream, stdio_upstream
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -21,7 +21,7 @@ def gw() -> Iterator[Gateway]:
     with http_server(FEATURES_SERVER, "--name", "web") as (url, _):
         config = {
             "upstreams": {
-                "web": {"transport": "http", "url": url, "timeout_s": 20},
+                "web": http_upstream(url, timeout_s=20),
                 "local": stdio_upstream("local", timeout_s=20),
             }
         }

@@ -37,7 +37,14 @@ async def test_wrapped_server_answers_through_the_wrapper() -> None:
     async with stdio_client(_params()) as (r, w), ClientSession(r, w) as s:
         await s.initialize()
         assert "echo" in {t.name for t in (await s.list_tools()).tools}
-        assert _text(await s.call_tool("echo", {"text": "hi"})) == "wrapped: hi"
+        assert "wrapped: hi" in _text(await s.call_tool("echo", {"text": "hi"}))
+
+
+async def test_wrapper_spotlights_tool_output_by_default() -> None:
+    async with stdio_client(_params()) as (r, w), ClientSession(r, w) as s:
+        await s.initialize()
+        text = _text(await s.call_tool("echo", {"text": "hi"}))
+    assert "untrusted data" in text and "<<DATA-" in text
 
 
 async def test_wrapper_relays_progress_and_sampling() -> None:
@@ -88,8 +95,8 @@ async def test_wrapper_enforces_the_tool_filter_and_audits(tmp_path: Path) -> No
 async def test_wrapper_drops_garbage_lines_from_the_server() -> None:
     async with stdio_client(_params()) as (r, w), ClientSession(r, w) as s:
         await s.initialize()
-        assert _text(await s.call_tool("garbage", {})) == "after garbage"
-        assert _text(await s.call_tool("echo", {"text": "next"})) == "wrapped: next"
+        assert "after garbage" in _text(await s.call_tool("garbage", {}))
+        assert "wrapped: next" in _text(await s.call_tool("echo", {"text": "next"}))
 
 
 def test_wrapper_answers_malformed_client_input_with_a_parse_error() -> None:

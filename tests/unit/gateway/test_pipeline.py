@@ -86,3 +86,13 @@ async def test_every_non_pass_outcome_is_audited_with_the_guard_name() -> None:
 
 async def test_alert_passes_the_payload_unchanged() -> None:
     assert await Pipeline([Watch()]).run("tool_call", _ex(), {"a": 1}) == {"a": 1}
+
+
+async def test_upstream_scoped_guard_runs_only_for_its_upstreams() -> None:
+    from mcpwarden.guards.scoped import UpstreamScoped
+
+    pipeline = Pipeline([UpstreamScoped(Upper(), {"up"})])
+    assert pipeline.has("tool_result") and not pipeline.has("tool_call")
+    assert await pipeline.run("tool_result", _ex(), {"text": "a"}) == {"text": "A"}
+    other = Exchange("tools/call", "elsewhere", tool="t")
+    assert await pipeline.run("tool_result", other, {"text": "a"}) == {"text": "a"}
