@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from mcpwarden.detect.text import scan_text  # noqa: E402
-from mcpwarden.detect.text.scan import DEFAULT_THRESHOLD  # noqa: E402
+from mcpwarden.detect.text.scan import default_threshold  # noqa: E402
 
 DEFAULT_DEV = ROOT.parent / "shared" / "data" / "injection" / "dev.jsonl"
 
@@ -69,9 +69,11 @@ def _latency(text: str, repeat: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--threshold", type=float, default=None, help="default: the model's operating point")
     parser.add_argument("--misses", type=int, default=0, help="print N misses and false alarms")
     args = parser.parse_args()
+    if args.threshold is None:
+        args.threshold = default_threshold()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
 

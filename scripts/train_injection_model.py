@@ -24,6 +24,7 @@ import sysconfig
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from mcpwarden.detect.text import features  # noqa: E402
 from mcpwarden.detect.text.model import ARTIFACT, InjectionModel  # noqa: E402
 from mcpwarden.detect.text.normalize import normalize  # noqa: E402
-from mcpwarden.detect.text.rules import match_rules  # noqa: E402
-from mcpwarden.detect.text.scan import raw_margin  # noqa: E402
+from mcpwarden.detect.text.rules import RULES, match_rules  # noqa: E402
+from mcpwarden.detect.text.scan import raw_margins  # noqa: E402
 
 SEED = 20261127
 DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "injection" / "train.jsonl"
@@ -175,32 +176,94 @@ def benign_corpus() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 # ---------------------------------------------------------------- training
 
 
-def _vectorize(texts: list[str]) -> object:
+def _matrix(vectors: list[dict[int, float]]) -> Any:
     from scipy.sparse import csr_matrix
 
     rows: list[int] = []
     cols: list[int] = []
     vals: list[float] = []
-    for i, text in enumerate(texts):
-        norm = normalize(text)
-        vec = features.extract(norm.text, match_rules(norm.text))
-        for seg in norm.segments:
-            for k, v in features.extract(seg.text, match_rules(seg.text)).items():
-                if k >= features.HASH_SIZE:
-                    vec[k] = max(vec.get(k, 0.0), v)
+    for i, vec in enumerate(vectors):
         for k, v in vec.items():
             rows.append(i)
             cols.append(k)
             vals.append(v)
-    return csr_matrix((vals, (rows, cols)), shape=(len(texts), features.N_FEATURES), dtype=np.float64)
+    return csr_matrix((vals, (rows, cols)), shape=(len(vectors), features.N_FEATURES), dtype=np.float64)
+
+
+def _doc_vector(text: str) -> dict[int, float]:
+    """Whole-document features; rule indicators from decoded segments are merged in."""
+    norm = normalize(text)
+    vec = features.extract(norm.text, match_rules(norm.text))
+    for seg in norm.segments:
+        for k, v in features.extract(seg.text, match_rules(seg.text)).items():
+            if k >= features.HASH_SIZE:
+                vec[k] = max(vec.get(k, 0.0), v)
+    return vec
+
+
+def _segment_vectors(text: str) -> list[tuple[str, dict[int, float]]]:
+    """(segment text, features) exactly as the runtime segments a normalized document."""
+    norm = normalize(text)
+    hits = match_rules(norm.text)
+    out = []
+    for start, end in features.segments(norm.text):
+        seg_hits = [h for h in hits if h.span[0] < end and start < h.span[1]]
+        embedded = len(norm.text) >= 2 * (end - start)
+        out.append(
+            (norm.text[start:end], features.extract(norm.text[start:end], seg_hits, embedded=embedded))
+        )
+    return out
+
+
+def segment_examples(
+    rows: list[dict[str, Any]], all_rows: list[dict[str, Any]], benign_chunks: list[str], rng: random.Random
+) -> tuple[list[dict[int, float]], list[int]]:
+    """Line/sentence-level examples.
+
+    Negatives: every segment of a benign row or benign-corpus chunk. Positives: in an
+    injected document, the segments that appear in no benign document (the dataset keeps
+    each clean context next to its injected copies, so this isolates the injection) and
+    segments of other attacks that hit a strong rule. Whole direct prompts are left to the
+    document model: as segments they would teach that any question is an attack.
+    The clean segments are collected over `all_rows` (the calibration rows too): a clean
+    context may sit in the calibration part while its injected copies are in `rows`.
+    """
+    benign_segments = {
+        seg for row in all_rows if not row["label"] for seg, _ in _segment_vectors(row["text"])
+    }
+    vectors: list[dict[int, float]] = []
+    labels: list[int] = []
+    for row in rows:
+        if not row["label"]:
+            for _, vec in _segment_vectors(row["text"]):
+                vectors.append(vec)
+                labels.append(0)
+    for chunk_text in benign_chunks:
+        for _, vec in _segment_vectors(chunk_text):
+            vectors.append(vec)
+            labels.append(0)
+    for row in rows:
+        if not row["label"]:
+            continue
+        text = row["text"]
+        diffable = row["kind"] == "indirect" and row["id"].split("-")[0] in {"bipia", "agentdojo"}
+        for seg, vec in _segment_vectors(text):
+            strong = any(k in vec for k in (features.RULE_INDEX[r.id] for r in RULES if r.weight >= 0.5))
+            if (diffable and seg not in benign_segments) or (not diffable and strong):
+                vectors.append(vec)
+                labels.append(1)
+    order = list(range(len(vectors)))
+    rng.shuffle(order)
+    return [vectors[i] for i in order], [labels[i] for i in order]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--c", type=float, default=4.0, help="inverse L2 regularization strength")
+    parser.add_argument("--c", type=float, default=16.0, help="inverse L2 regularization strength")
     parser.add_argument("--benign-weight", type=float, default=0.6, help="total weight of extra benign text")
+    parser.add_argument("--negative-weight", type=float, default=2.0, help="weight of labeled benign rows")
     args = parser.parse_args()
 
     from sklearn.linear_model import LogisticRegression
@@ -222,16 +285,24 @@ def main() -> int:
         file=sys.stderr,
     )
 
-    texts = [r["text"] for r in fit_rows] + [t for _, t in fit_extra]
+    # document model
     labels = np.array([int(r["label"]) for r in fit_rows] + [0] * len(fit_extra))
     n_neg = sum(1 for r in fit_rows if not r["label"])
     extra_w = args.benign_weight * n_neg / max(1, len(fit_extra))
-    weights = np.array([1.0] * len(fit_rows) + [extra_w] * len(fit_extra))
-    x = _vectorize(texts)
-    clf = LogisticRegression(C=args.c, max_iter=2000, solver="liblinear", random_state=SEED)
-    clf.fit(x, labels, sample_weight=weights)
-    coef = clf.coef_[0].astype(np.float32)
-    bias = float(clf.intercept_[0])
+    row_w = [1.0 if r["label"] else args.negative_weight for r in fit_rows]
+    weights = np.array(row_w + [extra_w] * len(fit_extra))
+    x = _matrix([_doc_vector(t) for t in [r["text"] for r in fit_rows] + [t for _, t in fit_extra]])
+    doc = LogisticRegression(C=args.c, max_iter=2000, solver="liblinear", random_state=SEED)
+    doc.fit(x, labels, sample_weight=weights)
+
+    # segment model
+    seg_vectors, seg_labels = segment_examples(fit_rows, rows, [t for _, t in fit_extra], rng)
+    y = np.array(seg_labels)
+    pos_w = args.negative_weight * (len(y) - y.sum()) / max(1, y.sum())
+    seg = LogisticRegression(C=args.c, max_iter=2000, solver="liblinear", random_state=SEED)
+    seg.fit(_matrix(seg_vectors), y, sample_weight=np.where(y == 1, pos_w, args.negative_weight))
+    print(f"segment examples: {int(y.sum())} positive / {int(len(y) - y.sum())} negative", file=sys.stderr)
+
     meta = {
         "n_features": features.N_FEATURES,
         "rule_ids": list(features.RULE_IDS),
@@ -240,29 +311,45 @@ def main() -> int:
         "benign_weight": args.benign_weight,
         "train_rows": len(fit_rows),
         "benign_chunks": len(fit_extra),
+        "segment_examples": len(y),
     }
-    uncalibrated = InjectionModel(coef, bias, 1.0, 0.0, meta)
+    doc_w, seg_w = doc.coef_[0].astype(np.float32), seg.coef_[0].astype(np.float32)
+    doc_b, seg_b = float(doc.intercept_[0]), float(seg.intercept_[0])
+    uncalibrated = InjectionModel(doc_w, doc_b, seg_w, seg_b, (1.0, 0.0, 0.0), meta)
 
-    # Platt scaling on the runtime score (max over windows and decoded segments).
+    # combiner (calibration) on the runtime margins of held-out rows and benign chunks
     calib_texts = [r["text"] for r in calib_rows] + [t for _, t in calib_extra]
     calib_labels = np.array([int(r["label"]) for r in calib_rows] + [0] * len(calib_extra))
     calib_w = np.array(
         [1.0] * len(calib_rows)
         + [args.benign_weight * len(calib_rows) / 2 / max(1, len(calib_extra))] * len(calib_extra)
     )
-    margins = np.array([raw_margin(t, uncalibrated) for t in calib_texts]).reshape(-1, 1)
-    platt = LogisticRegression(C=1e4, solver="lbfgs")
-    platt.fit(margins, calib_labels, sample_weight=calib_w)
-    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    model = InjectionModel(coef, bias, a, b, meta)
+    margins = np.array([raw_margins(t, uncalibrated) for t in calib_texts])
+    combiner = LogisticRegression(C=1e4, solver="lbfgs")
+    combiner.fit(margins, calib_labels, sample_weight=calib_w)
+    a, b = (float(v) for v in combiner.coef_[0])
+    model = InjectionModel(doc_w, doc_b, seg_w, seg_b, (a, b, float(combiner.intercept_[0])), meta)
 
-    probs = np.array([model.probability(float(m)) for m in margins[:, 0]])
+    probs = np.array([model.probability(float(d), float(s)) for d, s in margins])
+    negatives = np.sort(
+        np.concatenate(
+            [probs[: len(calib_rows)][calib_labels[: len(calib_rows)] == 0], probs[len(calib_rows) :]]
+        )
+    )
+    at_1pct = float(negatives[int(0.99 * (len(negatives) - 1))])
+    meta["threshold"] = round(at_1pct, 3)
+    indirect = np.array([r["kind"] == "indirect" for r in calib_rows])
+    print(
+        f"calibration: threshold for 1% FPR {at_1pct:.3f}, indirect TPR there "
+        f"{(probs[: len(calib_rows)][indirect] > at_1pct).mean():.3f}",
+        file=sys.stderr,
+    )
     labeled = len(calib_rows)
     pos = calib_labels[:labeled] == 1
     flagged = probs[:labeled] >= 0.5
     print(
         f"calibration split: TPR {flagged[pos].mean():.3f}  FPR {flagged[~pos].mean():.3f}  "
-        f"benign-corpus FPR {(probs[labeled:] >= 0.5).mean():.4f}",
+        f"benign-corpus FPR {(probs[labeled:] >= 0.5).mean():.4f}  combiner {a:.3f} {b:.3f}",
         file=sys.stderr,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mcpwarden.detect.findings import Finding
-from mcpwarden.detect.text import Redactor, find_pii, find_secrets, scan_text
+from mcpwarden.detect.text import Redactor, default_threshold, find_pii, find_secrets, scan_text
 from mcpwarden.detect.text.spotlight import Mode, spotlight_content, transformer
 from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
 
@@ -43,7 +43,12 @@ class ContentPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # server -> client: tool results, resource contents, prompts, sampling requests
-    threshold: float = Field(0.5, ge=0.0, le=1.0, description="score at which content counts as an injection")
+    threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="score at which content counts as an injection (None: model default)",
+    )
     block_threshold: float | None = Field(
         0.9, ge=0.0, le=1.0, description="block at or above this score whatever on_injection says"
     )
@@ -134,7 +139,7 @@ class ContentGuard(Guard):
         annotate: Callable[[JSON, str], None] | None,
         tool_result: bool = False,
     ) -> Decision | None:
-        flagged = scan.score >= policy.threshold
+        flagged = scan.score >= _threshold(policy)
         blocking = (policy.block_threshold is not None and scan.score >= policy.block_threshold) or (
             flagged and policy.on_injection == "block"
         )
@@ -158,7 +163,7 @@ class ContentGuard(Guard):
 
     def _wants_spotlight(self, policy: ContentPolicy, scan: _Scan) -> bool:
         return policy.spotlight == "always" or (
-            policy.spotlight == "flagged" and scan.score >= policy.threshold
+            policy.spotlight == "flagged" and scan.score >= _threshold(policy)
         )
 
     # ------------------------------------------------------------ server -> client
@@ -304,7 +309,11 @@ class ContentGuard(Guard):
         return None
 
 
-# ---------------------------------------------------------------- JSON helpers
+# ---------------------------------------------------------------- helpers
+
+
+def _threshold(policy: ContentPolicy) -> float:
+    return default_threshold() if policy.threshold is None else policy.threshold
 
 
 def _text_holders(item: Any) -> list[dict[str, Any]]:

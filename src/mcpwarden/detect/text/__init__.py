@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from mcpwarden.detect.text.pii import find_pii
 from mcpwarden.detect.text.redact import Redactor
-from mcpwarden.detect.text.scan import DEFAULT_THRESHOLD, scan_text
+from mcpwarden.detect.text.scan import default_threshold, scan_text
 from mcpwarden.detect.text.secrets import find_secrets
 
-__all__ = ["DEFAULT_THRESHOLD", "Redactor", "find_pii", "find_secrets", "scan_text"]
+__all__ = ["Redactor", "default_threshold", "find_pii", "find_secrets", "scan_text"]

@@ -22,16 +22,23 @@ HASH_BITS = 18
 HASH_SIZE = 1 << HASH_BITS
 FAMILIES: tuple[str, ...] = tuple(sorted({r.family for r in RULES}))
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
-CUES: tuple[str, ...] = ("second-person", "imperative-opening", "mentions-ai", "rule-count")
+CUES: tuple[str, ...] = ("second-person", "imperative-opening", "mentions-ai", "rule-count", "embedded")
 N_EXTRA = len(RULE_IDS) + len(FAMILIES) + len(CUES)
 N_FEATURES = HASH_SIZE + N_EXTRA
 
-_RULE_INDEX = {rid: HASH_SIZE + i for i, rid in enumerate(RULE_IDS)}
+RULE_INDEX = {rid: HASH_SIZE + i for i, rid in enumerate(RULE_IDS)}
 _FAMILY_INDEX = {fam: HASH_SIZE + len(RULE_IDS) + i for i, fam in enumerate(FAMILIES)}
 _CUE_INDEX = {cue: HASH_SIZE + len(RULE_IDS) + len(FAMILIES) + i for i, cue in enumerate(CUES)}
 
-_TOKEN = compile_re(r"[\pL\pN]+(?:'[\pL]+)?")
-_SENTENCE_START = compile_re(r"(?:^|[.!?:;\n]\s*|\|\s*)([A-Za-z]+)")
+_SEGMENT = compile_re(r"[^\n.!?|]+[.!?]*")
+SEGMENT_MIN, SEGMENT_MAX = 12, 400
+# Tokenizing with str.translate + split keeps this linear and fast without a regex:
+# ASCII punctuation and common Unicode punctuation become spaces (the apostrophe stays).
+_PUNCT = (
+    '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~' + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u00bf\u00a1"
+)
+_TOKEN_TABLE = str.maketrans({c: " " for c in _PUNCT} | {"\u2019": "'"})
+_SENTENCE_TABLE = str.maketrans({c: "\n" for c in ".!?:;|"})
 _YOU = frozenset(
     {"you", "your", "yours", "yourself", "you're", "you'll", "du", "dein", "deine", "dir", "dich"}
 )
@@ -123,15 +130,68 @@ _IMPERATIVES = frozenset(
 
 
 def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
+    """Lowercased words; addresses, URLs and numbers become class tokens.
+
+    Specific domains, account numbers and amounts from the training attacks would
+    otherwise be memorized as attack words; their class is what generalizes.
+    """
+    out: list[str] = []
+    for raw in text.lower().split():
+        if "@" in raw and "." in raw:
+            out.append("_email_")
+            continue
+        if raw.startswith(("http://", "https://", "www.")):
+            out.append("_url_")
+            continue
+        for word in raw.translate(_TOKEN_TABLE).split():
+            word = word.strip("'")
+            if not word:
+                continue
+            if any(c.isdigit() for c in word):
+                word = "_num_" if word.isdigit() else "_code_"
+            out.append(word)
+    return out
+
+
+def _sentence_openers(text: str) -> list[str]:
+    """First word of every sentence, line or table cell, lowercased."""
+    out = []
+    for part in text.translate(_SENTENCE_TABLE).split("\n"):
+        words = part.split(None, 1)
+        if words:
+            out.append(words[0].lower().strip("'\"*(["))
+    return out
 
 
 def _bucket(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (HASH_SIZE - 1)
 
 
-def extract(text: str, hits: Sequence[RuleHit]) -> dict[int, float]:
-    """Sparse feature vector of one (normalized) text as {index: value}."""
+def segments(text: str) -> list[tuple[int, int]]:
+    """Sentence- or line-sized spans: the unit an injected instruction usually occupies.
+
+    Lines, sentences and table cells, long ones cut at SEGMENT_MAX, tiny ones dropped.
+    """
+    out: list[tuple[int, int]] = []
+    for m in _SEGMENT.finditer(text):
+        start, end = m.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        for s in range(start, end, SEGMENT_MAX):
+            e = min(s + SEGMENT_MAX, end)
+            if e - s >= SEGMENT_MIN:
+                out.append((s, e))
+    return out
+
+
+def extract(text: str, hits: Sequence[RuleHit], *, embedded: bool = False) -> dict[int, float]:
+    """Sparse feature vector of one (normalized) text as {index: value}.
+
+    `embedded` marks a segment cut from a larger document: a request in the middle of
+    an e-mail or a table is suspicious where the same words typed by a user are not.
+    """
     words = tokens(text)
     hashed: set[int] = set()
     for i, w in enumerate(words):
@@ -144,17 +204,18 @@ def extract(text: str, hits: Sequence[RuleHit]) -> dict[int, float]:
         for idx in hashed:
             out[idx] = value
     for hit in hits:
-        out[_RULE_INDEX[hit.rule.id]] = 1.0
+        out[RULE_INDEX[hit.rule.id]] = 1.0
         out[_FAMILY_INDEX[hit.rule.family]] = 1.0
     if words:
         you = sum(1 for w in words if w in _YOU)
         out[_CUE_INDEX["second-person"]] = min(1.0, 8.0 * you / len(words))
         if any(w in _AI_WORDS for w in words):
             out[_CUE_INDEX["mentions-ai"]] = 1.0
-    starts = [m.lower() for m in _SENTENCE_START.findall(text)]
-    imperative = sum(1 for s in starts if s in _IMPERATIVES)
+    imperative = sum(1 for s in _sentence_openers(text) if s in _IMPERATIVES)
     if imperative:
         out[_CUE_INDEX["imperative-opening"]] = min(1.0, imperative / 3.0)
+    if embedded:
+        out[_CUE_INDEX["embedded"]] = 1.0
     distinct = len({h.rule.id for h in hits})
     if distinct:
         out[_CUE_INDEX["rule-count"]] = min(1.0, distinct / 4.0)

@@ -1,9 +1,14 @@
-"""The learned tier: a linear model over `features`, shipped as a small NumPy archive.
+"""The learned tier: two linear models over `features`, shipped as a small NumPy archive.
 
-Weights are produced by `scripts/train_injection_model.py` from the train split plus
-benign text found on the build machine, with a fixed seed. At runtime only NumPy is
-needed: a margin is a sparse dot product, and a Platt sigmoid fitted on held-out data
-turns the margin into a calibrated probability.
+* the document model scores windows of about 2 KB: jailbreak prompts and documents
+  whose overall shape is an instruction;
+* the segment model scores single lines and sentences: one request slipped into an
+  otherwise ordinary e-mail, table or web page, which a document-level view dilutes.
+
+A two-input logistic combiner, fitted on data held out from training, turns the best
+document margin and the best segment margin into one calibrated probability.
+Weights are produced by `scripts/train_injection_model.py` with a fixed seed; at runtime
+only NumPy is needed.
 """
 
 from __future__ import annotations
@@ -28,23 +33,37 @@ class ModelError(RuntimeError):
     """The shipped artifact is missing or was built for other features."""
 
 
+def _dot(weights: npt.NDArray[np.float32], bias: float, vector: dict[int, float]) -> float:
+    if not vector:
+        return bias
+    idx = np.fromiter(vector.keys(), dtype=np.int64, count=len(vector))
+    val = np.fromiter(vector.values(), dtype=np.float32, count=len(vector))
+    return float(bias + np.dot(weights[idx], val))
+
+
 @dataclass(frozen=True, slots=True)
 class InjectionModel:
-    weights: npt.NDArray[np.float32]
-    bias: float
-    platt_a: float
-    platt_b: float
+    doc_weights: npt.NDArray[np.float32]
+    doc_bias: float
+    seg_weights: npt.NDArray[np.float32]
+    seg_bias: float
+    combiner: tuple[float, float, float]  # (doc coefficient, segment coefficient, intercept)
     meta: dict[str, Any]
 
-    def margin(self, vector: dict[int, float]) -> float:
-        if not vector:
-            return self.bias
-        idx = np.fromiter(vector.keys(), dtype=np.int64, count=len(vector))
-        val = np.fromiter(vector.values(), dtype=np.float32, count=len(vector))
-        return float(self.bias + np.dot(self.weights[idx], val))
+    @property
+    def threshold(self) -> float:
+        """The operating point chosen at training: 1% false positives on held-out benign text."""
+        return float(self.meta.get("threshold", 0.5))
 
-    def probability(self, margin: float) -> float:
-        z = self.platt_a * margin + self.platt_b
+    def doc_margin(self, vector: dict[int, float]) -> float:
+        return _dot(self.doc_weights, self.doc_bias, vector)
+
+    def seg_margin(self, vector: dict[int, float]) -> float:
+        return _dot(self.seg_weights, self.seg_bias, vector)
+
+    def probability(self, doc_margin: float, seg_margin: float) -> float:
+        a, b, c = self.combiner
+        z = a * doc_margin + b * seg_margin + c
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
@@ -53,21 +72,26 @@ class InjectionModel:
     def save(self, path: Path) -> None:
         np.savez_compressed(
             path,
-            weights=self.weights.astype(np.float32),
-            scalars=np.array([self.bias, self.platt_a, self.platt_b], dtype=np.float64),
+            doc_weights=self.doc_weights.astype(np.float32),
+            seg_weights=self.seg_weights.astype(np.float32),
+            scalars=np.array([self.doc_bias, self.seg_bias, *self.combiner], dtype=np.float64),
             meta=np.frombuffer(json.dumps(self.meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
         )
 
     @classmethod
     def load(cls, path: Path) -> InjectionModel:
-        with np.load(path, allow_pickle=False) as data:
-            weights = data["weights"].astype(np.float32)
-            bias, a, b = (float(x) for x in data["scalars"])
-            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-        expected = {"n_features": features.N_FEATURES, "rule_ids": list(features.RULE_IDS)}
-        if weights.shape != (features.N_FEATURES,) or meta.get("rule_ids") != expected["rule_ids"]:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                doc = data["doc_weights"].astype(np.float32)
+                seg = data["seg_weights"].astype(np.float32)
+                doc_bias, seg_bias, a, b, c = (float(x) for x in data["scalars"])
+                meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+        except (KeyError, ValueError) as exc:
+            raise ModelError(f"{path.name} is not a model artifact of this version: {exc}") from None
+        shape = (features.N_FEATURES,)
+        if doc.shape != shape or seg.shape != shape or meta.get("rule_ids") != list(features.RULE_IDS):
             raise ModelError(f"{path.name} was built for different features; rerun the training script")
-        return cls(weights, bias, a, b, meta)
+        return cls(doc, doc_bias, seg, seg_bias, (a, b, c), meta)
 
 
 @lru_cache(maxsize=1)

@@ -54,10 +54,11 @@ _CONFUSABLES: dict[str, str] = {
     "α": "a", "ο": "o", "ρ": "p", "ν": "v", "τ": "t", "ι": "i", "κ": "k", "υ": "u", "χ": "x",
     "ε": "e", "ω": "w", "γ": "y", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I",
     "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
-    # Armenian, Latin extensions and symbols
-    "օ": "o", "ı": "i", "ȷ": "j", "ℓ": "l", "∕": "/", "‐": "-", "‑": "-", "–": "-", "—": "-",
-    "‘": "'", "’": "'", "“": '"', "”": '"', "ǀ": "l",
+    # Armenian and Latin extensions
+    "օ": "o", "ı": "i", "ȷ": "j", "ℓ": "l", "ǀ": "l",
 }  # fmt: skip
+
+_CONFUSABLE_SET = frozenset(_CONFUSABLES)
 
 _ANSI = compile_re(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _HTML_COMMENT = compile_re(r"(?s)<!--(.*?)(?:-->|$)")
@@ -276,24 +277,15 @@ def _char_pass(text: str, result: Normalized) -> None:
     bidi: list[int] = []
     tags: list[tuple[int, int]] = []  # (original index, code point)
     selectors: list[tuple[int, int]] = []
-    for i, ch in enumerate(text):
-        if i in ansi:
+    block = 64
+    for base in range(0, len(text), block):
+        piece = text[base : base + block]
+        if piece.isascii() and "\x1b" not in piece and not ansi:
+            # fast path: plain ASCII needs no per-character work
+            out.chars.extend(piece)
+            out.offsets.extend(range(base, base + len(piece)))
             continue
-        cp = ord(ch)
-        if _TAG_FIRST <= cp <= _TAG_LAST:
-            tags.append((i, cp))
-        elif cp in _BIDI:
-            bidi.append(i)
-        elif cp in _INVISIBLE:
-            invisible.append(i)
-        elif cp in _VS_LOW or cp in _VS_HIGH:
-            # one selector after an emoji picks its presentation; runs of them carry bytes
-            selectors.append((i, cp))
-        elif cp < 128:
-            out.chars.append(ch)
-            out.offsets.append(i)
-        else:
-            out.add(unicodedata.normalize("NFKC", ch), i)
+        _char_block(piece, base, ansi, out, invisible, bidi, tags, selectors)
     folded = _fold_confusables(out, result)
     result.text = "".join(folded.chars)
     result.offsets = folded.offsets
@@ -316,6 +308,37 @@ def _char_pass(text: str, result: Normalized) -> None:
         )
     _tag_segments(text, tags, result)
     _selector_segments(selectors, result)
+
+
+def _char_block(
+    piece: str,
+    base: int,
+    ansi: set[int],
+    out: _Builder,
+    invisible: list[int],
+    bidi: list[int],
+    tags: list[tuple[int, int]],
+    selectors: list[tuple[int, int]],
+) -> None:
+    for j, ch in enumerate(piece):
+        i = base + j
+        if i in ansi:
+            continue
+        cp = ord(ch)
+        if _TAG_FIRST <= cp <= _TAG_LAST:
+            tags.append((i, cp))
+        elif cp in _BIDI:
+            bidi.append(i)
+        elif cp in _INVISIBLE:
+            invisible.append(i)
+        elif cp in _VS_LOW or cp in _VS_HIGH:
+            # one selector after an emoji picks its presentation; runs of them carry bytes
+            selectors.append((i, cp))
+        elif cp < 128:
+            out.chars.append(ch)
+            out.offsets.append(i)
+        else:
+            out.add(unicodedata.normalize("NFKC", ch), i)
 
 
 def _tag_segments(text: str, tags: list[tuple[int, int]], result: Normalized) -> None:
@@ -362,7 +385,7 @@ def _selector_segments(selectors: list[tuple[int, int]], result: Normalized) -> 
 
 def _fold_confusables(out: _Builder, result: Normalized) -> _Builder:
     text = "".join(out.chars)
-    if text.isascii():
+    if text.isascii() or not _CONFUSABLE_SET.intersection(text):
         return out
     latin = sum(1 for c in text if c.isascii() and c.isalpha())
     foreign = sum(1 for c in text if not c.isascii() and c.isalpha())
