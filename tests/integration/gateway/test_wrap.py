@@ -62,10 +62,9 @@ async def test_wrapper_relays_progress_and_sampling() -> None:
 
     async with stdio_client(_params()) as (r, w), ClientSession(r, w, sampling_callback=on_sampling) as s:
         await s.initialize()
-        assert (
-            _text(await s.call_tool("slow_progress", {"steps": 3}, progress_callback=on_progress)) == "done"
-        )
-        assert _text(await s.call_tool("ask_model", {"question": "?"})) == "42"
+        result = await s.call_tool("slow_progress", {"steps": 3}, progress_callback=on_progress)
+        assert "done" in _text(result)
+        assert "42" in _text(await s.call_tool("ask_model", {"question": "?"}))
     assert seen == [1, 2, 3]
 
 
