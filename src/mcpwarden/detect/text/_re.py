@@ -34,3 +34,15 @@ def try_compile(pattern: str, *, ignore_case: bool = False) -> Pattern | None:
         return compile_re(pattern, ignore_case=ignore_case)
     except re2.error:
         return None
+
+
+def encodable(text: str) -> str:
+    """`text` with lone surrogates replaced by U+FFFD, length and offsets unchanged.
+
+    RE2 matches UTF-8 and cannot take them, and JSON parsers let them through.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text

@@ -164,7 +164,7 @@ def _sentence_openers(text: str) -> list[str]:
 
 
 def _bucket(feature: str) -> int:
-    return zlib.crc32(feature.encode("utf-8")) & (HASH_SIZE - 1)
+    return zlib.crc32(feature.encode("utf-8", "surrogatepass")) & (HASH_SIZE - 1)
 
 
 def segments(text: str) -> list[tuple[int, int]]:

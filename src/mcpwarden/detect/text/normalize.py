@@ -25,7 +25,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from mcpwarden.detect.findings import Finding, Severity
-from mcpwarden.detect.text._re import compile_re
+from mcpwarden.detect.text._re import compile_re, encodable
 
 # Characters with no visible glyph that are used to split words or carry data.
 _INVISIBLE = frozenset(
@@ -248,6 +248,7 @@ def _needs_char_pass(text: str) -> bool:
 
 def normalize(text: str, *, decode: bool = True) -> Normalized:
     """Normalize `text` for detection; see the module docstring for what comes back."""
+    text = encodable(text)
     result = Normalized(original=text, text=text, offsets=None)
     if _needs_char_pass(text):
         _char_pass(text, result)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mcpwarden.detect.findings import Finding, Severity
-from mcpwarden.detect.text._re import Pattern, compile_re
+from mcpwarden.detect.text._re import Pattern, compile_re, encodable
 
 # ISO 13616 lengths per country (the registry's common members).
 _IBAN_LENGTHS: dict[str, int] = {
@@ -145,6 +145,7 @@ def find_pii(text: str) -> list[Finding]:
 
     Earlier rules win on overlap, so a card number is not also reported as a phone number.
     """
+    text = encodable(text)
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
     for rule in _RULES:

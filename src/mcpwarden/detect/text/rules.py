@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from mcpwarden.detect.findings import Finding, Severity
-from mcpwarden.detect.text._re import Pattern, compile_re
+from mcpwarden.detect.text._re import Pattern, compile_re, encodable
 
 _PRIOR = r"(?:previous|prior|above|earlier|preceding|foregoing|initial|original|old|system|developer|all|any|every|your|the|these|those|other)"
 _GUIDANCE = (
@@ -285,6 +285,7 @@ def _compiled() -> tuple[tuple[Rule, Pattern], ...]:
 
 def match_rules(text: str) -> list[RuleHit]:
     """Every rule occurrence in `text` (already normalized), in text order."""
+    text = encodable(text)
     hits: list[RuleHit] = []
     for rule, pattern in _compiled():
         for m in pattern.finditer(text):

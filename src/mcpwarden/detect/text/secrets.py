@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from mcpwarden.detect.findings import Finding, Severity
-from mcpwarden.detect.text._re import Match, Pattern, compile_re, try_compile
+from mcpwarden.detect.text._re import Match, Pattern, compile_re, encodable, try_compile
 
 # detect-secrets plugin class name -> (placeholder kind, severity)
 _PLUGINS: dict[str, tuple[str, Severity]] = {
@@ -203,6 +203,7 @@ def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
     auth). `entropy` adds random-looking values that follow a credential keyword, such
     as `api_key = "..."`, which is where unknown token formats usually appear.
     """
+    text = encodable(text)
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
     for det in _detectors():
