@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "scan_tools_cmd",
     "scan_cmd",
     "pins_cmd",
+    "sessions_cmd",
 )
 
 EXIT_OK = 0

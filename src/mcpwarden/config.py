@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
 from mcpwarden.guards.content import ContentPolicy
 
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
@@ -72,6 +73,12 @@ class HttpUpstream(_UpstreamBase):
     headers: dict[str, str] = Field(
         default_factory=dict, description="Extra headers for the upstream (never the client's credentials)."
     )
+    credentials: UpstreamCredentials = Field(
+        default_factory=NoCredentials,
+        description="What the gateway presents to this upstream: none, a static bearer token or API key "
+        "(secret references), OAuth client credentials, or RFC 8693 token exchange. The client's own "
+        "token is never forwarded.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -113,6 +120,11 @@ class ListenConfig(_Model):
         False,
         description="Permit binding a non-loopback address without client authentication. "
         "Off by default: anyone who can reach the port could use every upstream.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Peer addresses (IPs or CIDRs) whose X-Forwarded-For/-Proto headers are believed. "
+        "Empty by default: forwarded headers from anyone else are ignored.",
     )
 
     def is_loopback(self) -> bool:
@@ -157,6 +169,16 @@ class StoreConfig(_Model):
 class GatewayConfig(_Model):
     """The whole `mcpwarden serve` / `mcpwarden wrap` configuration file."""
 
+    auth: AuthConfig | None = Field(
+        None,
+        description="OAuth 2.1 resource server settings (see docs/auth.md). Unset: anonymous local mode, "
+        "loopback only unless listen.allow_unauthenticated_remote.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="The gateway's public base URL (scheme://host[:port], no path). Endpoint resource URLs "
+        "(audiences, metadata) are this plus /mcp or /servers/<name>/mcp. Default: from listen host/port.",
+    )
     policy: str | None = Field(
         None, description="Least-privilege policy file (YAML, see docs/policy.md). Unset: no policy guard."
     )
@@ -167,6 +189,32 @@ class GatewayConfig(_Model):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("public_url must be an absolute http(s) URL")
+        if parts.path.strip("/") or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(
+                "public_url is scheme://host[:port] only: endpoints and metadata live at fixed paths under it"
+            )
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+    def public_base(self, port: int | None = None) -> str:
+        """The base URL endpoint resources are built on; `port` is the one actually bound."""
+        if self.public_url:
+            return self.public_url
+        host = self.listen.host
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port if port is not None else self.listen.port}"
 
     @model_validator(mode="after")
     def _check_names(self) -> GatewayConfig:
@@ -206,7 +254,32 @@ def load_config(path: str | Path) -> GatewayConfig:
         raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    if isinstance(raw, dict):
+        raw = {k: _expand_env(v) if k in ENV_EXPANDED_SECTIONS else v for k, v in raw.items()}
     return parse_config(raw or {}, source=str(p)).resolve_paths(p.resolve().parent)
+
+
+# Sections whose string values may be `${NAME}` or `${NAME:-default}`: deployment-specific
+# URLs (issuer, public URL) that differ between environments sharing one file. Only whole
+# values are expanded, and only here: secrets use `env:`/`file:` references instead, resolved
+# when used, and commands and arguments are never rewritten from the environment.
+ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url"})
+
+
+def _expand_env(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v) for v in value]
+    if isinstance(value, str) and value.startswith("${") and value.endswith("}"):
+        name, sep, default = value[2:-1].partition(":-")
+        found = os.environ.get(name)
+        if found:
+            return found
+        if sep:
+            return default
+        raise ConfigError(f"environment variable {name!r} is not set (needed by {value!r})")
+    return value
 
 
 def parse_config(raw: Any, *, source: str = "<config>") -> GatewayConfig:

@@ -32,10 +32,14 @@ def run(args: argparse.Namespace) -> int:
         config.listen.host = args.host
     if args.port is not None:
         config.listen.port = args.port
-    if not config.listen.is_loopback() and not config.listen.allow_unauthenticated_remote:
+    if (
+        config.auth is None
+        and not config.listen.is_loopback()
+        and not config.listen.allow_unauthenticated_remote
+    ):
         raise UsageError(
             f"refusing to listen on non-loopback address {config.listen.host!r} without client "
-            "authentication; set listen.allow_unauthenticated_remote: true to override"
+            "authentication; configure `auth:` or set listen.allow_unauthenticated_remote: true"
         )
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -60,17 +64,28 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
     from mcpwarden.gateway.front import build_app
 
     core = GatewayCore.from_config(config)
-    app = build_app(core)
+    core.enable_registry()
+    auth = None
+    if config.auth is not None:
+        from mcpwarden.gateway.authn import GatewayAuth
+
+        auth = GatewayAuth(core, config.auth)
+    app = build_app(core, auth=auth)
+    trusted = config.listen.trusted_proxies
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             host=config.listen.host,
             port=config.listen.port,
             log_level=log_level,
+            # Access logs would record query strings, where a misbehaving client may put a token.
             access_log=False,
             lifespan="on",
             http="httptools",
             timeout_graceful_shutdown=3,
+            # uvicorn trusts X-Forwarded-* from loopback by default; here only from listed proxies.
+            proxy_headers=bool(trusted),
+            forwarded_allow_ips=list(trusted),
         )
     )
     task = asyncio.create_task(server.serve())
@@ -78,6 +93,8 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
         await asyncio.sleep(0.02)
     if server.started:
         port = server.servers[0].sockets[0].getsockname()[1]
+        if config.listen.port == 0:
+            core.public_base = config.public_base(port)
         host = config.listen.host
         shown = f"[{host}]" if ":" in host else host
         print(f"mcpwarden gateway listening on http://{shown}:{port}", file=sys.stderr, flush=True)

@@ -18,14 +18,17 @@ from typing import Any
 import aiohttp
 
 from mcpwarden.audit import AuditEvent, AuditLog
-from mcpwarden.config import GatewayConfig
+from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
+from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.session import Session
+from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
 from mcpwarden.guards.base import Guard, Principal
 
 log = logging.getLogger("mcpwarden.gateway")
 
 SWEEP_INTERVAL_S = 15.0
+REVOCATION_POLL_S = 1.0
 STANDARD_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent))
 
 
@@ -48,6 +51,19 @@ class GatewayCore:
         self.sessions: dict[str, Session] = {}
         self._http_client: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.
+        self.public_base = config.public_base()
+        # Each HTTP upstream's own credential provider, shared by all sessions so caches are.
+        default_issuer = config.auth.issuer if config.auth else None
+        self.upstream_auth: dict[str, UpstreamAuth] = {
+            name: build_upstream_auth(up.credentials, default_issuer=default_issuer)
+            for name, up in config.upstreams.items()
+            if isinstance(up, HttpUpstream) and up.credentials.mode != "none"
+        }
+        # Set by the HTTP front (`serve`): lets `mcpwarden sessions` list and revoke.
+        self.registry: SessionRegistry | None = None
+        self._handles: dict[str, str] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     @classmethod
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
@@ -78,6 +94,12 @@ class GatewayCore:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def enable_registry(self) -> None:
+        """Publish sessions in the store so a CLI beside the running gateway can revoke them."""
+        if self.registry is None:
+            self.registry = SessionRegistry(self.config.store.path)
+            self.registry.forget_dead_gateways()
+
     async def start(self) -> None:
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
@@ -93,15 +115,26 @@ class GatewayCore:
         self.sessions.clear()
         if self._http_client is not None:
             await self._http_client.close()
+        await asyncio.gather(*(a.aclose() for a in self.upstream_auth.values()), return_exceptions=True)
+        if self.registry is not None:
+            self.registry.forget_dead_gateways()
+            self.registry.close()
+            self.registry = None
         self.audit_event("gateway.stop")
         close = getattr(self.audit, "close", None)
         if callable(close):
             close()
 
     async def _sweep(self) -> None:
+        # Revocations are also polled here, so a revoked session that only holds a GET
+        # stream open (and sends no requests) is still closed within a second.
+        last_expiry = time.monotonic()
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
-            await self.expire_sessions()
+            await asyncio.sleep(REVOCATION_POLL_S if self.registry is not None else SWEEP_INTERVAL_S)
+            self.check_revocations()
+            if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
+                last_expiry = time.monotonic()
+                await self.expire_sessions()
 
     async def expire_sessions(self) -> int:
         now = time.monotonic()
@@ -112,9 +145,36 @@ class GatewayCore:
             if now - s.last_seen > limits.idle_timeout_s or now - s.created > limits.max_age_s
         ]
         for s in expired:
-            self.sessions.pop(s.id, None)
+            self._forget(s.id)
             await s.close("expired")
         return len(expired)
+
+    def _forget(self, session_id: str) -> None:
+        self.sessions.pop(session_id, None)
+        if self.registry is not None and self._handles.pop(session_id, None) is not None:
+            self.registry.remove(session_id)
+
+    def check_revocations(self) -> None:
+        """Close sessions revoked from the CLI (one pragma when nothing changed)."""
+        if self.registry is None:
+            return
+        revoked = set(self.registry.revoked_since_last_poll())
+        if not revoked:
+            return
+        for sid, handle in list(self._handles.items()):
+            session = self.sessions.get(sid)
+            if handle in revoked and session is not None:
+                self._forget(sid)
+                self.audit_event(
+                    "session.revoked",
+                    session=sid,
+                    principal=session.principal.key,
+                    reason="session.revoked",
+                    message="session revoked by an operator",
+                )
+                task = asyncio.get_running_loop().create_task(session.close("revoked"))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
 
     # ------------------------------------------------------------------ sessions
 
@@ -133,15 +193,22 @@ class GatewayCore:
         )
         return session
 
+    def register_session(self, session: Session, endpoint: str) -> None:
+        """Record a session in the store's sessions table (HTTP front only)."""
+        if self.registry is not None:
+            self.registry.add(session.id, session.principal, endpoint, session.upstream_names)
+            self._handles[session.id] = session_handle(session.id)
+
     def find_session(self, session_id: str, principal: Principal) -> Session | None:
         """Look up a live session; another principal's session is reported as unknown."""
+        self.check_revocations()
         session = self.sessions.get(session_id)
         if session is None or session.closed:
             return None
         now = time.monotonic()
         limits = self.config.sessions
         if now - session.last_seen > limits.idle_timeout_s or now - session.created > limits.max_age_s:
-            self.sessions.pop(session_id, None)
+            self._forget(session_id)
             asyncio.get_running_loop().create_task(session.close("expired"))
             return None
         if session.principal.key != principal.key:
@@ -156,7 +223,7 @@ class GatewayCore:
         return session
 
     async def end_session(self, session: Session, reason: str = "deleted by client") -> None:
-        self.sessions.pop(session.id, None)
+        self._forget(session.id)
         await session.close(reason)
 
     # ------------------------------------------------------------------ audit

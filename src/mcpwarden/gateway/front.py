@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.applications import Starlette
@@ -26,6 +26,9 @@ from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.core import GatewayCore
 from mcpwarden.gateway.session import Channel, Session
 from mcpwarden.guards.base import ANONYMOUS, Principal
+
+if TYPE_CHECKING:
+    from mcpwarden.gateway.authn import GatewayAuth
 
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
@@ -50,7 +53,7 @@ class HttpRejection(Exception):
         self.headers = headers or {}
 
 
-def _error_response(
+def error_response(
     status: int,
     reason: str,
     message: str,
@@ -97,11 +100,11 @@ class TransportSecurityMiddleware:
                 origin = value.decode("latin-1")
         response: Response | None = None
         if not _host_allowed(host, sec.allowed_hosts):
-            response = _error_response(421, "transport.bad_host", f"Host {host!r} is not allowed")
+            response = error_response(421, "transport.bad_host", f"Host {host!r} is not allowed")
         elif origin is not None and not any(
             fnmatchcase(origin.lower(), p.lower()) for p in sec.allowed_origins
         ):
-            response = _error_response(403, "transport.bad_origin", f"Origin {origin!r} is not allowed")
+            response = error_response(403, "transport.bad_origin", f"Origin {origin!r} is not allowed")
         if response is not None:
             self.core.audit_event(
                 "rejected",
@@ -121,11 +124,13 @@ class McpEndpoint:
 
     async def __call__(self, request: Request) -> Response:
         name = request.path_params.get("name")
-        if name is not None and name not in self.core.config.upstreams:
-            return _error_response(404, "endpoint.unknown_upstream", f"no upstream named {name!r}")
         endpoint = f"/servers/{name}/mcp" if name else "/mcp"
         try:
+            # Authentication comes first, so an anonymous caller cannot even probe which
+            # upstream names exist.
             principal = await self.authenticate(request)
+            if name is not None and name not in self.core.config.upstreams:
+                return error_response(404, "endpoint.unknown_upstream", f"no upstream named {name!r}")
             if request.method == "POST":
                 return await self._post(request, principal, name, endpoint)
             if request.method == "GET":
@@ -147,7 +152,7 @@ class McpEndpoint:
                 session=request.headers.get(SESSION_HEADER),
                 details={"path": endpoint, "http_method": request.method},
             )
-            return _error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
+            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
 
     # ------------------------------------------------------------------ helpers
 
@@ -174,6 +179,7 @@ class McpEndpoint:
         session = self.core.find_session(sid, principal)
         if session is None or session.state.get("_endpoint") != endpoint:
             raise HttpRejection(404, "session.unknown", "unknown or expired session")
+        session.reauthenticated(principal, getattr(request.state, "bearer", None))
         return session
 
     async def _read_body(self, request: Request) -> bytes:
@@ -208,7 +214,7 @@ class McpEndpoint:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             self.core.audit_event("rejected", reason="jsonrpc.parse_error", status=400, message=str(exc))
-            return _error_response(
+            return error_response(
                 400, "jsonrpc.parse_error", f"body is not valid JSON: {exc}", code=jsonrpc.PARSE_ERROR
             )
         sid = request.headers.get(SESSION_HEADER)
@@ -225,7 +231,9 @@ class McpEndpoint:
                     "initialize must not carry an Mcp-Session-Id (the gateway mints session ids)",
                 )
             self._check_version(request, None)
-            return await self._initialize(principal, name, endpoint, payload, len(body))
+            return await self._initialize(
+                principal, name, endpoint, payload, len(body), getattr(request.state, "bearer", None)
+            )
         session = self._session(request, principal, endpoint)
         self._check_version(request, session)
         if kind == "notification":
@@ -238,7 +246,13 @@ class McpEndpoint:
         return await self._reply(channel)
 
     async def _initialize(
-        self, principal: Principal, name: str | None, endpoint: str, msg: dict[str, Any], size: int
+        self,
+        principal: Principal,
+        name: str | None,
+        endpoint: str,
+        msg: dict[str, Any],
+        size: int,
+        subject_token: str | None,
     ) -> Response:
         upstreams = [name] if name else list(self.core.config.upstreams)
         if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
@@ -247,6 +261,8 @@ class McpEndpoint:
                 raise HttpRejection(503, "session.limit", "too many sessions")
         session = self.core.create_session(principal, upstreams, aggregate=name is None)
         session.state["_endpoint"] = endpoint
+        session.subject_token = subject_token
+        self.core.register_session(session, endpoint)
         channel = session.handle_request(msg, size)
         final, data = await _final(channel)
         if "result" not in final:
@@ -362,7 +378,13 @@ async def _sse_session_stream(session: Session) -> AsyncIterator[bytes]:
         session.stream_closed()
 
 
-def build_app(core: GatewayCore, authenticate: Authenticator = anonymous) -> Starlette:
+def build_app(
+    core: GatewayCore, authenticate: Authenticator = anonymous, *, auth: GatewayAuth | None = None
+) -> Starlette:
+    """The ASGI app. With `auth`, every MCP request is authenticated by it and its RFC 9728
+    metadata routes are served (behind the same Host/Origin checks as everything else)."""
+    if auth is not None:
+        authenticate = auth
     # A bound method, so Starlette wraps it as a request/response endpoint.
     endpoint = McpEndpoint(core, authenticate).__call__
 
@@ -372,9 +394,13 @@ def build_app(core: GatewayCore, authenticate: Authenticator = anonymous) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await core.start()
+        if auth is not None:
+            await auth.start()
         try:
             yield
         finally:
+            if auth is not None:
+                await auth.aclose()
             await core.stop()
 
     app = Starlette(
@@ -382,6 +408,7 @@ def build_app(core: GatewayCore, authenticate: Authenticator = anonymous) -> Sta
             Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
             Route("/servers/{name}/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
             Route("/healthz", health, methods=["GET"]),
+            *(auth.routes() if auth is not None else []),
         ],
         lifespan=lifespan,
     )

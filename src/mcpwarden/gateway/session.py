@@ -20,6 +20,7 @@ import itertools
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +105,9 @@ class Session:
         self.core = core
         self.id = session_id
         self.principal = principal
+        # The caller's latest validated bearer token, kept in memory only, as the RFC 8693
+        # subject for upstreams using token exchange. It is never sent upstream itself.
+        self.subject_token: str | None = None
         self.upstream_names = upstreams
         self.aggregate = aggregate
         self.transport = transport
@@ -129,6 +133,26 @@ class Session:
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
+
+    def reauthenticated(self, principal: Principal, subject_token: str | None) -> None:
+        """Take the claims and token of the request just authenticated for this session.
+
+        The caller is the same principal (the lookup checked the key), but a renewed token
+        may carry fewer roles or scopes: policy must see those, not the first token's.
+        """
+        self.principal = principal
+        if subject_token is not None:
+            self.subject_token = subject_token
+
+    def _credential_hook(self, upstream: str) -> Callable[[], Awaitable[dict[str, str]]] | None:
+        provider = self.core.upstream_auth.get(upstream)
+        if provider is None:
+            return None
+
+        async def headers() -> dict[str, str]:
+            return await provider.headers(principal=self.principal, subject_token=self.subject_token)
+
+        return headers
 
     async def close(self, reason: str = "closed") -> None:
         if self.closed:
@@ -452,6 +476,7 @@ class Session:
             on_message=functools.partial(self._from_upstream, name),
             on_closed=functools.partial(self._upstream_closed, name),
             on_event=self._upstream_event,
+            credentials=self._credential_hook(name),
         )
         self.conns[name] = conn
         if isinstance(cfg, StdioUpstream):

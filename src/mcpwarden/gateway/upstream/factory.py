@@ -6,7 +6,7 @@ import aiohttp
 
 from mcpwarden.config import HttpUpstream, StdioUpstream
 from mcpwarden.gateway.upstream.base import ClosedHandler, MessageHandler, UpstreamConnection
-from mcpwarden.gateway.upstream.http import HttpConnection
+from mcpwarden.gateway.upstream.http import CredentialHook, HttpConnection
 from mcpwarden.gateway.upstream.stdio import EventHandler, StdioConnection
 
 
@@ -18,7 +18,10 @@ def connect_upstream(
     on_message: MessageHandler,
     on_closed: ClosedHandler,
     on_event: EventHandler | None = None,
+    credentials: CredentialHook | None = None,
 ) -> UpstreamConnection:
+    """`credentials` applies to HTTP upstreams only: a stdio child gets its secrets through its
+    allow-listed environment and never sees any token (MCP AUTHZ-01)."""
     if isinstance(config, HttpUpstream):
-        return HttpConnection(name, config, http_client, on_message, on_closed)
+        return HttpConnection(name, config, http_client, on_message, on_closed, credentials)
     return StdioConnection(name, config, on_message, on_closed, on_event)

@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import orjson
 
+from mcpwarden.auth.upstream import UpstreamAuthError
 from mcpwarden.config import HttpUpstream
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.upstream.base import (
@@ -41,6 +42,10 @@ async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[str]:
 
 log = logging.getLogger("mcpwarden.upstream.http")
 
+# Produces this upstream's own credential headers for one request. Async because a
+# provider may have to fetch (and then caches) a token at the IdP.
+CredentialHook = Callable[[], Awaitable[dict[str, str]]]
+
 ACCEPT = "application/json, text/event-stream"
 MAX_RESUME_ATTEMPTS = 5
 MAX_GET_FAILURES = 5
@@ -54,10 +59,12 @@ class HttpConnection(UpstreamConnection):
         client: aiohttp.ClientSession,
         on_message: MessageHandler,
         on_closed: ClosedHandler,
+        credentials: CredentialHook | None = None,
     ) -> None:
         super().__init__(name, on_message, on_closed)
         self.config = config
         self._client = client
+        self._credentials = credentials
         self._session_id: str | None = None
         self._posts: dict[Any, asyncio.Task[None]] = {}
         self._get_task: asyncio.Task[None] | None = None
@@ -65,8 +72,20 @@ class HttpConnection(UpstreamConnection):
     async def start(self) -> None:
         """Nothing to open: the first POST (initialize) starts the upstream session."""
 
-    def _headers(self, *, sse_only: bool = False) -> dict[str, str]:
+    async def _headers(self, *, sse_only: bool = False) -> dict[str, str]:
+        """Headers for one upstream request, built from scratch: nothing the client sent is copied.
+
+        Credentials come from this upstream's own provider on every request (it caches), so
+        a rotated secret or a renewed token takes effect without reconnecting.
+        """
         headers = dict(self.config.headers)
+        if self._credentials is not None:
+            try:
+                headers.update(await self._credentials())
+            except UpstreamAuthError as exc:
+                raise UpstreamError(
+                    f"no credentials for upstream {self.name!r}: {exc}", reason="upstream.credentials"
+                ) from None
         headers["accept"] = "text/event-stream" if sse_only else ACCEPT
         if self._session_id is not None:
             headers["mcp-session-id"] = self._session_id
@@ -99,11 +118,12 @@ class HttpConnection(UpstreamConnection):
             task.cancel()
 
     async def _post_one_way(self, msg: JSON) -> None:
+        headers = await self._headers()
         try:
             async with self._client.post(
                 self.config.url,
                 data=orjson.dumps(msg),
-                headers={**self._headers(), "content-type": "application/json"},
+                headers={**headers, "content-type": "application/json"},
             ) as resp:
                 await resp.read()
                 status = resp.status
@@ -118,10 +138,15 @@ class HttpConnection(UpstreamConnection):
     async def _post_request(self, msg: JSON) -> None:
         rid = msg["id"]
         try:
+            headers = await self._headers()
+        except UpstreamError as exc:
+            await self._fail(rid, str(exc), exc.reason)
+            return
+        try:
             async with self._client.post(
                 self.config.url,
                 data=orjson.dumps(msg),
-                headers={**self._headers(), "content-type": "application/json"},
+                headers={**headers, "content-type": "application/json"},
             ) as resp:
                 if msg.get("method") == "initialize" and resp.status < 300:
                     sid = resp.headers.get("mcp-session-id")
@@ -188,7 +213,10 @@ class HttpConnection(UpstreamConnection):
     async def _resume(self, rid: Any, last_id: str) -> bool:
         """Reconnect with Last-Event-ID after the server closed a stream early (SEP-1699)."""
         for _ in range(MAX_RESUME_ATTEMPTS):
-            headers = {**self._headers(sse_only=True), "last-event-id": last_id}
+            try:
+                headers = {**await self._headers(sse_only=True), "last-event-id": last_id}
+            except UpstreamError:
+                return False
             try:
                 async with self._client.get(self.config.url, headers=headers) as resp:
                     if resp.status >= 400:
@@ -229,7 +257,12 @@ class HttpConnection(UpstreamConnection):
         last_id: str | None = None
         delay = 0.5
         while not self.closed and failures < MAX_GET_FAILURES:
-            headers = self._headers(sse_only=True)
+            try:
+                headers = await self._headers(sse_only=True)
+            except UpstreamError:
+                failures += 1
+                await asyncio.sleep(delay)
+                continue
             if last_id is not None:
                 headers["last-event-id"] = last_id
             try:
@@ -275,9 +308,10 @@ class HttpConnection(UpstreamConnection):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         if self._session_id is not None and not self.closed:
-            with contextlib.suppress(*HTTP_ERRORS):
+            with contextlib.suppress(UpstreamError, *HTTP_ERRORS):
+                headers = await self._headers()
                 async with self._client.delete(
-                    self.config.url, headers=self._headers(), timeout=aiohttp.ClientTimeout(total=5.0)
+                    self.config.url, headers=headers, timeout=aiohttp.ClientTimeout(total=5.0)
                 ) as resp:
                     await resp.read()
         await self._closed("closed by gateway")
