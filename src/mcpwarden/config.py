@@ -277,7 +277,7 @@ def _expand_env(value: Any) -> Any:
         if found:
             return found
         if sep:
-            return default
+            return default or None  # `${NAME:-}`: unset means "use the built-in default"
         raise ConfigError(f"environment variable {name!r} is not set (needed by {value!r})")
     return value
 
