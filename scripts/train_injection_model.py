@@ -42,7 +42,9 @@ DEFAULT_TRAIN = ROOT.parent / "shared" / "data" / "injection" / "train.jsonl"
 DEFAULT_OUT = ROOT / "src" / "mcpwarden" / "detect" / "models" / ARTIFACT
 HELD_OUT_MOD = 5  # groups whose crc32 % 5 == 0 are held out for reporting
 MAX_CHUNKS_PER_GROUP = 60
+MAX_SHORT_PER_GROUP = 40
 CHUNK_MIN, CHUNK_MAX = 120, 1500
+SHORT_MIN, SHORT_MAX = 25, 300
 
 
 # ---------------------------------------------------------------- benign corpus
@@ -92,6 +94,82 @@ def chunk(text: str) -> list[str]:
     if len(current) >= CHUNK_MIN:
         chunks.append(current)
     return chunks
+
+
+def short_texts(text: str) -> list[str]:
+    """Single prose paragraphs of SHORT_MIN..SHORT_MAX characters.
+
+    Docstring summaries ("Return the socket's address.", "Send data to the peer.") are
+    short imperatives about software: the best counterweight to the lesson "short and
+    imperative means attack" that direct-injection rows would otherwise teach.
+    """
+    return [p for p in _paragraphs(text) if SHORT_MIN <= len(p) <= SHORT_MAX and _prose(p)]
+
+
+def _dpkg_descriptions() -> Iterator[tuple[str, str]]:
+    status = Path("/var/lib/dpkg/status")
+    if not status.is_file():
+        print(f"skip: {status} not found", file=sys.stderr)
+        return
+    for stanza in status.read_text(encoding="utf-8", errors="replace").split("\n\n"):
+        name, description, in_description = "", [], False
+        for line in stanza.splitlines():
+            if line.startswith("Package:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("Description:"):
+                description.append(line.split(":", 1)[1].strip() + ".")
+                in_description = True
+            elif in_description and line.startswith(" "):
+                body = line.strip()
+                description.append("" if body == "." else body)
+            else:
+                in_description = False
+        if name and description:
+            yield f"deb:{name}", "\n".join(description).replace("\n\n", "\n\n")
+
+
+def _read_maybe_gzip(path: Path) -> str:
+    import gzip
+
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except OSError:
+            return ""
+    return raw.decode("utf-8", errors="replace")
+
+
+def _system_docs() -> Iterator[tuple[str, str]]:
+    """Text written for people: licences, Debian READMEs, the standard library's test e-mails.
+
+    Licences and e-mails speak to their reader in the second person and the imperative
+    ("You must give any other recipients a copy", "reply to this message"), which is
+    exactly what a detector must not confuse with an instruction to a model.
+    """
+    licenses = Path("/usr/share/common-licenses")
+    if licenses.is_dir():
+        for path in sorted(p for p in licenses.iterdir() if p.is_file()):
+            yield f"license:{path.name}", _read_maybe_gzip(path)
+    else:
+        print(f"skip: {licenses} not found", file=sys.stderr)
+    docs = Path("/usr/share/doc")
+    if docs.is_dir():
+        for path in sorted(docs.glob("*/README*")):
+            if path.is_file() and path.suffix in {"", ".gz", ".txt", ".md", ".Debian"}:
+                yield f"doc:{path.parent.name}", _read_maybe_gzip(path)
+    else:
+        print(f"skip: {docs} not found", file=sys.stderr)
+    mails = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
+    if mails.is_dir():
+        for path in sorted(mails.glob("msg_*.txt")):
+            message = email.parser.Parser().parsestr(path.read_text(encoding="utf-8", errors="replace"))
+            for part in message.walk():
+                payload = part.get_payload(decode=True) if part.get_content_type() == "text/plain" else None
+                if isinstance(payload, bytes):
+                    yield f"email:{path.stem}", payload.decode("utf-8", errors="replace")
+    else:
+        print(f"skip: {mails} not found", file=sys.stderr)
 
 
 def _site_packages() -> Path:
@@ -153,13 +231,21 @@ def benign_corpus() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         _npm_readmes(),
         _docstrings(Path(sysconfig.get_paths()["stdlib"]), "stdlib", 1500),
         _docstrings(_site_packages(), "site", 3000),
+        _dpkg_descriptions(),
+        _system_docs(),
     ]
     per_group: dict[str, list[str]] = {}
+    short_count: dict[str, int] = {}
     for source in sources:
         for group, text in source:
             bucket = per_group.setdefault(group, [])
-            if len(bucket) < MAX_CHUNKS_PER_GROUP:
-                bucket.extend(chunk(text)[: MAX_CHUNKS_PER_GROUP - len(bucket)])
+            if len(bucket) < MAX_CHUNKS_PER_GROUP + MAX_SHORT_PER_GROUP:
+                bucket.extend(chunk(text)[: max(0, MAX_CHUNKS_PER_GROUP - len(bucket))])
+            room = MAX_SHORT_PER_GROUP - short_count.get(group, 0)
+            if room > 0:
+                shorts = short_texts(text)[:room]
+                short_count[group] = short_count.get(group, 0) + len(shorts)
+                bucket.extend(shorts)
     train: list[tuple[str, str]] = []
     held_out: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -263,6 +349,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--c", type=float, default=16.0, help="inverse L2 regularization strength")
     parser.add_argument("--benign-weight", type=float, default=0.6, help="total weight of extra benign text")
+    parser.add_argument("--target-fpr", type=float, default=0.005, help="FPR of the default threshold")
     parser.add_argument("--negative-weight", type=float, default=2.0, help="weight of labeled benign rows")
     args = parser.parse_args()
 
@@ -315,7 +402,7 @@ def main() -> int:
     }
     doc_w, seg_w = doc.coef_[0].astype(np.float32), seg.coef_[0].astype(np.float32)
     doc_b, seg_b = float(doc.intercept_[0]), float(seg.intercept_[0])
-    uncalibrated = InjectionModel(doc_w, doc_b, seg_w, seg_b, (1.0, 0.0, 0.0), meta)
+    uncalibrated = InjectionModel(doc_w, doc_b, seg_w, seg_b, (1.0, 0.0, 0.0, 0.0), meta)
 
     # combiner (calibration) on the runtime margins of held-out rows and benign chunks
     calib_texts = [r["text"] for r in calib_rows] + [t for _, t in calib_extra]
@@ -327,21 +414,29 @@ def main() -> int:
     margins = np.array([raw_margins(t, uncalibrated) for t in calib_texts])
     combiner = LogisticRegression(C=1e4, solver="lbfgs")
     combiner.fit(margins, calib_labels, sample_weight=calib_w)
-    a, b = (float(v) for v in combiner.coef_[0])
-    model = InjectionModel(doc_w, doc_b, seg_w, seg_b, (a, b, float(combiner.intercept_[0])), meta)
+    a, b, c = (float(v) for v in combiner.coef_[0])
+    if c < 0:
+        # Rule hits may only raise a score: conditional on the margins (which already see
+        # the rules) more hits mark articles about attacks in this data, but a negative
+        # weight would also sink a rare attack phrase the linear models never learned.
+        combiner.fit(margins[:, :2], calib_labels, sample_weight=calib_w)
+        (a, b), c = (float(v) for v in combiner.coef_[0]), 0.0
+    model = InjectionModel(doc_w, doc_b, seg_w, seg_b, (a, b, c, float(combiner.intercept_[0])), meta)
 
-    probs = np.array([model.probability(float(d), float(s)) for d, s in margins])
+    probs = np.array([model.probability(float(d), float(s), float(r)) for d, s, r in margins])
     negatives = np.sort(
         np.concatenate(
             [probs[: len(calib_rows)][calib_labels[: len(calib_rows)] == 0], probs[len(calib_rows) :]]
         )
     )
-    at_1pct = float(negatives[int(0.99 * (len(negatives) - 1))])
-    meta["threshold"] = round(at_1pct, 3)
+    # The calibration rows share contexts with the fit rows, so their false-positive rate
+    # is optimistic; the operating point is set at half the 1% target to leave a margin.
+    operating = float(negatives[int((1.0 - args.target_fpr) * (len(negatives) - 1))])
+    meta["threshold"] = round(operating, 3)
     indirect = np.array([r["kind"] == "indirect" for r in calib_rows])
     print(
-        f"calibration: threshold for 1% FPR {at_1pct:.3f}, indirect TPR there "
-        f"{(probs[: len(calib_rows)][indirect] > at_1pct).mean():.3f}",
+        f"calibration: threshold for {args.target_fpr:.1%} FPR {operating:.3f}, indirect TPR there "
+        f"{(probs[: len(calib_rows)][indirect] >= operating).mean():.3f}",
         file=sys.stderr,
     )
     labeled = len(calib_rows)
@@ -349,7 +444,7 @@ def main() -> int:
     flagged = probs[:labeled] >= 0.5
     print(
         f"calibration split: TPR {flagged[pos].mean():.3f}  FPR {flagged[~pos].mean():.3f}  "
-        f"benign-corpus FPR {(probs[labeled:] >= 0.5).mean():.4f}  combiner {a:.3f} {b:.3f}",
+        f"benign-corpus FPR {(probs[labeled:] >= 0.5).mean():.4f}  combiner {a:.3f} {b:.3f} {c:.3f}",
         file=sys.stderr,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

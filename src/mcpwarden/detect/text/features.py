@@ -6,8 +6,8 @@ else. Three groups, chosen to generalize beyond the phrasings of the training se
 * hashed word unigrams and bigrams (binary, L2-normalized), so long documents do not
   outweigh short ones;
 * one indicator per hand-written rule and per rule family;
-* cues of an instruction aimed at an assistant: second-person density, sentences that
-  open with an imperative verb, and mentions of an AI model or agent.
+* cues of an instruction aimed at an assistant: second person next to a mention of an
+  AI model or agent, sentences that open with an imperative verb, and AI mentions.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ HASH_BITS = 18
 HASH_SIZE = 1 << HASH_BITS
 FAMILIES: tuple[str, ...] = tuple(sorted({r.family for r in RULES}))
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULES)
-CUES: tuple[str, ...] = ("second-person", "imperative-opening", "mentions-ai", "rule-count", "embedded")
+CUES: tuple[str, ...] = ("you-and-ai", "imperative-opening", "mentions-ai", "rule-count", "embedded")
 N_EXTRA = len(RULE_IDS) + len(FAMILIES) + len(CUES)
 N_FEATURES = HASH_SIZE + N_EXTRA
 
@@ -129,6 +129,18 @@ _IMPERATIVES = frozenset(
 )
 
 
+# Function words and pronouns count only inside bigrams ("your instructions", "ignore the"):
+# alone they measure writing style (who is addressed), which the training sets confound
+# with the label.
+_STYLE_UNIGRAMS = frozenset(
+    {
+        "you", "your", "yours", "yourself", "i", "me", "my", "we", "our", "us", "he", "she", "they",
+        "them", "their", "the", "a", "an", "and", "or", "to", "in", "of", "for", "on", "at", "by",
+        "it", "its", "this", "that", "these", "is", "are", "be", "was", "were", "with", "as", "from",
+    }
+)  # fmt: skip
+
+
 def tokens(text: str) -> list[str]:
     """Lowercased words; addresses, URLs and numbers become class tokens.
 
@@ -195,7 +207,8 @@ def extract(text: str, hits: Sequence[RuleHit], *, embedded: bool = False) -> di
     words = tokens(text)
     hashed: set[int] = set()
     for i, w in enumerate(words):
-        hashed.add(_bucket(w))
+        if w not in _STYLE_UNIGRAMS:
+            hashed.add(_bucket(w))
         if i:
             hashed.add(_bucket(words[i - 1] + " " + w))
     out: dict[int, float] = {}
@@ -207,10 +220,13 @@ def extract(text: str, hits: Sequence[RuleHit], *, embedded: bool = False) -> di
         out[RULE_INDEX[hit.rule.id]] = 1.0
         out[_FAMILY_INDEX[hit.rule.family]] = 1.0
     if words:
-        you = sum(1 for w in words if w in _YOU)
-        out[_CUE_INDEX["second-person"]] = min(1.0, 8.0 * you / len(words))
-        if any(w in _AI_WORDS for w in words):
+        mentions_ai = any(w in _AI_WORDS for w in words)
+        if mentions_ai:
             out[_CUE_INDEX["mentions-ai"]] = 1.0
+            # "you" in a text that also names an AI is likely addressed to it; "you" alone is
+            # how every e-mail, licence and README speaks to its human reader.
+            if any(w in _YOU for w in words):
+                out[_CUE_INDEX["you-and-ai"]] = 1.0
     imperative = sum(1 for s in _sentence_openers(text) if s in _IMPERATIVES)
     if imperative:
         out[_CUE_INDEX["imperative-opening"]] = min(1.0, imperative / 3.0)

@@ -5,8 +5,10 @@
 * the segment model scores single lines and sentences: one request slipped into an
   otherwise ordinary e-mail, table or web page, which a document-level view dilutes.
 
-A two-input logistic combiner, fitted on data held out from training, turns the best
-document margin and the best segment margin into one calibrated probability.
+A logistic combiner, fitted on data held out from training, turns the best document
+margin, the best segment margin and the hand-written rules' noisy-OR score into one
+calibrated probability. The rule score lets a rare but unambiguous phrase count even
+when too few training rows carried it for the linear models to learn it.
 Weights are produced by `scripts/train_injection_model.py` with a fixed seed; at runtime
 only NumPy is needed.
 """
@@ -47,7 +49,7 @@ class InjectionModel:
     doc_bias: float
     seg_weights: npt.NDArray[np.float32]
     seg_bias: float
-    combiner: tuple[float, float, float]  # (doc coefficient, segment coefficient, intercept)
+    combiner: tuple[float, float, float, float]  # coefficients of doc, segment, rules; intercept
     meta: dict[str, Any]
 
     @property
@@ -61,9 +63,9 @@ class InjectionModel:
     def seg_margin(self, vector: dict[int, float]) -> float:
         return _dot(self.seg_weights, self.seg_bias, vector)
 
-    def probability(self, doc_margin: float, seg_margin: float) -> float:
-        a, b, c = self.combiner
-        z = a * doc_margin + b * seg_margin + c
+    def probability(self, doc_margin: float, seg_margin: float, rules: float = 0.0) -> float:
+        a, b, c, d = self.combiner
+        z = a * doc_margin + b * seg_margin + c * rules + d
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
@@ -84,14 +86,14 @@ class InjectionModel:
             with np.load(path, allow_pickle=False) as data:
                 doc = data["doc_weights"].astype(np.float32)
                 seg = data["seg_weights"].astype(np.float32)
-                doc_bias, seg_bias, a, b, c = (float(x) for x in data["scalars"])
+                doc_bias, seg_bias, a, b, c, d = (float(x) for x in data["scalars"])
                 meta = json.loads(bytes(data["meta"]).decode("utf-8"))
         except (KeyError, ValueError) as exc:
             raise ModelError(f"{path.name} is not a model artifact of this version: {exc}") from None
         shape = (features.N_FEATURES,)
         if doc.shape != shape or seg.shape != shape or meta.get("rule_ids") != list(features.RULE_IDS):
             raise ModelError(f"{path.name} was built for different features; rerun the training script")
-        return cls(doc, doc_bias, seg, seg_bias, (a, b, c), meta)
+        return cls(doc, doc_bias, seg, seg_bias, (a, b, c, d), meta)
 
 
 @lru_cache(maxsize=1)

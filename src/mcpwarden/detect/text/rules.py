@@ -16,10 +16,10 @@ from functools import lru_cache
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.text._re import Pattern, compile_re, encodable
 
-_PRIOR = r"(?:previous|prior|above|earlier|preceding|foregoing|initial|original|old|system|developer|all|any|every|your|the|these|those|other)"
+_PRIOR = r"(?:previous|prior|above|earlier|preceding|foregoing|initial|original|old|system|developer|all|any|every|your|the|these|those|other|user's|users'|human's)"
 _GUIDANCE = (
     r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guidance|context|commands?|"
-    r"orders|constraints|restrictions|messages?|programming|policies|policy|tasks?)"
+    r"orders|constraints|restrictions|messages?|programming|policies|policy|tasks?|requests?|questions?|goals?)"
 )
 _AI = (
     r"(?:ai|a\.i\.|assistant|agent|chat ?bot|bot|llm|language model|model|gpt|chatgpt|claude|gemini|copilot)"
@@ -117,6 +117,7 @@ RULES: tuple[Rule, ...] = (
         0.8,
         r"(?:#{2,}\s*\(?\s*(?:system|admin|developer)[_ ]?(?:message|prompt|instruction|note|override)?\s*\)?|"
         r"(?m:^\s*\[?(?:system|developer|admin)(?: (?:message|prompt|override|note))?\]?\s*:)|"
+        r"\[\s*(?:system|admin|developer|sys)(?: (?:message|prompt|note|update))?\s*\]|"
         r"\b(?:message|note|instructions?) from (?:the )?(?:system|developer|admin(?:istrator)?|openai|anthropic)\b|"
         r"\bi(?:'m| am) (?:your|the) (?:developer|creator|admin(?:istrator)?|owner|system)\b|"
         r"\b(?:admin|developer|debug|god|maintenance) mode\b|\bsystem override\b)",
@@ -138,8 +139,11 @@ RULES: tuple[Rule, ...] = (
         "text speaks directly to an AI model or agent",
         0.5,
         rf"(?:\b(?:dear|hey|hi|hello|attention|note to|message to|instructions for) (?:the )?(?:ai )?{_AI}s?\b\s*[,:!]|"
-        rf"(?m:^\s*{_AI}\s*[,:]\s)|\bif you are an? (?:ai|{_AI})\b|\bas an? (?:ai|{_AI}) (?:reading|processing|summari[sz]ing)\b|"
-        rf"\b(?:any|all) (?:ai|{_AI})s? (?:reading|processing|that reads?)\b|\bwhen (?:the )?(?:ai|{_AI}) (?:reads|sees|processes))",
+        rf"(?m:^\s*(?:ai |a\.i\. )?{_AI}\s*[,:]\s)|\bif you are an? (?:ai|{_AI})\b|\bas an? (?:ai|{_AI}) (?:reading|processing|summari[sz]ing)\b|"
+        rf"\b(?:any|all) (?:ai|{_AI})s? (?:reading|processing|that reads?)\b|\bwhen (?:the )?(?:ai|{_AI}) (?:reads|sees|processes)|"
+        rf"\b(?:note|message|instructions?|task|todo) for (?:the |any |an? )?(?:ai |coding |browsing |email )?{_AI}s?\b|"
+        rf",\s*(?:the |dear )?(?:ai )?{_AI}\s*,|\bthe (?:ai )?{_AI} (?:must|should|shall|needs to|has to|is required to|will now)\b|"
+        rf"\b{_AI}s? (?:processing|reading|summari[sz]ing|handling) (?:this|these|the following)\b)",
     ),
     Rule(
         "address.todo-for-agent",
@@ -154,11 +158,22 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "exfil.send-to",
         "exfiltration",
-        Severity.HIGH,
-        "asks to send or forward data to an address or URL",
-        0.7,
+        Severity.MEDIUM,
+        "asks to send or forward something to an address or URL",
+        0.45,
         r"\b(?:send|forward|e-?mail|mail|post|upload|transfer|exfiltrate|leak|share|submit|copy|deliver|report)\b"
         r"[^.\n]{0,100}?\b(?:to|at|into|via)\b\s*:?\s*[\"'<(]?" + _URL_OR_MAIL,
+    ),
+    Rule(
+        "exfil.bulk-data",
+        "exfiltration",
+        Severity.HIGH,
+        "asks to send out conversations, mailboxes, files or other bulk data",
+        0.7,
+        r"\b(?:send|forward|e-?mail|post|upload|transfer|exfiltrate|leak|share|copy|sync|paste|include|append)\b[^.\n]{0,30}?"
+        r"\b(?:all|every|the (?:entire|whole|full|complete)|the last \d+|(?:the )?(?:user's|users'|their|his|her))\b[^.\n]{0,30}?"
+        r"\b(?:emails?|e-mails?|messages?|conversations?|chat history|history|files|documents|contacts|data|records|"
+        r"passwords?|keys|tokens|credentials|transactions|inbox|contents)\b",
     ),
     Rule(
         "exfil.markdown-beacon",
@@ -175,7 +190,7 @@ RULES: tuple[Rule, ...] = (
         "asks to collect credentials or private data",
         0.6,
         r"\b(?:send|forward|share|reveal|give|include|append|paste|list|collect|gather|extract|read|retrieve|get)\b"
-        r"[^.\n]{0,60}?\b(?:passwords?|api[ _\-]?keys?|secrets?|credentials?|private keys?|access tokens?|ssh keys?|"
+        r"[^\n]{0,60}?\b(?:passwords?|api[ _\-]?keys?|secrets?|credentials?|private keys?|access tokens?|ssh keys?|"
         r"\.env|id_rsa|credit card(?: numbers?)?|social security|security code|2fa code|verification code|"
         r"one-time (?:pass)?code|session (?:cookies?|tokens?))\b",
     ),
@@ -190,6 +205,16 @@ RULES: tuple[Rule, ...] = (
         r"(?:tool|function|plugin|action|api)\b(?: (?:with|to|and)\b)?|"
         r"\b(?:run|execute)\b[^.\n]{0,30}?\b(?:shell|bash|terminal|command|script)\b|"
         r"\bcurl\s+[^|\n]{1,200}\|\s*(?:ba|z)?sh\b|\brm\s+-rf\s+[/~]",
+    ),
+    Rule(
+        "tool.destructive",
+        "tool",
+        Severity.HIGH,
+        "asks the agent to delete or overwrite data in bulk",
+        0.6,
+        r"\b(?:delete|remove|wipe|erase|destroy|drop|purge|overwrite|format)\b[^.\n]{0,25}?\b(?:all|every|entire|whole)\b"
+        r"[^.\n]{0,30}?\b(?:files?|folders?|directories|director(?:y|ies)|emails?|messages?|data|records|tables?|database|"
+        r"repositor(?:y|ies)|backups?|events|contacts|home directory|disk)\b|\brm\s+-[a-z]*r[a-z]*f?\s+[~/*]",
     ),
     Rule(
         "tool.financial-action",
@@ -255,6 +280,7 @@ RULES: tuple[Rule, ...] = (
         0.35,
         r"\b(?:in|into|to|within|throughout|at the (?:end|start|beginning) of) your (?:response|answer|reply|output|summary|next message)\b|"
         r"\b(?:provide|give|write|format|deliver|present) your (?:response|answer|reply|output) (?:in|as|using|with)\b|"
+        r"\bwhen (?:you )?(?:answer|respond to|reply to|talk to|summari[sz]e for) the user\b|"
         r"\b(?:your|the) (?:response|answer|reply|output) (?:should|must|shall|needs to)\b|"
         r"\b(?:respond|reply|answer|write|output) (?:only )?(?:in|with|using) (?:\w+ )?(?:language|words|emojis?|letters|symbols|caps|uppercase)\b|"
         r"\b(?:end|start|begin|conclude) (?:your|each|every|the) (?:response|answer|reply|sentence)s? with\b|"

@@ -18,7 +18,7 @@ from mcpwarden.detect.findings import Detection, Finding, Severity
 from mcpwarden.detect.text import features
 from mcpwarden.detect.text.model import InjectionModel, default_model
 from mcpwarden.detect.text.normalize import Normalized, normalize
-from mcpwarden.detect.text.rules import RuleHit, hit_to_finding, match_rules
+from mcpwarden.detect.text.rules import RuleHit, hit_to_finding, match_rules, rule_score
 
 WINDOW = 2000
 STRIDE = 1500
@@ -111,11 +111,17 @@ def default_threshold() -> float:
     return default_model().threshold
 
 
-def raw_margins(text: str, model: InjectionModel) -> tuple[float, float]:
-    """The two uncalibrated scores `scan_text` combines; the training script fits on them."""
+def _all_hits(norm: Normalized, hits: list[RuleHit]) -> list[RuleHit]:
+    extra = [h for seg in norm.segments for h in match_rules(seg.text[:WINDOW])]
+    return hits + extra if extra else hits
+
+
+def raw_margins(text: str, model: InjectionModel) -> tuple[float, float, float]:
+    """The three uncalibrated scores `scan_text` combines; the training script fits on them."""
     norm = normalize(text[:MAX_CHARS])
-    best = _margins(norm, match_rules(norm.text), model)
-    return best.doc, best.seg
+    hits = match_rules(norm.text)
+    best = _margins(norm, hits, model)
+    return best.doc, best.seg, rule_score(_all_hits(norm, hits))
 
 
 def scan_text(text: str, *, threshold: float | None = None, model: InjectionModel | None = None) -> Detection:
@@ -155,7 +161,7 @@ def scan_text(text: str, *, threshold: float | None = None, model: InjectionMode
         if any(h.rule.weight >= 0.5 for h in seg_hits):
             floor = max(floor, HIDDEN_FLOOR)
 
-    score = max(model.probability(best.doc, best.seg), floor)
+    score = max(model.probability(best.doc, best.seg, rule_score(_all_hits(norm, hits))), floor)
     flagged = score >= threshold
     if flagged:
         by_segment = best.seg >= best.doc
