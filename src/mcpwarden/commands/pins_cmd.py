@@ -139,7 +139,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
         )
     else:
         text = ""
-    console = Console(highlight=False)
+    # soft_wrap: a long line stays one line, so the output (piped to a file or a pager) is
+    # still a unified diff that `patch` and reviewers can read; rich would otherwise fold it
+    # at the terminal width and the continuation lines would lose their +/- markers.
+    console = Console(highlight=False, soft_wrap=True)
     if not text:
         console.print(
             f"{args.upstream}/{args.name}: no change waiting; pinned definition {pin.hash[:12]} is approved"

@@ -8,11 +8,19 @@ denied with a reason that names the pin, until someone runs `mcpwarden pins appr
 Approvals are made by another process (the CLI) while the gateway runs, so the guard
 caches pins and re-reads them only when `store.revision()` changes: a call costs one
 `PRAGMA data_version`, never a table query, when nothing changed.
+
+What an upstream offers is remembered per client session: over stdio every session has its
+own server process, and one process still offering the approved definition must not make
+the tool callable in a session whose process pulled the rug. After an upstream announces
+`notifications/*/list_changed`, calls to it wait until the gateway's re-list has passed
+through this guard, so no call slips in between the announcement and the re-check.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -29,6 +37,19 @@ _LISTS: dict[str, tuple[str, str]] = {
     "prompt": ("prompts", "name"),
     "resource_template": ("resourceTemplates", "name"),
 }
+# Which kind a list_changed notification announces (resources: the templates are pinned).
+_CHANGED: dict[str, str] = {
+    "notifications/tools/list_changed": "tool",
+    "notifications/prompts/list_changed": "prompt",
+    "notifications/resources/list_changed": "resource_template",
+}
+# Sessions whose offered definitions are remembered; an evicted session falls back to the
+# strict rule (only an approved pin with nothing pending is callable).
+LIVE_SESSIONS = 10_000
+# Longest a call waits for the re-check that a list_changed notification started.
+RECHECK_WAIT_S = 10.0
+
+_LiveKey = tuple[str | None, str, str]  # (session, upstream, kind)
 
 
 def _identity(kind: str, item: dict[str, Any]) -> str | None:
@@ -50,6 +71,7 @@ class PinningGuard(Guard):
         *,
         default_mode: Mode = "approve",
         tofu_approver: str = "tofu",
+        recheck_wait_s: float = RECHECK_WAIT_S,
     ) -> None:
         for upstream, mode in {**modes, "*": default_mode}.items():
             if mode not in MODES:
@@ -63,8 +85,11 @@ class PinningGuard(Guard):
         self._lock = threading.Lock()
         self._revision: tuple[int, ...] | None = None
         self._pins: dict[tuple[str, str], dict[str, Pin]] = {}
-        # Hash of the definition each upstream listed most recently, per kind and name.
-        self._live: dict[tuple[str, str], dict[str, str]] = {}
+        self.recheck_wait_s = recheck_wait_s
+        # Hash of the definition each upstream listed most recently in each session, by name.
+        self._live: OrderedDict[_LiveKey, dict[str, str]] = OrderedDict()
+        # Re-checks announced by list_changed and not yet seen through tools_list & co.
+        self._rechecks: OrderedDict[_LiveKey, asyncio.Event] = OrderedDict()
 
     def mode_for(self, upstream: str) -> Mode:
         return self.modes.get(upstream, self.default_mode)
@@ -82,6 +107,38 @@ class PinningGuard(Guard):
                 cached = {p.name: p for p in self.store.list_pins(upstream, kind=kind)}
                 self._pins[(upstream, kind)] = cached
             return cached
+
+    # -- per-session state ------------------------------------------------------------------
+
+    @staticmethod
+    def _key(ex: Exchange, kind: str) -> _LiveKey:
+        return (ex.session_id, ex.upstream, kind)
+
+    def _remember(self, key: _LiveKey, live: dict[str, str]) -> None:
+        self._live[key] = live
+        self._live.move_to_end(key)
+        while len(self._live) > LIVE_SESSIONS:
+            self._live.popitem(last=False)
+        event = self._rechecks.pop(key, None)
+        if event is not None:
+            event.set()
+
+    async def _await_recheck(self, ex: Exchange, kind: str, name: str) -> Decision | None:
+        event = self._rechecks.get(self._key(ex, kind))
+        if event is None:
+            return None
+        try:
+            await asyncio.wait_for(event.wait(), self.recheck_wait_s)
+        except TimeoutError:
+            return Decision.deny(
+                "pin.recheck_pending",
+                f"{kind} {name!r} on {ex.upstream!r} is not callable: the upstream announced changed "
+                "definitions and they have not been re-checked yet; list them again",
+                upstream=ex.upstream,
+                kind=kind,
+                name=name,
+            )
+        return None
 
     # -- listing ----------------------------------------------------------------------------
 
@@ -121,7 +178,7 @@ class PinningGuard(Guard):
                 kept.append(item)
             else:
                 held.append(entry)
-        self._live[(upstream, kind)] = live
+        self._remember(self._key(ex, kind), live)
         if not held:
             if renames:
                 return Decision.alert(
@@ -192,11 +249,14 @@ class PinningGuard(Guard):
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _check_use(self, ex: Exchange, kind: str, name: Any) -> Decision | None:
+    async def _check_use(self, ex: Exchange, kind: str, name: Any) -> Decision | None:
         if not isinstance(name, str):
             return None
+        waited = await self._await_recheck(ex, kind, name)
+        if waited is not None:
+            return waited
         pin = self._pins_for(ex.upstream, kind).get(name)
-        live = self._live.get((ex.upstream, kind), {}).get(name)
+        live = self._live.get(self._key(ex, kind), {}).get(name)
         if pin is not None:
             allowed = pin.allows(live) if live is not None else pin.is_approved and pin.pending_hash is None
             if allowed:
@@ -242,7 +302,19 @@ class PinningGuard(Guard):
         return self._check_list(ex, result, "resource_template")
 
     async def tool_call(self, ex: Exchange, params: JSON) -> Decision | None:
-        return self._check_use(ex, "tool", params.get("name", ex.tool))
+        return await self._check_use(ex, "tool", params.get("name", ex.tool))
 
     async def prompt_get_request(self, ex: Exchange, params: JSON) -> Decision | None:
-        return self._check_use(ex, "prompt", params.get("name"))
+        return await self._check_use(ex, "prompt", params.get("name"))
+
+    async def notification(self, ex: Exchange, msg: JSON) -> Decision | None:
+        """An upstream's list_changed: hold its calls until the session's re-list is checked."""
+        kind = _CHANGED.get(str(msg.get("method")))
+        if kind is None or ex.upstream == "*":  # "*": a notification from the client
+            return None
+        key = self._key(ex, kind)
+        if key not in self._rechecks:
+            self._rechecks[key] = asyncio.Event()
+            while len(self._rechecks) > LIVE_SESSIONS:
+                self._rechecks.popitem(last=False)  # its waiters time out and are denied
+        return None
