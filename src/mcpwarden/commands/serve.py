@@ -44,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if config.auth is not None and config.public_url is None and not config.listen.is_loopback():
+        logging.getLogger("mcpwarden.gateway").warning(
+            "auth is on but public_url is not set: token audiences default to %s, which remote "
+            "clients do not use; set public_url to the URL clients reach this gateway at",
+            config.public_base(),
+        )
     run_loop(serve(config, log_level=args.log_level))
     return 0
 

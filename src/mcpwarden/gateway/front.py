@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
@@ -85,6 +86,11 @@ class TransportSecurityMiddleware:
     def __init__(self, app: ASGIApp, core: GatewayCore) -> None:
         self.app = app
         self.core = core
+        # The configured public URL's own host is always a legitimate Host header.
+        public = core.config.public_url
+        self.allowed_hosts = list(core.config.security.allowed_hosts)
+        if public:
+            self.allowed_hosts.append(public.split("://", 1)[1])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +105,7 @@ class TransportSecurityMiddleware:
             elif key == b"origin":
                 origin = value.decode("latin-1")
         response: Response | None = None
-        if not _host_allowed(host, sec.allowed_hosts):
+        if not _host_allowed(host, self.allowed_hosts):
             response = error_response(421, "transport.bad_host", f"Host {host!r} is not allowed")
         elif origin is not None and not any(
             fnmatchcase(origin.lower(), p.lower()) for p in sec.allowed_origins
@@ -315,7 +321,7 @@ class McpEndpoint:
         session = self._session(request, principal, endpoint)
         self._check_version(request, session)
         return StreamingResponse(
-            _sse_session_stream(session),
+            _sse_session_stream(session, _credential_expiry(request)),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
@@ -361,15 +367,31 @@ async def _sse_request_stream(first: dict[str, Any], channel: Channel) -> AsyncI
         return
 
 
-async def _sse_session_stream(session: Session) -> AsyncIterator[bytes]:
+def _credential_expiry(request: Request) -> float | None:
+    verified = getattr(request.state, "verified", None)
+    expires_at = getattr(verified, "expires_at", None)
+    return float(expires_at) if isinstance(expires_at, int | float) else None
+
+
+async def _sse_session_stream(session: Session, until: float | None = None) -> AsyncIterator[bytes]:
+    """The session's server-initiated messages; ends when the token it was opened with expires,
+    so a long-lived stream never outlives its authentication (the client reconnects with a
+    fresh token)."""
     session.stream_opened()
     try:
         yield b": stream open\n\n"
         while not session.closed:
+            wait = KEEPALIVE_S
+            if until is not None:
+                left = until - time.time()
+                if left <= 0:
+                    break
+                wait = min(wait, left)
             try:
-                msg = await asyncio.wait_for(session.unsolicited.get(), KEEPALIVE_S)
+                msg = await asyncio.wait_for(session.unsolicited.get(), wait)
             except TimeoutError:
-                yield b": keepalive\n\n"
+                if until is None or time.time() < until:
+                    yield b": keepalive\n\n"
                 continue
             if msg is None:
                 break

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from gwauth_kit import Keys, audited, auth_config, bearer, reason_of
+from gwauth_kit import Keys, audited, auth_config, bearer, claims_for, reason_of
 
 from gwtest.client import sdk_session
 from gwtest.procs import Gateway, gateway, stdio_upstream
@@ -182,3 +183,32 @@ def test_endpoint_scope_granted_is_accepted(
 ) -> None:
     token = oidc_provider.client_credentials(f"{PUBLIC}/servers/admin/mcp", scope="mcp:tools mcp:admin")
     assert post(client, proxied.url("admin"), init_body(), **bearer(token)).status_code == 200
+
+
+def test_public_url_host_is_an_allowed_host(
+    proxied: Gateway, client: httpx.Client, oidc_provider: Any
+) -> None:
+    token = oidc_provider.client_credentials(f"{PUBLIC}/servers/feat/mcp")
+    r = post(client, proxied.url("feat"), init_body(), host="gw.example.test", **bearer(token))
+    assert r.status_code == 200
+
+
+def test_get_stream_ends_when_the_token_it_was_opened_with_expires(
+    gw: Gateway, client: httpx.Client, oidc_provider: Any, keys: Keys
+) -> None:
+    client.headers.update(bearer(oidc_provider.client_credentials(gw.url("feat"))))
+    sid = open_session(client, gw.url("feat"))
+    short = keys.sign(
+        claims_for(
+            oidc_provider.issuer,
+            gw.url("feat"),
+            sub="service-client",
+            client_id="service-client",
+            exp=int(time.time()) + 2,
+        )
+    )
+    headers = {"mcp-session-id": sid, "accept": "text/event-stream", **bearer(short)}
+    with httpx.stream("GET", gw.url("feat"), headers=headers, timeout=30) as r:
+        assert r.status_code == 200
+        received = b"".join(r.iter_raw())
+    assert received.startswith(b": stream open")
