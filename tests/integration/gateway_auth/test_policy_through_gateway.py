@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
-from gwauth_kit import Keys, auth_config
+from gwauth_kit import Keys, auth_config, bearer, claims_for
 from mcp.shared.exceptions import McpError
 
 from gwtest.client import sdk_session
 from gwtest.procs import Gateway, gateway, stdio_upstream
+from gwtest.raw import body_of, open_session, post
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -111,3 +113,23 @@ async def test_admin_may_call_what_the_user_may_not(pgw: Gateway, oidc_provider:
     ):
         result = await s.call_tool("whoami", {})
     assert result.isError is False
+
+
+def test_renewed_token_with_fewer_roles_takes_effect_in_the_same_session(
+    pgw: Gateway, oidc_provider: Any, keys: Keys
+) -> None:
+    with httpx.Client(timeout=20) as client:
+        client.headers.update(bearer(_token(oidc_provider, pgw, "bob")))
+        sid = open_session(client, pgw.url("feat"))
+        session = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+        listing = {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}
+        before = body_of(post(client, pgw.url("feat"), listing, **session))["result"]["tools"]
+        # Same principal (issuer, subject, client), but the renewed token lost the role.
+        renewed = keys.sign(
+            claims_for(
+                oidc_provider.issuer, pgw.url("feat"), sub="bob", client_id="mcp-public-client", roles=[]
+            )
+        )
+        client.headers.update(bearer(renewed))
+        after = body_of(post(client, pgw.url("feat"), {**listing, "id": 6}, **session))["result"]["tools"]
+    assert {t["name"] for t in before} == {"echo", "add"} and after == []
