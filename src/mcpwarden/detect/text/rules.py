@@ -53,9 +53,9 @@ RULES: tuple[Rule, ...] = (
         Severity.HIGH,
         "asks the model to ignore its instructions (non-English)",
         0.9,
-        r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|ignora|ignore[zr]|olvida|oublie[zr]?|ignoreer|negeer|ignoruj)\b"
+        r"\b(?:ignorier(?:e|en|t)?|vergiss|vergessen sie|h[öo]re? nicht auf|ignora|ignore[zr]|olvida|oublie[zr]?|ignoreer|negeer|ignoruj)\b"
         r"[\w\s,'\-]{0,40}?\b(?:anweisungen|befehle|vorherigen|alles|instrucciones|instructions|consignes|istruzioni|"
-        r"instructies|instrukcje|todo|tout|anterior(?:es)?|précédentes)\b",
+        r"instructies|instrukcje|todo|tout|anterior(?:es)?|précédentes|obige[nms]?|zuvor|gesagte[ns]?|bisherige[nm]?)\b",
     ),
     Rule(
         "override.new-instructions",
@@ -269,7 +269,9 @@ RULES: tuple[Rule, ...] = (
         0.7,
         r"\b(?:reveal|print|show|output|repeat|display|tell me|give me|what (?:is|are|was|were)|write|spell out|leak)\b"
         r"[^.\n?]{0,30}?\b(?:your|the)\s+(?:system prompt|initial prompt|hidden prompt|original prompt|secret|password|"
-        r"instructions|prompt|guidelines|rules|configuration)\b",
+        r"instructions|prompt|guidelines|rules|configuration)\b|"
+        r"\b(?:print|repeat|output|show|display|spell-? ?check|translate|reveal)\b[^.\n]{0,30}?\b(?:above|previous|preceding|prior|obige[nm]?) "
+        r"(?:prompt|text|instructions?|message|eingabeaufforderung|anweisungen?)\b|\b(?:the )?(?:prompt|instructions) above\b",
     ),
     # -- output control (BIPIA-style tasks hidden in content)
     Rule(
