@@ -1,11 +1,14 @@
-"""The tiered injection scan: normalize, then rules, then the learned model.
+"""The tiered injection scan: normalize, then rules, then the learned models.
 
-Rules run once over the whole normalized text (RE2, linear time). The model scores
-overlapping windows so an instruction buried in a long document is not diluted by
-the surrounding text; the highest window wins. Decoded and smuggled segments are
-scanned as texts of their own. Text that a person cannot see (tag characters,
-variation selectors, hidden HTML) but that carries an instruction puts a floor under
-the score, since there is no benign reason to hide instructions from the reader.
+Rules run once over the whole normalized text (RE2, linear time). The document model
+scores overlapping windows and the segment model scores each sentence or line, so an
+instruction buried in a long document is not diluted by the surrounding text; the best
+window and the best segment are combined into one calibrated score. Decoded and
+smuggled segments are scanned as texts of their own. Text that a person cannot see
+(tag characters, variation selectors, hidden HTML) but that carries an instruction puts
+a floor under the score, since there is no benign reason to hide instructions from the
+reader. Work is capped (windows, segments, characters) so a 100 KB result costs a
+bounded, predictable amount of time.
 """
 
 from __future__ import annotations
