@@ -169,7 +169,7 @@ class PinningGuard(Guard):
                 kept.append(item)
                 continue
             entry = self._hold(upstream, kind, ident, item, h, pin, mode)
-            if pin is None:
+            if pin is None or not pin.is_approved:  # still a rename on every re-list until approved
                 renamed_from = self._renamed_from(pins, item, listed_names)
                 if renamed_from is not None:
                     entry["renamed_from"] = renamed_from

@@ -7,6 +7,17 @@ names), which only an aggregating gateway can see.
 
 Detections are cached by the definition's hash, so a re-listing after
 `notifications/tools/list_changed` costs a hash per tool unless something changed.
+
+Which tools are quarantined is remembered per client session, like the pinning guard's
+view of what an upstream offers: each session may have its own upstream process, and
+another session listing a clean definition must not re-open a poisoned one here.
+
+Cross-server findings about a pair of names (duplicate or confusable) are laid on the
+upstream configured later, never on the one that happened to answer later: listings
+arrive in any order, and the honest, first-configured server must not be quarantined
+because an imitator answered first. A finding about another upstream that only becomes
+visible when this one lists (its description names a tool this upstream offers) is
+applied to that upstream's quarantine in the same session at once.
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from typing import Any, Literal
 
 from mcpwarden.detect.findings import Detection, Severity
 from mcpwarden.detect.tools import DEFAULT_THRESHOLD, scan_tool
-from mcpwarden.detect.tools.cross import cross_server_report
+from mcpwarden.detect.tools.cross import CrossFinding, cross_server_report
 from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
 from mcpwarden.pinning import definition_hash
 
@@ -26,6 +37,10 @@ ACTIONS: tuple[Action, ...] = ("quarantine", "warn")
 CACHE_SIZE = 4096
 # Cross-server findings this strong act like a flagged detection; weaker ones only alert.
 CROSS_FLAG_SEVERITY = Severity.HIGH
+# Sessions whose quarantine sets are remembered (oldest forgotten first).
+SESSIONS = 10_000
+
+_Key = tuple[str | None, str]  # (session, upstream)
 
 
 class PoisoningGuard(Guard):
@@ -48,7 +63,9 @@ class PoisoningGuard(Guard):
         self.quotas = dict(quotas or {})
         self._cache: OrderedDict[tuple[str, frozenset[str]], Detection] = OrderedDict()
         self._tools: dict[str, list[dict[str, Any]]] = {}
-        self._quarantined: dict[str, dict[str, dict[str, Any]]] = {}
+        self._quarantined: OrderedDict[_Key, dict[str, dict[str, Any]]] = OrderedDict()
+        # Configured upstreams first, in config order; others in the order first seen.
+        self._order: dict[str, None] = dict.fromkeys([*self.on_poisoning, *self.quotas])
 
     def action_for(self, upstream: str) -> Action:
         return self.on_poisoning.get(upstream, self.default)
@@ -65,6 +82,20 @@ class PoisoningGuard(Guard):
             self._cache.popitem(last=False)
         return detection
 
+    def _servers(self) -> dict[str, list[dict[str, Any]]]:
+        """Every upstream's latest tools, in a fixed order (see the module docstring)."""
+        return {name: self._tools[name] for name in self._order if name in self._tools}
+
+    def _quarantine_of(self, session: str | None, upstream: str) -> dict[str, dict[str, Any]]:
+        key = (session, upstream)
+        found = self._quarantined.get(key)
+        if found is None:
+            found = self._quarantined[key] = {}
+            while len(self._quarantined) > SESSIONS:
+                self._quarantined.popitem(last=False)
+        self._quarantined.move_to_end(key)
+        return found
+
     async def tools_list(self, ex: Exchange, result: JSON) -> Decision | None:
         items = result.get("tools")
         if not isinstance(items, list):
@@ -73,6 +104,7 @@ class PoisoningGuard(Guard):
         tools = [t for t in items if isinstance(t, dict)]
         names = frozenset(str(t.get("name", "")).lower().replace("-", "_") for t in tools)
         self._tools[upstream] = tools
+        self._order.setdefault(upstream, None)
 
         flagged: dict[int, dict[str, Any]] = {}
         for i, tool in enumerate(tools):
@@ -81,10 +113,13 @@ class PoisoningGuard(Guard):
             if det.flagged:
                 flagged[i] = self._entry(tool, det.score, [f.to_dict() for f in det.findings[:8]])
         cross_alerts: list[dict[str, Any]] = []
-        for cf in cross_server_report(self._tools, self.quotas):
+        for cf in cross_server_report(self._servers(), self.quotas):
+            strong = cf.index is not None and cf.finding.severity >= CROSS_FLAG_SEVERITY
             if cf.server != upstream:
+                if strong and self._quarantine_elsewhere(ex.session_id, cf):
+                    cross_alerts.append(cf.finding.to_dict())
                 continue
-            if cf.index is not None and cf.finding.severity >= CROSS_FLAG_SEVERITY:
+            if strong and cf.index is not None:
                 entry = flagged.setdefault(cf.index, self._entry(tools[cf.index], 1.0, []))
                 entry["findings"].append(cf.finding.to_dict())
             else:
@@ -92,7 +127,9 @@ class PoisoningGuard(Guard):
 
         action = self.action_for(upstream)
         if action == "quarantine":
-            self._quarantined[upstream] = {e["name"]: e for e in flagged.values()}
+            held = self._quarantine_of(ex.session_id, upstream)
+            held.clear()
+            held.update((e["name"], e) for e in flagged.values())
         if not flagged and not cross_alerts:
             return None
         listed = ", ".join(f"{e['name']} ({e['score']:.2f})" for e in flagged.values())
@@ -114,6 +151,21 @@ class PoisoningGuard(Guard):
             cross_server=cross_alerts or None,
         )
 
+    def _quarantine_elsewhere(self, session: str | None, cf: CrossFinding) -> bool:
+        """Quarantine another upstream's tool named by a finding this listing revealed.
+
+        Returns True when that is news (the finding is then reported with this listing).
+        """
+        if cf.index is None or self.action_for(cf.server) != "quarantine":
+            return False
+        tool = self._tools[cf.server][cf.index]
+        held = self._quarantine_of(session, cf.server)
+        name = str(tool.get("name"))
+        if name in held:
+            return False
+        held[name] = self._entry(tool, 1.0, [cf.finding.to_dict()])
+        return True
+
     @staticmethod
     def _entry(tool: dict[str, Any], score: float, findings: list[dict[str, Any]]) -> dict[str, Any]:
         return {
@@ -125,7 +177,7 @@ class PoisoningGuard(Guard):
 
     async def tool_call(self, ex: Exchange, params: JSON) -> Decision | None:
         name = params.get("name", ex.tool)
-        entry = self._quarantined.get(ex.upstream, {}).get(str(name))
+        entry = self._quarantined.get((ex.session_id, ex.upstream), {}).get(str(name))
         if entry is None:
             return None
         rules = sorted({f["rule"] for f in entry["findings"]})

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import ClientSession
 from mcp.shared.exceptions import McpError
 from mcp.types import ErrorData, ListToolsResult
 
 from gwtest.procs import FIXTURES, PYTHON, Gateway, gateway, http_server, http_upstream
+from gwtest.raw import body_of, open_session, post
 from mcpwarden.store import Pin, SQLiteStore
 
 RUGPULL = FIXTURES / "rugpull_server.py"
@@ -69,6 +71,27 @@ def names(listing: ListToolsResult) -> set[str]:
     return {t.name for t in listing.tools}
 
 
+def raw_call(url: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Open a session and call `tool` at once, never listing (raw HTTP, as no SDK client would)."""
+    body = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments},
+    }
+    with httpx.Client(timeout=30) as client:
+        sid = open_session(client, url)
+        reply: dict[str, Any] = body_of(post(client, url, body, **{"mcp-session-id": sid}))
+    return reply
+
+
+def findings_of(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every finding a poisoning-guard audit record carries (per tool and cross-server)."""
+    details = record.get("details") or {}
+    out = [f for tool in details.get("tools") or [] for f in tool.get("findings", [])]
+    return out + list(details.get("cross_server") or [])
+
+
 def text_of(result: Any) -> str:
     return str(result.content[0].text)
 
@@ -111,14 +134,20 @@ class Rig:
 
 @contextlib.contextmanager
 def rig(
-    workdir: Path, mode: str = "tofu", transport: str = "http", *, shared_state: bool = True
+    workdir: Path,
+    mode: str = "tofu",
+    transport: str = "http",
+    *,
+    shared_state: bool = True,
+    on_poisoning: str = "off",
 ) -> Iterator[Rig]:
     """Start the rug-pull server (HTTP, or stdio per session) and a gateway in front of it.
 
     Over stdio every gateway session starts its own server process; `shared_state` makes them
     share the flipped variant through a file, as one HTTP server process shares it in memory.
+    The poisoning scan is off unless asked for, so that pinning alone decides.
     """
-    policy = {"pinning": mode, "on_poisoning": "off"}
+    policy = {"pinning": mode, "on_poisoning": on_poisoning}
     with contextlib.ExitStack() as stack:
         if transport == "http":
             url, _ = stack.enter_context(http_server(RUGPULL, "--profile", "rugpull"))

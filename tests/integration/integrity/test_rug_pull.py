@@ -7,12 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from integrity_kit import DENIED, UPSTREAM, Rig, denied, names, rig, text_of, wait_audit
+from integrity_kit import DENIED, UPSTREAM, Rig, denied, names, raw_call, rig, text_of, wait_audit
 
 from gwtest.client import sdk_session
-from gwtest.raw import body_of, open_session, post
 from mcpwarden.pinning import definition_hash
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -98,15 +96,7 @@ async def test_client_that_never_lists_cannot_call_the_rug_pulled_tool(tofu: Rig
         await s.list_tools()
         await s.call_tool("flip", {"to": "pulled"})
         wait_audit(tofu.gw, quarantined)
-    call = {
-        "jsonrpc": "2.0",
-        "id": 2,
-        "method": "tools/call",
-        "params": {"name": "lookup", "arguments": {"word": "x"}},
-    }
-    with httpx.Client(timeout=30) as client:
-        sid = open_session(client, tofu.url)
-        reply = body_of(post(client, tofu.url, call, **{"mcp-session-id": sid}))
+    reply = raw_call(tofu.url, "lookup", {"word": "x"})
     assert reply["error"]["code"] == DENIED
     assert reply["error"]["data"]["reason"] == "pin.unapproved"
     assert "lookup" in reply["error"]["message"]
