@@ -19,6 +19,7 @@ through this guard, so no call slips in between the announcement and the re-chec
 from __future__ import annotations
 
 import asyncio
+import shlex
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -59,6 +60,14 @@ def _identity(kind: str, item: dict[str, Any]) -> str | None:
     if kind == "resource_template" and isinstance(item.get("uriTemplate"), str):
         return str(item["uriTemplate"])
     return None
+
+
+def _pins_command(action: str, upstream: str, kind: str, name: str) -> str:
+    """The exact CLI line for a pin, quoted for a shell, so it can be pasted as shown."""
+    words = ["mcpwarden", "pins", action, upstream, name]
+    if kind != "tool":  # the CLI's default kind
+        words += ["--kind", kind]
+    return shlex.join(words)
 
 
 class PinningGuard(Guard):
@@ -270,9 +279,8 @@ class PinningGuard(Guard):
             return Decision.deny(
                 "pin.unapproved",
                 f"{kind} {name!r} on {ex.upstream!r} is not callable: {why} (status {pin.status}); "
-                "review with "
-                f"`mcpwarden pins diff {ex.upstream} {name}` and approve with "
-                f"`mcpwarden pins approve {ex.upstream} {name}`",
+                f"review with `{_pins_command('diff', ex.upstream, kind, name)}` and approve with "
+                f"`{_pins_command('approve', ex.upstream, kind, name)}`",
                 upstream=ex.upstream,
                 kind=kind,
                 name=name,
@@ -283,7 +291,7 @@ class PinningGuard(Guard):
         return Decision.deny(
             "pin.unapproved",
             f"{kind} {name!r} on {ex.upstream!r} has no approved pin; list it first, then approve it with "
-            f"`mcpwarden pins approve {ex.upstream} {name}`",
+            f"`{_pins_command('approve', ex.upstream, kind, name)}`",
             upstream=ex.upstream,
             kind=kind,
             name=name,
