@@ -2,8 +2,9 @@
 
 This is the one place a new guard is plugged in: the transport never changes for it.
 Order matters: access control first (cheap, and nothing denied is ever scanned), then
-integrity of definitions, then the size cap (so detectors never scan an oversized
-result), then content defense.
+integrity of definitions (poisoning, then pinning), then the size cap (so detectors never
+scan an oversized result), then content defense. Guards that have per-upstream off
+switches are wrapped in `UpstreamScoped`, so `off` really means the guard never runs.
 """
 
 from __future__ import annotations
@@ -30,19 +31,21 @@ def build_guards(config: GatewayConfig) -> list[Guard]:
 
         guards.append(PolicyGuard(PolicyEngine.from_file(config.policy)))
 
-    pinned = {name: up.pinning for name, up in ups.items() if up.pinning != "off"}
-    if pinned:
-        from mcpwarden.guards.pinning import PinningGuard
-        from mcpwarden.store import SQLiteStore
-
-        guards.append(PinningGuard(SQLiteStore(config.store.path), pinned, default_mode="tofu"))
-
+    # Poisoning runs before pinning so that a held-back definition is still scanned: once
+    # approved, a call made without a fresh listing must not skip the detector.
     scanned = {name: up.on_poisoning for name, up in ups.items() if up.on_poisoning != "off"}
     if scanned:
         from mcpwarden.guards.poisoning import PoisoningGuard
 
         quotas = {name: up.max_tools for name, up in ups.items() if up.max_tools is not None}
-        guards.append(PoisoningGuard(scanned, default="warn", quotas=quotas))
+        guards.append(UpstreamScoped(PoisoningGuard(scanned, quotas=quotas), scanned))
+
+    pinned = {name: up.pinning for name, up in ups.items() if up.pinning != "off"}
+    if pinned:
+        from mcpwarden.guards.pinning import PinningGuard
+        from mcpwarden.store import SQLiteStore
+
+        guards.append(UpstreamScoped(PinningGuard(SQLiteStore(config.store.path), pinned), pinned))
 
     size = ResultSizeGuard({name: up.max_result_bytes for name, up in ups.items()})
     if size.caps:

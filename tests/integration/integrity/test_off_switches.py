@@ -15,12 +15,6 @@ from mcpwarden.store import SQLiteStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-GATEWAY_BUG = (
-    "gateway: guards_setup.build_guards leaves switched-off upstreams out of the guard's mapping "
-    "but passes default_mode='tofu' / default='warn', so they fall back to the default instead of "
-    "being skipped (wrap the guards in UpstreamScoped, or pass the off upstreams explicitly)"
-)
-
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
@@ -47,14 +41,12 @@ async def test_guarded_upstream_beside_a_trusted_one_is_pinned(gw: Gateway) -> N
     assert {p.name for p in store.list_pins("guarded")} == {"lookup", "flip"}
 
 
-@pytest.mark.xfail(strict=True, reason=GATEWAY_BUG)
 async def test_pinning_off_upstream_is_not_pinned(gw: Gateway) -> None:
     async with sdk_session(gw.url("trusted")) as (s, _):
         await s.list_tools()
     assert SQLiteStore(store_of(gw)).list_pins("trusted") == []
 
 
-@pytest.mark.xfail(strict=True, reason=GATEWAY_BUG)
 async def test_on_poisoning_off_upstream_is_not_scanned(gw: Gateway) -> None:
     async with sdk_session(gw.url("trusted")) as (s, _):
         await s.list_tools()

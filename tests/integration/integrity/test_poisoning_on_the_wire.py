@@ -103,7 +103,8 @@ async def test_approved_poisoned_rug_pull_is_quarantined_at_the_next_listing(tmp
         async with sdk_session(r.url) as (s, _):
             await s.list_tools()
             await s.call_tool("flip", {"to": "pulled"})
-            assert (await denied(s.call_tool("lookup", {"word": "x"}))).data["reason"] == "pin.unapproved"  # type: ignore[index]
+            # The poisoning guard runs first, so the poisoned change is refused as poisoned.
+            assert (await denied(s.call_tool("lookup", {"word": "x"}))).data["reason"] == "poison.quarantined"  # type: ignore[index]
             r.approve("lookup")
             assert names(await s.list_tools()) == {"flip"}
             err = await denied(s.call_tool("lookup", {"word": "x"}))
@@ -111,18 +112,13 @@ async def test_approved_poisoned_rug_pull_is_quarantined_at_the_next_listing(tmp
     assert UPSTREAM in err.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway: PinningGuard runs before PoisoningGuard (guards_setup.build_guards), so a "
-    "definition the pin guard held back is never scanned; once approved, a call that is not "
-    "preceded by a new listing reaches the upstream. Running the poisoning guard first fixes it.",
-)
 async def test_approved_poisoned_rug_pull_is_denied_even_without_a_new_listing(tmp_path: Path) -> None:
     with rig(tmp_path, "tofu", "http", on_poisoning="quarantine") as r:
         async with sdk_session(r.url) as (s, _):
             await s.list_tools()
             await s.call_tool("flip", {"to": "pulled"})
-            assert (await denied(s.call_tool("lookup", {"word": "x"}))).data["reason"] == "pin.unapproved"  # type: ignore[index]
+            # The poisoning guard runs first, so the poisoned change is refused as poisoned.
+            assert (await denied(s.call_tool("lookup", {"word": "x"}))).data["reason"] == "poison.quarantined"  # type: ignore[index]
             r.approve("lookup")
             try:
                 await s.call_tool("lookup", {"word": "x"})
