@@ -10,13 +10,10 @@ bad line never leaves a half-written output file behind.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from mcpwarden.cli import EXIT_OK, UsageError
+from mcpwarden.commands.jsonl_io import read_rows, write_rows
 from mcpwarden.detect.text import default_threshold, scan_text
 
 
@@ -42,51 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def read_rows(path: Path, field: str) -> list[tuple[Any, str]]:
-    """(id, text) pairs; raises UsageError naming the first bad line."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"input file not found: {path}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    rows: list[tuple[Any, str]] = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise UsageError(f"{path}: line {number}: invalid JSON ({exc})") from None
-        if not isinstance(row, dict):
-            raise UsageError(f"{path}: line {number}: expected a JSON object")
-        if "id" not in row:
-            raise UsageError(f"{path}: line {number}: missing field 'id'")
-        if field not in row:
-            raise UsageError(f"{path}: line {number}: missing field {field!r}")
-        text = row[field]
-        if not isinstance(text, str):
-            raise UsageError(f"{path}: line {number}: field {field!r} must be a string")
-        rows.append((row["id"], text))
-    return rows
-
-
 def run(args: argparse.Namespace) -> int:
     threshold = default_threshold() if args.threshold is None else float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
-    rows = read_rows(Path(args.input), args.field)
-    lines = []
-    for row_id, text in rows:
-        detection = scan_text(text, threshold=threshold)
-        lines.append(orjson.dumps({"id": row_id, **detection.to_dict()}))
-    payload = b"".join(line + b"\n" for line in lines)
-    if args.output:
-        try:
-            Path(args.output).write_bytes(payload)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.buffer.write(payload)
-        sys.stdout.flush()
+    rows = read_rows(Path(args.input), args.field, str, "a string")
+    write_rows(
+        ({"id": row_id, **scan_text(text, threshold=threshold).to_dict()} for row_id, text in rows),
+        args.output,
+    )
     return EXIT_OK

@@ -10,13 +10,11 @@ written, so a bad line never leaves a half-written output file.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from mcpwarden.cli import EXIT_OK, UsageError
+from mcpwarden.commands.jsonl_io import read_rows, write_rows
 from mcpwarden.detect.findings import Detection
 from mcpwarden.detect.tools import DEFAULT_THRESHOLD, scan_tool
 
@@ -39,34 +37,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
-def read_rows(path: Path) -> list[tuple[Any, dict[str, Any]]]:
-    """(id, tool) pairs; raises UsageError naming the first bad line."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"input file not found: {path}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    rows: list[tuple[Any, dict[str, Any]]] = []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise UsageError(f"{path}: line {number}: invalid JSON ({exc})") from None
-        if not isinstance(row, dict):
-            raise UsageError(f"{path}: line {number}: expected a JSON object")
-        if "id" not in row:
-            raise UsageError(f"{path}: line {number}: missing field 'id'")
-        if "tool" not in row:
-            raise UsageError(f"{path}: line {number}: missing field 'tool'")
-        if not isinstance(row["tool"], dict):
-            raise UsageError(f"{path}: line {number}: field 'tool' must be a JSON object (an MCP tool)")
-        rows.append((row["id"], row["tool"]))
-    return rows
-
-
 def verdict(row_id: Any, detection: Detection) -> dict[str, Any]:
     return {
         "id": row_id,
@@ -83,16 +53,6 @@ def run(args: argparse.Namespace) -> int:
     threshold = float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
-    rows = read_rows(Path(args.input))
-    out = b"".join(
-        orjson.dumps(verdict(row_id, scan_tool(tool, threshold=threshold))) + b"\n" for row_id, tool in rows
-    )
-    if args.output:
-        try:
-            Path(args.output).write_bytes(out)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-    else:
-        sys.stdout.buffer.write(out)
-        sys.stdout.flush()
+    rows = read_rows(Path(args.input), "tool", dict, "a JSON object (an MCP tool)")
+    write_rows((verdict(row_id, scan_tool(tool, threshold=threshold)) for row_id, tool in rows), args.output)
     return EXIT_OK

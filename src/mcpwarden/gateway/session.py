@@ -76,13 +76,17 @@ class Channel:
     def push(self, msg: JSON) -> None:
         self.queue.put_nowait((msg, None))
 
-    def finish(self, msg: JSON | None) -> None:
-        """Queue the final response (None: the request was cancelled, end without one)."""
+    def finish(self, msg: JSON | None) -> int:
+        """Queue the final response (None: the request was cancelled, end without one).
+
+        Serializes it once, here, and returns its size for the audit record.
+        """
         if self.done:
-            return
+            return 0
         self.done = True
         data = orjson.dumps(msg) if msg is not None else b""
         self.queue.put_nowait((msg or {}, data))
+        return len(data)
 
 
 @dataclass(slots=True)
@@ -310,7 +314,7 @@ class Session:
         started: float,
         request_bytes: int,
     ) -> None:
-        channel.finish(response)
+        response_bytes = channel.finish(response)
         self._channels.pop(channel.client_id, None)
         self._tasks.pop(channel.client_id, None)
         if response is not None and "error" in response and record["decision"] == "allow":
@@ -327,7 +331,7 @@ class Session:
             method=method,
             latency_ms=(time.perf_counter() - started) * 1000,
             request_bytes=request_bytes,
-            response_bytes=len(orjson.dumps(response)) if response is not None else 0,
+            response_bytes=response_bytes,
             arguments=args,
             **record,
         )
