@@ -71,11 +71,21 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--calls", type=int, default=300)
     ap.add_argument("--concurrency", type=int, default=8, help="clients in the throughput phase")
+    ap.add_argument(
+        "--guards",
+        choices=["core", "default"],
+        default="core",
+        help="core: the relay with audit, tool filter and size cap (content defense off); "
+        "default: every default guard, content spotlighting and injection scanning included",
+    )
     args = ap.parse_args()
 
     with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, _):
-        # Default config: audit on (fsync interval), the built-in guards active.
-        config = {"upstreams": {"bench": http_upstream(upstream_url)}}
+        # Audit on (fsync interval), pinning and poisoning on (defaults); content per --guards.
+        upstream = http_upstream(upstream_url)
+        if args.guards == "default":
+            del upstream["content"]
+        config = {"upstreams": {"bench": upstream}, "audit": {"path": "audit.jsonl", "fsync": "interval"}}
         with gateway(config) as gw:
             targets = {"direct": upstream_url, "gateway": gw.url("bench")}
             for url in targets.values():
@@ -92,7 +102,7 @@ def main() -> None:
                         rps[(phase, name)].append(throughput)
 
     print(
-        f"small tools/call (echo), {args.rounds} alternating rounds x {args.calls} calls per side and phase"
+        f"tools/call (echo), guards={args.guards}, {args.rounds} alternating rounds x {args.calls} calls each"
     )
     for phase, conc in phases.items():
         d, g = lat[(phase, "direct")], lat[(phase, "gateway")]
