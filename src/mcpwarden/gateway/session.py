@@ -59,6 +59,11 @@ LIST_CHANGED: dict[str, str] = {
 }
 
 
+# Requests that use a listed definition, and so must wait for a pending re-check.
+DEFINITION_USES = frozenset({"tools/call", "prompts/get", "resources/read", "completion/complete"})
+RECHECK_WAIT_S = 10.0
+
+
 class UpstreamTimeout(Exception):
     pass
 
@@ -132,6 +137,8 @@ class Session:
         self._channels: dict[Any, Channel] = {}
         self._tasks: dict[Any, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        # The re-list an upstream's list_changed started; calls to it wait for it to finish.
+        self._rechecks: dict[str, asyncio.Task[None]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -391,6 +398,7 @@ class Session:
         self, upstream: str, method: str, client_id: Any, params: JSON, channel: Channel, record: JSON
     ) -> JSON:
         tool = str(params.get("name")) if method == "tools/call" else None
+        await self._await_recheck(upstream, method)
         record["upstream"] = upstream
         record["tool"] = tool
         ex = Exchange(method, upstream, self.principal, self.id, client_id, tool, params, self.state)
@@ -413,6 +421,24 @@ class Session:
         if self.aggregate and isinstance(result, dict):
             result = self._prefix_result(upstream, method, result)
         return jsonrpc.result(client_id, result)
+
+    async def _await_recheck(self, upstream: str, method: str) -> None:
+        """Hold a use of a definition while the upstream's announced change is re-checked.
+
+        Every guard then judges the call against the new definitions, whichever order they
+        run in; if the re-list does not finish in time the call is refused (fail closed).
+        """
+        task = self._rechecks.get(upstream)
+        if task is None or task.done() or method not in DEFINITION_USES:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), RECHECK_WAIT_S)
+        except TimeoutError:
+            raise _ClientError(
+                f"{upstream!r} announced changed definitions that are still being checked; retry shortly",
+                code=jsonrpc.DENIED,
+                reason="integrity.recheck_pending",
+            ) from None
 
     def _prefix_result(self, upstream: str, method: str, result: JSON) -> JSON:
         if method == "tools/call":
@@ -749,6 +775,7 @@ class Session:
             task = asyncio.create_task(self.recheck(upstream, (LIST_CHANGED[method],)))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
+            self._rechecks[upstream] = task
         params = msg.get("params")
         if isinstance(params, dict):
             if method == "notifications/cancelled":
