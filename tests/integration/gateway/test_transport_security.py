@@ -262,3 +262,18 @@ def test_duplicate_in_flight_request_id_is_rejected(gw: Gateway, client: httpx.C
     t.join()
     assert "already in use" in body_of(r)["error"]["message"]
     assert body_of(first[0])["result"]["content"][0]["text"] == "woke up"
+
+
+def test_session_past_its_absolute_lifetime_expires_even_while_in_use(client: httpx.Client) -> None:
+    import time
+
+    config = {
+        "sessions": {"idle_timeout_s": 60, "max_age_s": 1.5},
+        "upstreams": {"feat": stdio_upstream("feat")},
+    }
+    with gateway(config) as g:
+        sid = open_session(client, g.url("feat"))
+        body = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        assert post(client, g.url("feat"), body, **{"mcp-session-id": sid}).status_code == 200
+        time.sleep(2.0)  # kept busy would not help: max_age_s is absolute
+        assert post(client, g.url("feat"), body, **{"mcp-session-id": sid}).status_code == 404
