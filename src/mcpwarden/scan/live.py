@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TextIO
@@ -81,6 +81,18 @@ def _dump(items: list[Any]) -> list[dict[str, Any]]:
     return [item.model_dump(mode="json", by_alias=True, exclude_none=True) for item in items]
 
 
+async def _all_pages(list_page: Callable[..., Awaitable[Any]], key: str) -> list[dict[str, Any]]:
+    """Every item of a paginated list call, following nextCursor to the end."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = await list_page(cursor=cursor)
+        items += _dump(list(getattr(page, key)))
+        cursor = page.nextCursor
+        if not cursor:
+            return items
+
+
 async def _collect(session: ClientSession, result: Inspection) -> None:
     init = await session.initialize()
     result.server_name = init.serverInfo.name
@@ -88,29 +100,11 @@ async def _collect(session: ClientSession, result: Inspection) -> None:
     result.instructions = init.instructions
     caps = init.capabilities
     if caps.tools is not None:
-        cursor: str | None = None
-        while True:
-            page = await session.list_tools(cursor=cursor)
-            result.tools += _dump(list(page.tools))
-            cursor = page.nextCursor
-            if not cursor:
-                break
+        result.tools += await _all_pages(session.list_tools, "tools")
     if caps.prompts is not None:
-        cursor = None
-        while True:
-            prompts = await session.list_prompts(cursor=cursor)
-            result.prompts += _dump(list(prompts.prompts))
-            cursor = prompts.nextCursor
-            if not cursor:
-                break
+        result.prompts += await _all_pages(session.list_prompts, "prompts")
     if caps.resources is not None:
-        cursor = None
-        while True:
-            resources = await session.list_resources(cursor=cursor)
-            result.resources += _dump(list(resources.resources))
-            cursor = resources.nextCursor
-            if not cursor:
-                break
+        result.resources += await _all_pages(session.list_resources, "resources")
         templates = await session.list_resource_templates()
         result.resource_templates += _dump(list(templates.resourceTemplates))
 

@@ -10,7 +10,6 @@ exactly on the claim under test. Forgeries that must fail *before* any claim is 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
@@ -23,6 +22,7 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
+from fixtures.oidc import fixture as oidc_fixture
 from gwtest.procs import Gateway, gateway, stdio_upstream
 
 # The helpers module sits next to this file; make it importable however pytest imports us.
@@ -30,21 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gwauth_kit import TRUSTED_TEST_KID, Keys, auth_config
 
-
-def _load_oidc_fixture() -> Any:
-    name = "mcpwarden_test_oidc_fixture"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parents[2] / "fixtures" / "oidc" / "fixture.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-oidc_provider = _load_oidc_fixture().oidc_provider
+# The real IdP fixture, shared by the auth suites.
+oidc_provider = oidc_fixture.oidc_provider
 
 
 @pytest.fixture
