@@ -32,6 +32,7 @@ space returns.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -41,14 +42,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-import orjson
-
 from mcpwarden.audit.canonical import args_digest, to_plain_json
-from mcpwarden.audit.chain import genesis, new_chain_id, record_hash, seal
+from mcpwarden.audit.chain import seal
 from mcpwarden.audit.events import CHAIN_FIELDS, EVENT_FIELDS, AuditEvent
-from mcpwarden.audit.head import HeadAnchor, HeadError, read_head, write_head
+from mcpwarden.audit.head import HeadAnchor, head_path, write_head
 from mcpwarden.audit.recovery import RECOVERED_EVENT, TornTail, move_torn_tail
-from mcpwarden.audit.tailread import last_lines
+from mcpwarden.audit.resume import AuditChainError, resume
 
 _log = logging.getLogger(__name__)
 
@@ -57,10 +56,6 @@ _POLICIES: frozenset[str] = frozenset({"always", "interval", "never"})
 
 
 RESUMED_EVENT = "audit.resumed"
-
-
-class AuditChainError(RuntimeError):
-    """The existing audit file cannot be continued safely (damaged tail, foreign anchor, in use)."""
 
 
 class AuditUnavailable(RuntimeError):
@@ -109,30 +104,14 @@ class AuditLog:
         # The current write outage: when it began, the first error, how many records it cost.
         self._outage: tuple[str, str, int] | None = None
         self.recovered: TornTail | None = None
+        self._fd = -1
+        self._chain = ""
+        self._seq = 0
+        self._prev = ""
+        self._end = 0
+        self._identity: tuple[int, int] = (0, 0)
 
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        self._fd = os.open(self.path, flags, 0o600)
-        try:
-            _lock_exclusively(self._fd, self.path)
-            # Every check runs on the complete lines first, so a refusal leaves the file as it was.
-            self._chain, self._seq, self._prev, torn = self._resume()
-            if torn:
-                self.recovered = move_torn_tail(self.path, self._fd)
-            self._end = os.fstat(self._fd).st_size
-            if self.recovered is not None:
-                self._append(
-                    {
-                        "event": RECOVERED_EVENT,
-                        "time": utc_timestamp(),
-                        "reason": "audit.torn_tail",
-                        "message": "the last line was cut short (crash during a write); "
-                        f"its bytes were moved to {self.recovered.saved_to}",
-                        "details": self.recovered.details(),
-                    }
-                )
-        except BaseException:
-            os.close(self._fd)
-            raise
+        self._open()
         self._synced_seq = self._seq
 
         self._stop = threading.Event()
@@ -273,7 +252,81 @@ class AuditLog:
     ) -> None:
         self.close()
 
+    def replaced(self) -> str | None:
+        """`deleted` or `replaced` when the path no longer names the file this log writes to.
+
+        Records written after that would go to an unlinked file nobody can read; the gateway
+        checks this about once a second and calls `reopen_replaced`.
+        """
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "deleted"
+        return None if (st.st_dev, st.st_ino) == self._identity else "replaced"
+
+    def reopen_replaced(self) -> dict[str, Any] | None:
+        """Start a new file at the path after the old one was deleted or replaced.
+
+        A file someone put in its place, and the old head anchor, are moved aside (never
+        deleted); the new chain's first record is an `audit.replaced` alert naming the old
+        chain and its last record, so the two files can be joined by an investigator.
+        Returns that record, or None when the file is still in place.
+        """
+        what = self.replaced()
+        if what is None:
+            return None
+        with self._sync_lock, self._lock:
+            old = {"previous_chain": self._chain, "previous_seq": self._seq, "previous_hash": self._prev}
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            moved = [str(_move_aside(p, stamp)) for p in (self.path, head_path(self.path)) if p.exists()]
+            self._open()
+            self._synced_seq = 0
+            _log.error("audit log %s was %s while in use; a new chain starts", self.path, what)
+            return self._append(
+                {
+                    "event": "alert",
+                    "time": utc_timestamp(),
+                    "reason": f"audit.{what}",
+                    "message": f"the audit file was {what} while the gateway was writing it; "
+                    f"records after seq {old['previous_seq']} of chain {old['previous_chain']} "
+                    "that were written to it are lost",
+                    "details": {**old, "moved_aside": moved},
+                }
+            )
+
     # -- internals ----------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Open (or create) the file, take the writer lock, recover a torn tail, resume the chain."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            _lock_exclusively(fd, self.path)
+            # Every check runs on the complete lines first, so a refusal leaves the file as it was.
+            chain, seq, prev, torn = resume(self.path)
+            recovered = move_torn_tail(self.path, fd) if torn else None
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._chain, self._seq, self._prev = fd, chain, seq, prev
+        self._end = st.st_size
+        self._identity = (st.st_dev, st.st_ino)
+        self.recovered = recovered
+        if recovered is not None:
+            self._append(
+                {
+                    "event": RECOVERED_EVENT,
+                    "time": utc_timestamp(),
+                    "reason": "audit.torn_tail",
+                    "message": "the last line was cut short (crash during a write); "
+                    f"its bytes were moved to {recovered.saved_to}",
+                    "details": recovered.details(),
+                }
+            )
 
     def _fields_of(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         if isinstance(event, AuditEvent):
@@ -293,51 +346,6 @@ class AuditLog:
             fields.setdefault("args_sha256", args_digest(arguments))
         fields.setdefault("time", utc_timestamp())
         return fields
-
-    def _resume(self) -> tuple[str, int, str, bool]:
-        """Chain id, last seq and last hash to continue from (a new chain for an empty file),
-        and whether a torn last line (no newline) follows the last complete record."""
-        try:
-            anchor = read_head(self.path)
-        except HeadError as exc:
-            raise AuditChainError(f"cannot continue {self.path}: {exc}") from None
-        with open(self.path, "rb") as f:
-            tail = last_lines(f, 2)
-        torn = bool(tail) and not tail[-1].endswith(b"\n")
-        tail = tail[:-1][-1:] if torn else tail[-1:]
-        if not tail:
-            if anchor is not None:
-                raise AuditChainError(
-                    f"cannot continue {self.path}: the file is empty but its head anchor records "
-                    f"seq {anchor.seq}; the log was truncated"
-                )
-            fresh = new_chain_id()
-            return fresh, 0, genesis(fresh), torn
-        last = tail[0]
-        where = f"cannot continue {self.path}: its last line"
-        try:
-            record = orjson.loads(last)
-        except orjson.JSONDecodeError:
-            raise AuditChainError(f"{where} is not valid JSON") from None
-        if not isinstance(record, dict):
-            raise AuditChainError(f"{where} is not a JSON object")
-        chain, seq, digest = record.get("chain"), record.get("seq"), record.get("hash")
-        if not isinstance(chain, str) or not isinstance(seq, int) or not isinstance(digest, str):
-            raise AuditChainError(f"{where} lacks chain, seq or hash")
-        if record_hash(record) != digest:
-            raise AuditChainError(f"{where} does not match its hash (edited)")
-        lines = _count_lines(self.path)
-        if seq != lines:
-            raise AuditChainError(f"{where} has seq {seq} but is line {lines} (lines removed or added)")
-        if anchor is not None:
-            if anchor.chain != chain:
-                raise AuditChainError(f"cannot continue {self.path}: its head anchor is for another chain")
-            if anchor.seq > seq or (anchor.seq == seq and anchor.hash != digest):
-                raise AuditChainError(
-                    f"cannot continue {self.path}: its head anchor records seq {anchor.seq} "
-                    f"that the file no longer ends with (truncated or rewritten)"
-                )
-        return chain, seq, digest, torn
 
     def _sync_through(self, seq: int, *, durable: bool, force: bool = False) -> None:
         """fsync (if `durable`) and re-anchor, unless a sync already covered `seq`.
@@ -375,13 +383,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _count_lines(path: Path) -> int:
-    """Newlines in the file: a full scan, done once when an existing log is reopened."""
-    count = 0
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            count += block.count(b"\n")
-    return count
+def _move_aside(path: Path, stamp: str) -> Path:
+    target = path.with_name(f"{path.name}.replaced-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.replaced-{stamp}-{n}")
+    os.rename(path, target)
+    return target
 
 
 def _lock_exclusively(fd: int, path: Path) -> None:

@@ -1,12 +1,15 @@
-"""`mcpwarden audit verify|tail`: check and read hash-chained audit files.
+"""`mcpwarden audit verify|tail|rebind`: check and read hash-chained audit files.
 
 `verify` exits 0 when the file is intact, 1 when it was tampered with (naming the first
 bad line), and 2 when it cannot be read; CI and cron jobs depend on those codes.
+`rebind` ends an integrity alarm (see `mcpwarden.audit.binding`) once someone has looked.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -51,10 +54,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p_tail.set_defaults(handler=_tail)
 
+    p_rebind = actions.add_parser(
+        "rebind",
+        help="after investigating an integrity alarm, trust the pin store and audit file again",
+        description="Clear the pin store's integrity alarm and accept its current pins as the "
+        "baseline; the gateway records who did it in the audit trail at its next check.",
+    )
+    where = p_rebind.add_mutually_exclusive_group()
+    where.add_argument("-c", "--config", help="gateway config file: use its store path")
+    where.add_argument(
+        "--store", metavar="PATH", help=f"SQLite store (default: $MCPWARDEN_STORE or {DEFAULT_STORE})"
+    )
+    p_rebind.add_argument("--by", default=None, help="who accepts, for the audit trail (default: $USER)")
+    p_rebind.set_defaults(handler=_rebind)
+
 
 def _missing_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        raise UsageError(f"choose an action: verify or tail (see `{parser.prog} --help`)")
+        raise UsageError(f"choose an action: verify, tail or rebind (see `{parser.prog} --help`)")
 
     return handler
 
@@ -66,6 +83,39 @@ def _verify(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     print(result.summary())
     return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+DEFAULT_STORE = "var/mcpwarden.sqlite3"
+
+
+def _rebind(args: argparse.Namespace) -> int:
+    from mcpwarden.config import ConfigError, load_config
+    from mcpwarden.store import SQLiteStore
+
+    if args.config:
+        try:
+            path = load_config(args.config).store.path
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
+    else:
+        path = str(args.store or os.environ.get("MCPWARDEN_STORE") or DEFAULT_STORE)
+    if not os.path.exists(path):
+        raise UsageError(f"no store at {path}")
+    store = SQLiteStore(path)
+    try:
+        alarm = store.alarm()
+        store.rebind(args.by or _user())
+    finally:
+        store.close()
+    print(f"{path}: rebound" + (f" (the alarm was: {alarm})" if alarm else " (no alarm was raised)"))
+    return EXIT_OK
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 _COLUMNS = ("seq", "time", "event", "session", "principal", "target", "decision", "latency")
