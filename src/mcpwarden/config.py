@@ -160,6 +160,12 @@ class AuditConfig(_Model):
     path: str | None = Field("var/audit.jsonl", description="JSONL audit file (null: no audit file).")
     fsync: Literal["always", "interval", "never"] = "interval"
     include_raw_arguments: bool = False
+    on_failure: Literal["refuse", "continue"] = Field(
+        "refuse",
+        description="When a request's record cannot be written (disk full, I/O error): `refuse` answers "
+        "it with a JSON-RPC error (reason audit.unavailable) and forwards nothing; `continue` serves it "
+        "unaudited. Either way the failure is logged and, once the log is writable again, recorded.",
+    )
 
 
 class StoreConfig(_Model):
