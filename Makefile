@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node run test lint typecheck unit bench clean
+.PHONY: install install-python install-node run test lint typecheck unit bench fuzz clean
 
 install: install-python install-node
 
@@ -32,6 +32,12 @@ test: install lint
 
 bench: install
 	.venv/bin/python bench/gateway_latency.py
+
+# The fuzzers with many more cases than `make test` runs (override with FUZZ_EXAMPLES=N).
+FUZZ_EXAMPLES ?= 20000
+fuzz: install
+	MCPWARDEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -p no:cacheprovider \
+		tests/integration/hardening/test_front_fuzz.py
 
 clean:
 	rm -rf .venv node_modules .mypy_cache .ruff_cache .pytest_cache
