@@ -126,6 +126,18 @@ class ListenConfig(_Model):
         description="Peer addresses (IPs or CIDRs) whose X-Forwarded-For/-Proto headers are believed. "
         "Empty by default: forwarded headers from anyone else are ignored.",
     )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A request's headers must arrive within this; otherwise 408 and close."
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="A POST body must arrive within this; otherwise 408 (slow clients)."
+    )
+    fd_reserve: int = Field(
+        64,
+        ge=8,
+        description="New connections get 503 when open descriptors come this close to RLIMIT_NOFILE, "
+        "keeping the rest for upstreams, stdio children, the audit file and the store.",
+    )
 
     def is_loopback(self) -> bool:
         import ipaddress

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,8 +109,16 @@ class Gateway:
 
 
 @contextlib.contextmanager
-def gateway(config: dict[str, Any], *, workdir: Path | None = None) -> Iterator[Gateway]:
-    """Run `mcpwarden serve` as a real process with the given config (dict)."""
+def gateway(
+    config: dict[str, Any],
+    *,
+    workdir: Path | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> Iterator[Gateway]:
+    """Run `mcpwarden serve` as a real process with the given config (dict).
+
+    `preexec_fn` runs in the child before exec (resource limits, signal dispositions).
+    """
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mcpw-gw-")))
@@ -128,6 +136,7 @@ def gateway(config: dict[str, Any], *, workdir: Path | None = None) -> Iterator[
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=workdir,
+            preexec_fn=preexec_fn,
         )
         stack.callback(stop, proc)
         base = f"http://127.0.0.1:{port}"

@@ -68,6 +68,7 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
 
     from mcpwarden.gateway.core import GatewayCore
     from mcpwarden.gateway.front import build_app
+    from mcpwarden.gateway.http_limits import protocol_class
 
     core = GatewayCore.from_config(config)
     core.enable_registry()
@@ -87,7 +88,11 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
             # Access logs would record query strings, where a misbehaving client may put a token.
             access_log=False,
             lifespan="on",
-            http="httptools",
+            http=protocol_class(
+                header_timeout_s=config.listen.header_timeout_s,
+                fd_reserve=config.listen.fd_reserve,
+                on_reject=lambda reason, status: core.audit_event("rejected", reason=reason, status=status),
+            ),
             timeout_graceful_shutdown=3,
             # uvicorn trusts X-Forwarded-* from loopback by default; here only from listed proxies.
             proxy_headers=bool(trusted),
