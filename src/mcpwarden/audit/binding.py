@@ -92,6 +92,7 @@ class IntegrityMonitor:
         self._revision: tuple[int, ...] | None = None
         self._generation = 0
         self._reported: set[str] = set()
+        self._alarm: str | None = None  # the store's alarm text as last seen
 
     # -- at start ---------------------------------------------------------------------------
 
@@ -102,6 +103,9 @@ class IntegrityMonitor:
         if state.rebind_by is not None:
             self._rebound(state)
             return []
+        self._alarm = state.alarm
+        if state.alarm is not None:
+            log.error("integrity: pin decisions fail closed until `mcpwarden audit rebind`: %s", state.alarm)
         if state.edited:
             problems.append(_edited(state))
         facts = scan_audit(self.audit.path, state.audit_seq)
@@ -190,6 +194,10 @@ class IntegrityMonitor:
                 return []
             if state.edited:
                 problems.append(_edited(state))
+            elif state.alarm is not None and state.alarm != self._alarm:
+                # Raised by a store write that found the pins edited (see `check_before_write`).
+                problems.append(("integrity.store_edited", state.alarm))
+            self._alarm = state.alarm
             if state.generation < self._generation:
                 problems.append(_rolled_back(state.generation, self._generation))
             if state.generation != self._generation or rebind:
@@ -208,7 +216,8 @@ class IntegrityMonitor:
             self._reported.add(code)
             log.error("integrity: %s", message)
             self._audit({"event": "alert", "reason": code, "message": message})
-        self.store.raise_alarm("; ".join(message for _, message in new))
+        self._alarm = "; ".join(message for _, message in new)[:2000]
+        self.store.raise_alarm(self._alarm)
         self._revision = self.store.revision()
 
     def _bind(self, state: StoreState) -> None:
@@ -247,6 +256,7 @@ class IntegrityMonitor:
         )
         self.store.clear_rebind()
         self._reported.clear()
+        self._alarm = None
         self._store_identity = _file_identity(self.store.path)
         self._bind(self.store.integrity_state())
 

@@ -10,19 +10,19 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import secrets
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
 
-from mcpwarden.audit import AuditEvent, AuditLog
+from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
+from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
-from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
+from mcpwarden.gateway.pipeline import AuditRefused, AuditWriter, Pipeline
 from mcpwarden.gateway.session import Session
-from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
+from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, session_handle
 from mcpwarden.guards.base import Guard, Principal
 
 log = logging.getLogger("mcpwarden.gateway")
@@ -30,11 +30,6 @@ log = logging.getLogger("mcpwarden.gateway")
 SWEEP_INTERVAL_S = 15.0
 REVOCATION_POLL_S = 1.0
 STANDARD_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent))
-
-
-def new_session_id() -> str:
-    """256 random bits, URL-safe base64: visible ASCII only, as the spec requires."""
-    return secrets.token_urlsafe(32)
 
 
 class GatewayCore:
@@ -64,6 +59,8 @@ class GatewayCore:
         self.registry: SessionRegistry | None = None
         self._handles: dict[str, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # Cross-checks the pin store and the audit file (set by `from_config`).
+        self.integrity: IntegrityMonitor | None = None
 
     @classmethod
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
@@ -79,7 +76,12 @@ class GatewayCore:
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
             )
-        return cls(config, build_guards(config) if guards is None else guards, audit=audit)
+        core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
+        if audit is not None and any(up.pinning != "off" for up in config.upstreams.values()):
+            from mcpwarden.store import SQLiteStore
+
+            core.integrity = IntegrityMonitor(audit, SQLiteStore(config.store.path))
+        return core
 
     @property
     def http_client(self) -> aiohttp.ClientSession:
@@ -104,6 +106,8 @@ class GatewayCore:
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
         self.audit_event("gateway.start", details={"upstreams": sorted(self.config.upstreams)})
+        if self.integrity is not None:
+            self.integrity.check_at_start()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -129,9 +133,15 @@ class GatewayCore:
         # Revocations are also polled here, so a revoked session that only holds a GET
         # stream open (and sends no requests) is still closed within a second.
         last_expiry = time.monotonic()
+        frequent = self.registry is not None or self.integrity is not None
         while True:
-            await asyncio.sleep(REVOCATION_POLL_S if self.registry is not None else SWEEP_INTERVAL_S)
+            await asyncio.sleep(REVOCATION_POLL_S if frequent else SWEEP_INTERVAL_S)
             self.check_revocations()
+            if self.integrity is not None:
+                try:
+                    self.integrity.check_running()
+                except Exception:  # a failed check must not stop the sweeper; it runs again
+                    log.exception("integrity check failed")
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
                 last_expiry = time.monotonic()
                 await self.expire_sessions()
@@ -244,8 +254,34 @@ class GatewayCore:
             record["details"] = {**record.get("details", {}), **extra}
         try:
             self.audit.write(record)
+        except AuditUnavailable:
+            pass  # logged once by the log itself; counted and reported when it is writable again
         except Exception:  # an audit failure is logged loudly but must not kill the request path
             log.exception("audit write failed")
+
+    async def audit_request_start(self, **fields: Any) -> None:
+        """The record written before a request is forwarded anywhere ("audit before effect").
+
+        Under `fsync: always` it is on disk when this returns (the wait runs in a worker
+        thread). Raises `AuditRefused` when it cannot be written and the config says refuse.
+        """
+        if self.audit is None:
+            return
+        record: dict[str, Any] = {"event": "request.start"}
+        for key, value in fields.items():
+            if value is not None:
+                record[key] = value
+        awrite = getattr(self.audit, "awrite", None)
+        try:
+            if awrite is not None:
+                await awrite(record)
+            else:
+                self.audit.write(record)
+        except AuditUnavailable as exc:
+            if self.config.audit.on_failure == "refuse":
+                raise AuditRefused(
+                    f"the gateway cannot write its audit trail ({exc}); the request was not forwarded"
+                ) from exc
 
     def audit_request(self, *, arguments: Any = None, **fields: Any) -> None:
         if self.audit is None:

@@ -23,6 +23,8 @@ UPSTREAM_UNAVAILABLE = -32001
 UPSTREAM_TIMEOUT = -32002
 DENIED = -32003
 SESSION_EXPIRED = -32004
+# The request's audit record could not be written (disk full): refused, not forwarded.
+AUDIT_UNAVAILABLE = -32005
 
 
 def classify(msg: Any) -> Kind:

@@ -29,7 +29,7 @@ import orjson
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS, HttpUpstream, StdioUpstream
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.naming import prefix_content_uris, prefix_name, prefix_uri, split_name, split_uri
-from mcpwarden.gateway.pipeline import REQUEST_HOOKS, RESULT_HOOKS, Denied
+from mcpwarden.gateway.pipeline import REQUEST_HOOKS, RESULT_HOOKS, AuditRefused, Denied
 from mcpwarden.gateway.upstream import UpstreamConnection, UpstreamError, connect_upstream
 from mcpwarden.guards.base import Exchange, Principal
 
@@ -281,7 +281,20 @@ class Session:
         record: JSON = {"upstream": None, "tool": None, "decision": "allow", "guard": None, "reason": None}
         response: JSON
         try:
+            # Audit before effect: nothing is forwarded for a request that has no record.
+            await self.core.audit_request_start(
+                session=self.id,
+                principal=self.principal.key,
+                upstream=None if self.aggregate else self.upstream_names[0],
+                method=method,
+                tool=params.get("name") if method == "tools/call" else None,
+                request_id=client_id,
+                arguments=params.get("arguments") if method == "tools/call" else None,
+            )
             response = await self._dispatch(method, client_id, params, channel, record)
+        except AuditRefused as exc:
+            record.update(decision="refused", reason=exc.reason)
+            response = jsonrpc.error(client_id, jsonrpc.AUDIT_UNAVAILABLE, str(exc), reason=exc.reason)
         except Denied as exc:
             d = exc.decision
             record.update(decision="deny", guard=exc.guard, reason=d.reason)
@@ -336,6 +349,7 @@ class Session:
             session=self.id,
             principal=self.principal.key,
             method=method,
+            request_id=channel.client_id,
             latency_ms=(time.perf_counter() - started) * 1000,
             request_bytes=request_bytes,
             response_bytes=response_bytes,

@@ -86,6 +86,18 @@ def set_meta(conn: sqlite3.Connection, **values: str | None) -> None:
             )
 
 
+EDITED_ALARM = "the pins were edited with another tool (found by mcpwarden's next write to the store)"
+
+
+def check_before_write(conn: sqlite3.Connection) -> None:
+    """At the start of a pin write: if the pins no longer match their digest, raise the alarm
+    in this same transaction, so the write's fresh digest cannot launder the edit."""
+    meta = get_meta(conn)
+    recorded = meta.get("pins_digest")
+    if recorded is not None and recorded != pins_digest(conn) and "alarm" not in meta:
+        set_meta(conn, alarm=EDITED_ALARM)
+
+
 def bump(conn: sqlite3.Connection) -> None:
     """Inside a transaction that wrote pins: next generation, fresh digest."""
     meta = get_meta(conn)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mcpwarden.store.base import Pin, PinStatus, Store, StoreError
-from mcpwarden.store.integrity import META_SCHEMA, StoreState, bump, read_state, set_meta
+from mcpwarden.store.integrity import META_SCHEMA, StoreState, bump, check_before_write, read_state, set_meta
 
 # Each entry migrates from version i to i+1. Other features append their own steps.
 MIGRATIONS: list[str] = [
@@ -76,6 +76,8 @@ class SQLiteStore(Store):
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                if pins:
+                    check_before_write(self._conn)
                 yield self._conn
                 if pins:
                     bump(self._conn)

@@ -192,3 +192,16 @@ def test_rebind_clears_the_alarm_and_is_recorded_by_the_gateway(tmp_path: Path) 
     assert rebound and rebound[0]["details"]["by"] == "secops"
     with gateway_run(tmp_path) as (_, problems):
         assert problems == []
+
+
+def test_an_edit_is_not_laundered_by_a_legitimate_write_before_the_next_check(tmp_path: Path) -> None:
+    with gateway_run(tmp_path) as (monitor, _):
+        monitor.store.new_pin("calc", "tool", "add", DEFN, "h1", status="quarantined")
+        monitor.check_running()
+        with sqlite3.connect(tmp_path / "store.sqlite3") as conn:
+            conn.execute("UPDATE pins SET status = 'approved', approved_at = 'now', approved_by = 'mallory'")
+        cli = SQLiteStore(tmp_path / "store.sqlite3")
+        cli.new_pin("calc", "tool", "sub", DEFN, "h2", status="quarantined")  # recomputes the digest
+        cli.close()
+        assert monitor.check_running() == ["integrity.store_edited"]
+        assert monitor.store.alarm() is not None
