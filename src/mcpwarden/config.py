@@ -166,6 +166,21 @@ class SessionConfig(_Model):
     idle_timeout_s: float = Field(1800.0, gt=0)
     max_age_s: float = Field(86400.0, gt=0)
     max_sessions: int = Field(10_000, gt=0)
+    max_sessions_per_principal: int = Field(
+        256, gt=0, description="One principal's live sessions; beyond it initialize gets 429 session.quota."
+    )
+    max_stdio_children: int = Field(
+        256, gt=0, description="stdio server processes the gateway runs at once, all sessions together."
+    )
+    max_stdio_children_per_principal: int = Field(
+        32, gt=0, description="stdio server processes started for one principal's sessions."
+    )
+    max_streams_per_session: int = Field(
+        4, gt=0, description="Open GET event streams per session; beyond it 429 stream.limit."
+    )
+    max_streams_per_principal: int = Field(
+        256, gt=0, description="Open GET event streams of one principal, all sessions together."
+    )
 
 
 class AuditConfig(_Model):

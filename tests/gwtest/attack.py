@@ -199,12 +199,28 @@ def idle_streams(port: int, path: str, sid: str, count: int) -> Iterator[list[tu
 
 
 def _read_head(s: socket.socket) -> bytes:
+    """The response head, plus its body when it declares a content-length (a refusal)."""
     head = b""
     with contextlib.suppress(TimeoutError):
         while b"\r\n\r\n" not in head and len(head) < 65536:
             data = s.recv(4096)
             if not data:
                 break
+            head += data
+        top, _, body = head.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":", 1)[1])
+                for line in top.lower().split(b"\r\n")
+                if line.startswith(b"content-length:")
+            ),
+            0,
+        )
+        while len(body) < length:
+            data = s.recv(4096)
+            if not data:
+                break
+            body += data
             head += data
     return head
 

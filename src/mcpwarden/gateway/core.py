@@ -21,6 +21,7 @@ from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway.pipeline import AuditRefused, AuditWriter, Pipeline
+from mcpwarden.gateway.quotas import Quotas
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, session_handle
 from mcpwarden.guards.base import Guard, Principal
@@ -44,6 +45,7 @@ class GatewayCore:
         self.audit = audit
         self.pipeline = Pipeline(guards, audit)
         self.sessions: dict[str, Session] = {}
+        self.quotas = Quotas(config.sessions)
         self._http_client: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.
@@ -160,7 +162,9 @@ class GatewayCore:
         return len(expired)
 
     def _forget(self, session_id: str) -> None:
-        self.sessions.pop(session_id, None)
+        session = self.sessions.pop(session_id, None)
+        if session is not None:
+            self.quotas.session_ended(session.principal.key)
         if self.registry is not None and self._handles.pop(session_id, None) is not None:
             self.registry.remove(session_id)
 
@@ -195,6 +199,7 @@ class GatewayCore:
             self, new_session_id(), principal, upstreams, aggregate=aggregate, transport=transport
         )
         self.sessions[session.id] = session
+        self.quotas.session_started(principal.key)
         self.audit_event(
             "session.start",
             session=session.id,

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.core import GatewayCore
+from mcpwarden.gateway.quotas import QuotaExceeded
 from mcpwarden.gateway.session import Channel, Session
 from mcpwarden.guards.base import ANONYMOUS, Principal
 
@@ -198,11 +199,22 @@ class McpEndpoint:
             raise HttpRejection(413, "transport.body_too_large", f"body of {declared} bytes exceeds {limit}")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise HttpRejection(413, "transport.body_too_large", f"body exceeds {limit} bytes")
-            chunks.append(chunk)
+        deadline = self.core.config.listen.body_timeout_s
+        try:
+            # A client that trickles its body holds a connection and a descriptor: bounded.
+            async with asyncio.timeout(deadline):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise HttpRejection(413, "transport.body_too_large", f"body exceeds {limit} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise HttpRejection(
+                408,
+                "transport.body_timeout",
+                f"request body not received within {deadline:g}s",
+                headers={"connection": "close"},
+            ) from None
         return b"".join(chunks)
 
     # ------------------------------------------------------------------ POST
@@ -264,6 +276,10 @@ class McpEndpoint:
         subject_token: str | None,
     ) -> Response:
         upstreams = [name] if name else list(self.core.config.upstreams)
+        try:
+            self.core.quotas.admit_session(principal.key)
+        except QuotaExceeded as exc:
+            raise HttpRejection(exc.status, exc.reason, str(exc)) from None
         if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
             await self.core.expire_sessions()
             if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
@@ -323,8 +339,21 @@ class McpEndpoint:
             raise HttpRejection(406, "transport.accept", "GET needs Accept: text/event-stream")
         session = self._session(request, principal, endpoint)
         self._check_version(request, session)
-        return StreamingResponse(
+        quotas = self.core.quotas
+        try:
+            quotas.claim_stream(principal.key, session.get_streams)
+        except QuotaExceeded as exc:
+            # Closing the connection too: a refused stream must not keep its descriptor.
+            raise HttpRejection(exc.status, exc.reason, str(exc), headers={"connection": "close"}) from None
+        session.stream_opened()
+
+        def release() -> None:
+            session.stream_closed()
+            quotas.release_stream(principal.key)
+
+        return _SessionStream(
             _sse_session_stream(session, _credential_expiry(request)),
+            release,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
@@ -376,31 +405,41 @@ def _credential_expiry(request: Request) -> float | None:
     return float(expires_at) if isinstance(expires_at, int | float) else None
 
 
+class _SessionStream(StreamingResponse):
+    """A GET stream that gives its quota slot back however it ends (even if never started)."""
+
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 async def _sse_session_stream(session: Session, until: float | None = None) -> AsyncIterator[bytes]:
     """The session's server-initiated messages; ends when the token it was opened with expires,
     so a long-lived stream never outlives its authentication (the client reconnects with a
     fresh token)."""
-    session.stream_opened()
-    try:
-        yield b": stream open\n\n"
-        while not session.closed:
-            wait = KEEPALIVE_S
-            if until is not None:
-                left = until - time.time()
-                if left <= 0:
-                    break
-                wait = min(wait, left)
-            try:
-                msg = await asyncio.wait_for(session.unsolicited.get(), wait)
-            except TimeoutError:
-                if until is None or time.time() < until:
-                    yield b": keepalive\n\n"
-                continue
-            if msg is None:
+    yield b": stream open\n\n"
+    while not session.closed:
+        wait = KEEPALIVE_S
+        if until is not None:
+            left = until - time.time()
+            if left <= 0:
                 break
-            yield _sse(orjson.dumps(msg))
-    finally:
-        session.stream_closed()
+            wait = min(wait, left)
+        try:
+            msg = await asyncio.wait_for(session.unsolicited.get(), wait)
+        except TimeoutError:
+            if until is None or time.time() < until:
+                yield b": keepalive\n\n"
+            continue
+        if msg is None:
+            break
+        yield _sse(orjson.dumps(msg))
 
 
 def build_app(

@@ -30,6 +30,7 @@ from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS, HttpUpstream, StdioUps
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.naming import prefix_content_uris, prefix_name, prefix_uri, split_name, split_uri
 from mcpwarden.gateway.pipeline import REQUEST_HOOKS, RESULT_HOOKS, AuditRefused, Denied
+from mcpwarden.gateway.quotas import QuotaExceeded
 from mcpwarden.gateway.upstream import UpstreamConnection, UpstreamError, connect_upstream
 from mcpwarden.guards.base import Exchange, Principal
 
@@ -129,6 +130,7 @@ class Session:
         self.unsolicited: asyncio.Queue[JSON | None] = asyncio.Queue()
         self._backlog: deque[JSON] = deque(maxlen=UNSOLICITED_BUFFER)
         self.get_streams = 0
+        self.stdio_children = 0  # counted against the principal's quota until close
         self.closed = False
         self.upstream_gone = asyncio.Event()
         self._ids = itertools.count(1)
@@ -176,6 +178,8 @@ class Session:
         for _ in range(self.get_streams):
             self.unsolicited.put_nowait(None)  # wakes each open GET stream so it ends
         await asyncio.gather(*(c.close() for c in self.conns.values()), return_exceptions=True)
+        self.core.quotas.release_children(self.principal.key, self.stdio_children)
+        self.stdio_children = 0
         self.core.audit_event("session.end", session=self.id, principal=self.principal.key, reason=reason)
 
     # ------------------------------------------------------------------ client → gateway
@@ -493,6 +497,9 @@ class Session:
             else:
                 ok[name] = res
         if not ok:
+            first = next((r for r in results if isinstance(r, UpstreamError)), None)
+            if first is not None and len(results) == 1:
+                raise first  # its own reason (a quota, an unreachable server) tells the client most
             raise UpstreamError("no upstream could be initialized", reason="upstream.unavailable")
         # Integrity guards judge calls against the definitions an upstream lists, so list
         # them now: a client that calls a tool without listing first is checked the same way.
@@ -513,6 +520,12 @@ class Session:
 
     async def _init_upstream(self, name: str, params: JSON) -> JSON:
         cfg = self.core.config.upstreams[name]
+        if isinstance(cfg, StdioUpstream):
+            try:
+                self.core.quotas.claim_child(self.principal.key)
+            except QuotaExceeded as exc:
+                raise UpstreamError(str(exc), reason=exc.reason) from None
+            self.stdio_children += 1
         conn = connect_upstream(
             name,
             cfg,
