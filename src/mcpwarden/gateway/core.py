@@ -23,7 +23,8 @@ from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
-from mcpwarden.guards.base import Guard, Principal
+from mcpwarden.guards.base import Guard
+from mcpwarden.types import Principal
 
 log = logging.getLogger("mcpwarden.gateway")
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from mcpwarden.guards.base import Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
 from mcpwarden.guards.scoped import UpstreamScoped
+from mcpwarden.types import Decision, Denied, Exchange
 
 HOOKS: tuple[str, ...] = (
     "request",
@@ -51,13 +52,6 @@ HookFn = Callable[[Exchange, Any], Awaitable[Decision | None]]
 
 class AuditWriter(Protocol):
     def write(self, event: dict[str, Any]) -> Any: ...
-
-
-class Denied(Exception):
-    def __init__(self, guard: str, decision: Decision) -> None:
-        super().__init__(decision.message or decision.reason or "denied")
-        self.guard = guard
-        self.decision = decision
 
 
 class Pipeline:

@@ -12,7 +12,7 @@ import pytest
 
 from mcpwarden.audit import AuditChainError, AuditEvent, AuditLog, AuditSink, args_digest, verify
 from mcpwarden.audit.chain import genesis
-from mcpwarden.guards.base import Decision, Exchange, Principal
+from mcpwarden.types import Decision, Exchange, Principal
 
 from .helpers import rewrite, sample_event, write_log
 
