@@ -47,8 +47,8 @@ import policy_decision  # noqa: E402
 
 from gwtest.procs import FEATURES_SERVER, gateway, http_server, http_upstream  # noqa: E402
 from gwtest.raw import HEADERS, init_body  # noqa: E402
-from mcpwarden.guards.base import Principal  # noqa: E402
 from mcpwarden.policy import PolicyEngine, parse_policy  # noqa: E402
+from mcpwarden.types import Principal  # noqa: E402
 
 
 class LocalIssuer:

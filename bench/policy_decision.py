@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mcpwarden.guards.base import Principal
 from mcpwarden.policy import PolicyEngine, parse_policy
+from mcpwarden.types import Principal
 
 
 def build_policy(n_rules: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
-from mcpwarden.guards.base import Decision, Exchange
+from mcpwarden.types import Decision, Exchange
 
 # Event kinds the gateway and wrapper emit; free text is allowed, these are the common ones.
 REQUEST: Final = "request"

@@ -36,7 +36,7 @@ from mcpwarden.auth.introspection import IntrospectionError, Introspector
 from mcpwarden.auth.jwks import JwksCache, JwksError
 from mcpwarden.auth.resource import canonical_resource
 from mcpwarden.auth.scopes import require_scopes
-from mcpwarden.guards.base import Principal
+from mcpwarden.types import Principal
 
 MAX_TOKEN_LENGTH = 16 * 1024
 

@@ -31,7 +31,7 @@ from mcpwarden.auth.config import (
 from mcpwarden.auth.discovery import DiscoveryError, discover
 from mcpwarden.auth.http import basic_auth_header
 from mcpwarden.auth.secrets import SecretError, resolve_secret
-from mcpwarden.guards.base import Principal
+from mcpwarden.types import Principal
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"

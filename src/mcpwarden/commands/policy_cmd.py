@@ -24,11 +24,11 @@ from rich.table import Table
 from rich.text import Text
 
 from mcpwarden.cli import EXIT_FINDINGS, EXIT_OK, UsageError
-from mcpwarden.guards.base import Principal
 from mcpwarden.policy.cases import load_cases, run_cases
 from mcpwarden.policy.engine import PolicyDecision, PolicyEngine
 from mcpwarden.policy.model import Kind, load_policy
 from mcpwarden.policy.unused import build_report, parse_duration, parse_time, read_audit
+from mcpwarden.types import Principal
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

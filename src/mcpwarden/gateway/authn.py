@@ -33,8 +33,8 @@ from mcpwarden.auth.discovery import DiscoveryError
 from mcpwarden.auth.errors import missing_credentials
 from mcpwarden.auth.jwks import JwksError
 from mcpwarden.auth.metadata import PRM_WELL_KNOWN
-from mcpwarden.gateway.front import HttpRejection, error_response
-from mcpwarden.guards.base import Principal
+from mcpwarden.gateway.http_errors import HttpRejection, error_response
+from mcpwarden.types import Principal
 
 if TYPE_CHECKING:
     from mcpwarden.gateway.core import GatewayCore

@@ -20,11 +20,13 @@ from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
 from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
-from mcpwarden.gateway.pipeline import AuditRefused, AuditWriter, Pipeline
+from mcpwarden.gateway.errors import AuditRefused
+from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.quotas import Quotas
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, session_handle
-from mcpwarden.guards.base import Guard, Principal
+from mcpwarden.guards.base import Guard
+from mcpwarden.types import Principal
 
 log = logging.getLogger("mcpwarden.gateway")
 

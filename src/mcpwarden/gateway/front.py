@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -21,23 +18,24 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
 from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.channel import Channel
 from mcpwarden.gateway.core import GatewayCore
+from mcpwarden.gateway.edge import McpFastPath, TransportSecurityMiddleware
+from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.quotas import QuotaExceeded
-from mcpwarden.gateway.session import Channel, Session
-from mcpwarden.guards.base import ANONYMOUS, Principal
+from mcpwarden.gateway.session import Session
+from mcpwarden.gateway.sse import SessionStream, final_message, request_stream, session_stream
+from mcpwarden.types import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
     from mcpwarden.gateway.authn import GatewayAuth
 
-log = logging.getLogger("mcpwarden.front")
-
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
-KEEPALIVE_S = 15.0
 # Revisions that still allow JSON-RPC batches in one POST.
 BATCH_REVISIONS = frozenset({"2025-03-26"})
 
@@ -46,85 +44,6 @@ Authenticator = Callable[[Request], Awaitable[Principal]]
 
 async def anonymous(_request: Request) -> Principal:
     return ANONYMOUS
-
-
-class HttpRejection(Exception):
-    def __init__(
-        self, status: int, reason: str, message: str, *, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.headers = headers or {}
-
-
-def error_response(
-    status: int,
-    reason: str,
-    message: str,
-    *,
-    id_: Any = None,
-    code: int | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    body = jsonrpc.error(id_, code if code is not None else jsonrpc.INVALID_REQUEST, message, reason=reason)
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
-
-
-def _host_allowed(host: str, patterns: list[str]) -> bool:
-    if not host:
-        return False
-    candidates = [host] if _has_port(host) else [host, f"{host}:80", f"{host}:443"]
-    return any(fnmatchcase(c.lower(), p.lower()) for c in candidates for p in patterns)
-
-
-def _has_port(host: str) -> bool:
-    if host.startswith("["):
-        return "]:" in host
-    return ":" in host
-
-
-class TransportSecurityMiddleware:
-    """Host and Origin validation on every request, before routing (DNS-rebinding defence)."""
-
-    def __init__(self, app: ASGIApp, core: GatewayCore) -> None:
-        self.app = app
-        self.core = core
-        # The configured public URL's own host is always a legitimate Host header.
-        public = core.config.public_url
-        self.allowed_hosts = list(core.config.security.allowed_hosts)
-        if public:
-            self.allowed_hosts.append(public.split("://", 1)[1])
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        sec = self.core.config.security
-        host = ""
-        origin: str | None = None
-        for key, value in scope["headers"]:
-            if key == b"host":
-                host = value.decode("latin-1")
-            elif key == b"origin":
-                origin = value.decode("latin-1")
-        response: Response | None = None
-        if not _host_allowed(host, self.allowed_hosts):
-            response = error_response(421, "transport.bad_host", f"Host {host!r} is not allowed")
-        elif origin is not None and not any(
-            fnmatchcase(origin.lower(), p.lower()) for p in sec.allowed_origins
-        ):
-            response = error_response(403, "transport.bad_origin", f"Origin {origin!r} is not allowed")
-        if response is not None:
-            self.core.audit_event(
-                "rejected",
-                reason="transport.bad_host" if response.status_code == 421 else "transport.bad_origin",
-                status=response.status_code,
-                details={"host": host, "origin": origin, "path": scope.get("path")},
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 class McpEndpoint:
@@ -289,7 +208,7 @@ class McpEndpoint:
         session.subject_token = subject_token
         self.core.register_session(session, endpoint)
         channel = session.handle_request(msg, size)
-        final, data = await _final(channel)
+        final, data = await final_message(channel)
         if "result" not in final:
             await self.core.end_session(session, "initialize failed")
             return Response(data, media_type="application/json")
@@ -302,7 +221,7 @@ class McpEndpoint:
                 return Response(status_code=202)
             return Response(data, media_type="application/json")
         return StreamingResponse(
-            _sse_request_stream(msg, channel),
+            request_stream(msg, channel),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
@@ -329,7 +248,7 @@ class McpEndpoint:
                 raise HttpRejection(400, "jsonrpc.invalid", "batch contains an invalid message")
         if not channels:
             return Response(status_code=202)
-        finals = [await _final(ch) for ch in channels]
+        finals = [await final_message(ch) for ch in channels]
         return Response(orjson.dumps([m for m, d in finals if d]), media_type="application/json")
 
     # ------------------------------------------------------------------ GET / DELETE
@@ -351,8 +270,8 @@ class McpEndpoint:
             session.stream_closed()
             quotas.release_stream(principal.key)
 
-        return _SessionStream(
-            _sse_session_stream(session, _credential_expiry(request)),
+        return SessionStream(
+            session_stream(session, _credential_expiry(request)),
             release,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
@@ -376,70 +295,10 @@ def _invalid_reason(payload: Any) -> str:
     return "not a JSON-RPC request, notification or response"
 
 
-async def _final(channel: Channel) -> tuple[dict[str, Any], bytes]:
-    while True:
-        msg, data = await channel.queue.get()
-        if data is not None:
-            return msg, data
-
-
-def _sse(data: bytes) -> bytes:
-    return b"event: message\ndata: " + data + b"\n\n"
-
-
-async def _sse_request_stream(first: dict[str, Any], channel: Channel) -> AsyncIterator[bytes]:
-    yield _sse(orjson.dumps(first))
-    while True:
-        msg, data = await channel.queue.get()
-        if data is None:
-            yield _sse(orjson.dumps(msg))
-            continue
-        if data:
-            yield _sse(data)
-        return
-
-
 def _credential_expiry(request: Request) -> float | None:
     verified = getattr(request.state, "verified", None)
     expires_at = getattr(verified, "expires_at", None)
     return float(expires_at) if isinstance(expires_at, int | float) else None
-
-
-class _SessionStream(StreamingResponse):
-    """A GET stream that gives its quota slot back however it ends (even if never started)."""
-
-    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None], **kwargs: Any) -> None:
-        super().__init__(content, **kwargs)
-        self._release = release
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self._release()
-
-
-async def _sse_session_stream(session: Session, until: float | None = None) -> AsyncIterator[bytes]:
-    """The session's server-initiated messages; ends when the token it was opened with expires,
-    so a long-lived stream never outlives its authentication (the client reconnects with a
-    fresh token)."""
-    yield b": stream open\n\n"
-    while not session.closed:
-        wait = KEEPALIVE_S
-        if until is not None:
-            left = until - time.time()
-            if left <= 0:
-                break
-            wait = min(wait, left)
-        try:
-            msg = await asyncio.wait_for(session.unsolicited.get(), wait)
-        except TimeoutError:
-            if until is None or time.time() < until:
-                yield b": keepalive\n\n"
-            continue
-        if msg is None:
-            break
-        yield _sse(orjson.dumps(msg))
 
 
 def build_app(
@@ -477,52 +336,3 @@ def build_app(
         lifespan=lifespan,
     )
     return TransportSecurityMiddleware(McpFastPath(app, endpoint), core)
-
-
-class McpFastPath:
-    """Serves the two MCP endpoints without Starlette's routing and exception middleware.
-
-    They are the hot path (every JSON-RPC message), and the generic stack cost a measurable
-    share of the gateway's added latency; everything else (health, metadata, lifespan) still
-    goes through the Starlette app. Errors the endpoint does not handle become a 500 with a
-    JSON-RPC body, as Starlette's ServerErrorMiddleware would have produced.
-    """
-
-    def __init__(self, app: ASGIApp, endpoint: Callable[[Request], Awaitable[Response]]) -> None:
-        self.app = app
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            name = _mcp_endpoint_name(scope["path"])
-            if name is not None:
-                if scope["method"] not in ("GET", "POST", "DELETE"):
-                    response: Response = error_response(
-                        405,
-                        "http.method",
-                        f"method {scope['method']} not allowed",
-                        headers={"allow": "GET, POST, DELETE"},
-                    )
-                else:
-                    scope["path_params"] = {"name": name} if name else {}
-                    try:
-                        response = await self.endpoint(Request(scope, receive))
-                    except Exception:
-                        log.exception("unhandled error on %s", scope["path"])
-                        response = error_response(
-                            500, "gateway.internal", "internal gateway error", code=jsonrpc.INTERNAL_ERROR
-                        )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def _mcp_endpoint_name(path: str) -> str | None:
-    """ "" for /mcp, the upstream name for /servers/<name>/mcp, None for anything else."""
-    if path == "/mcp":
-        return ""
-    if path.startswith("/servers/") and path.endswith("/mcp"):
-        name = path[len("/servers/") : -len("/mcp")]
-        if name and "/" not in name:
-            return name
-    return None

@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from mcpwarden.audit.jsonl import AuditUnavailable
-from mcpwarden.guards.base import Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
 from mcpwarden.guards.scoped import UpstreamScoped
+from mcpwarden.types import Decision, Denied, Exchange
 
 HOOKS: tuple[str, ...] = (
     "request",
@@ -53,19 +54,6 @@ HookFn = Callable[[Exchange, Any], Awaitable[Decision | None]]
 
 class AuditWriter(Protocol):
     def write(self, event: dict[str, Any]) -> Any: ...
-
-
-class Denied(Exception):
-    def __init__(self, guard: str, decision: Decision) -> None:
-        super().__init__(decision.message or decision.reason or "denied")
-        self.guard = guard
-        self.decision = decision
-
-
-class AuditRefused(Exception):
-    """A request's start record could not be written and `audit.on_failure` is `refuse`."""
-
-    reason = "audit.unavailable"
 
 
 class Pipeline:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcpwarden.guards.base import Principal
+from mcpwarden.types import Principal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS gateway_sessions (

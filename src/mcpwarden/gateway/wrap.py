@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 
 from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.channel import Channel
 from mcpwarden.gateway.core import GatewayCore
-from mcpwarden.gateway.session import Channel, Session
-from mcpwarden.guards.base import ANONYMOUS
+from mcpwarden.gateway.session import Session
+from mcpwarden.types import ANONYMOUS
 
 MAX_LINE_BYTES = 8 * 1_048_576
 

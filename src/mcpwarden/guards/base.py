@@ -9,81 +9,16 @@ Every hook returns a `Decision` or `None` (which means pass). A `rewrite` decisi
 carries the replacement payload that later guards and the peer will see; a `deny`
 carries a stable reason code (e.g. `tool.denied`, `result.too_large`) that ends up in
 the JSON-RPC error and the audit trail.
+
+The value types a hook sees and returns (`Exchange`, `Decision`, `Principal`) live in
+`mcpwarden.types`, so that auth, policy and audit use them without depending on guards.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import ClassVar
 
-JSON = dict[str, Any]
-
-DecisionKind = Literal["pass", "rewrite", "deny", "alert"]
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is calling. Anonymous until authentication is configured."""
-
-    subject: str = "anonymous"
-    issuer: str | None = None
-    client_id: str | None = None
-    claims: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        """A stable identity key that sessions are bound to (issuer + subject + client)."""
-        return f"{self.issuer or '-'}|{self.subject}|{self.client_id or '-'}"
-
-
-ANONYMOUS = Principal()
-
-
-@dataclass(slots=True)
-class Exchange:
-    """One message in flight and its context, as seen by guards.
-
-    `state` is scratch space shared by the guards of one session (for flow rules such
-    as "untrusted content was seen in this session"); it lives as long as the session.
-    """
-
-    method: str
-    upstream: str
-    principal: Principal = ANONYMOUS
-    session_id: str | None = None
-    request_id: Any = None
-    tool: str | None = None
-    params: JSON = field(default_factory=dict)
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    kind: DecisionKind
-    reason: str | None = None
-    message: str | None = None
-    value: Any = None
-    details: dict[str, Any] | None = None
-
-    @staticmethod
-    def allow() -> Decision:
-        return _PASS
-
-    @staticmethod
-    def rewrite(value: Any, reason: str, message: str | None = None, **details: Any) -> Decision:
-        return Decision("rewrite", reason, message, value, details or None)
-
-    @staticmethod
-    def deny(reason: str, message: str, **details: Any) -> Decision:
-        return Decision("deny", reason, message, None, details or None)
-
-    @staticmethod
-    def alert(reason: str, message: str, **details: Any) -> Decision:
-        """Let the message through unchanged but record a warning in the audit trail."""
-        return Decision("alert", reason, message, None, details or None)
-
-
-_PASS = Decision("pass")
+from mcpwarden.types import JSON, Decision, Exchange
 
 
 class Guard:

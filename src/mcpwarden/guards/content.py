@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mcpwarden.detect.findings import Finding
 from mcpwarden.detect.text import Redactor, default_threshold, find_pii, find_secrets, scan_text
 from mcpwarden.detect.text.spotlight import Mode, spotlight_content, transformer
-from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
+from mcpwarden.types import JSON, Decision, Exchange
 
 InjectionAction = Literal["block", "annotate", "log", "pass"]
 ArgumentAction = Literal["block", "redact", "log", "pass"]

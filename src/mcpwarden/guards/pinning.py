@@ -25,9 +25,10 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
 from mcpwarden.pinning import body_hash, definition_diff, definition_hash
 from mcpwarden.store import Pin, Store
+from mcpwarden.types import JSON, Decision, Exchange
 
 Mode = Literal["approve", "tofu", "locked"]
 MODES: tuple[Mode, ...] = ("approve", "tofu", "locked")

@@ -29,8 +29,9 @@ from typing import Any, Literal
 from mcpwarden.detect.findings import Detection, Severity
 from mcpwarden.detect.tools import DEFAULT_THRESHOLD, scan_tool
 from mcpwarden.detect.tools.cross import CrossFinding, cross_server_report
-from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
 from mcpwarden.pinning import definition_hash
+from mcpwarden.types import JSON, Decision, Exchange
 
 Action = Literal["quarantine", "warn"]
 ACTIONS: tuple[Action, ...] = ("quarantine", "warn")

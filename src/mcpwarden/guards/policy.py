@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
 from mcpwarden.policy.engine import ARGUMENT, NO_RULE, PolicyDecision, PolicyEngine
 from mcpwarden.policy.model import Kind
+from mcpwarden.types import JSON, Decision, Exchange
 
 
 def _denial(decision: PolicyDecision) -> Decision:

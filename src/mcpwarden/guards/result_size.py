@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 import orjson
 
-from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
+from mcpwarden.types import JSON, Decision, Exchange
 
 
 class ResultSizeGuard(Guard):

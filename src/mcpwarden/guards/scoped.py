@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from mcpwarden.guards.base import Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
+from mcpwarden.types import Decision, Exchange
 
 HookFn = Callable[[Exchange, Any], Awaitable[Decision | None]]
 

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 
 from mcpwarden.config import ToolFilter
-from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
+from mcpwarden.guards.base import Guard
+from mcpwarden.types import JSON, Decision, Exchange
 
 
 class ToolFilterGuard(Guard):

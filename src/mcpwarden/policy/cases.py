@@ -18,9 +18,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from mcpwarden.guards.base import Principal
 from mcpwarden.policy.engine import PolicyDecision, PolicyEngine
 from mcpwarden.policy.model import Kind, PolicyDocument, load_policy, parse_policy
+from mcpwarden.types import Principal
 
 
 class PolicyCase(BaseModel):

@@ -24,12 +24,12 @@ from typing import Any
 
 import re2
 
-from mcpwarden.guards.base import Principal
 from mcpwarden.policy.constraints import ArgumentChecker, Violation
 from mcpwarden.policy.model import KINDS, Kind, PolicyDocument, Rule, load_policy
 from mcpwarden.policy.paths import PathRejected, uri_interpretations
 from mcpwarden.policy.patterns import NameSet, UriSet
 from mcpwarden.policy.roles import RoleExtractor
+from mcpwarden.types import Principal
 
 ALLOWED = "policy.allowed"
 DENIED = "policy.denied"

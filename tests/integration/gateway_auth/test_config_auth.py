@@ -10,7 +10,7 @@ import pytest
 from mcpwarden.cli import main
 from mcpwarden.config import ConfigError, load_config, parse_config
 from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
-from mcpwarden.guards.base import Principal
+from mcpwarden.types import Principal
 
 ISSUER = "https://idp.example.test"
 

@@ -96,7 +96,7 @@ def test_revoking_an_unknown_session_is_a_usage_error(gw: Gateway) -> None:
 def test_stopped_gateway_leaves_no_sessions_listed(gw: Gateway, tmp_path: Path) -> None:
     # A store with rows from a process that no longer runs (pid 2**22 + 1 is beyond pid_max).
     from mcpwarden.gateway.session_registry import SessionRegistry
-    from mcpwarden.guards.base import Principal
+    from mcpwarden.types import Principal
 
     registry = SessionRegistry(tmp_path / "store.sqlite3", pid=2**22 + 1)
     registry.add("dead-session", Principal(subject="carol"), "/mcp", ["feat"])

@@ -15,7 +15,7 @@ import pytest
 from gwtest.procs import PYTHON, gateway, stdio_upstream
 from gwtest.raw import open_session
 from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, session_handle
-from mcpwarden.guards.base import Principal
+from mcpwarden.types import Principal
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from mcpwarden.guards.base import Exchange
 from mcpwarden.guards.pinning import PinningGuard
 from mcpwarden.guards.poisoning import PoisoningGuard
 from mcpwarden.store import SQLiteStore
+from mcpwarden.types import Exchange
 
 pytestmark = pytest.mark.anyio
 

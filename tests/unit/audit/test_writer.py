@@ -20,7 +20,7 @@ from mcpwarden.audit import (
     verify,
 )
 from mcpwarden.audit.chain import genesis
-from mcpwarden.guards.base import Decision, Exchange, Principal
+from mcpwarden.types import Decision, Exchange, Principal
 
 from .helpers import rewrite, sample_event, write_log
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from mcpwarden.gateway.pipeline import Denied, Pipeline
-from mcpwarden.guards.base import JSON, Decision, Exchange, Guard
+from mcpwarden.gateway.pipeline import Pipeline
+from mcpwarden.guards.base import Guard
+from mcpwarden.types import JSON, Decision, Denied, Exchange
 
 pytestmark = pytest.mark.anyio
 

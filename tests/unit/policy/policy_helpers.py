@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcpwarden.guards.base import Principal
 from mcpwarden.policy import PolicyEngine, parse_policy
+from mcpwarden.types import Principal
 
 
 def engine_for(data: dict[str, Any]) -> PolicyEngine:

@@ -2,8 +2,8 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any
 
-from mcpwarden.guards.base import Decision, Exchange, Principal
 from mcpwarden.guards.policy import PolicyGuard
+from mcpwarden.types import Decision, Exchange, Principal
 
 from .policy_helpers import ROLES_FROM_ROLES_CLAIM, engine_for, principal
 

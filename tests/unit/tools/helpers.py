@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcpwarden.guards.base import Exchange
+from mcpwarden.types import Exchange
 
 
 def make_tool(description: str = "Add two numbers.", name: str = "add", **params: str) -> dict[str, Any]:

@@ -17,15 +17,12 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
+from mcpwarden.detect.tools.analysis import ToolAnalysis, rule_score
 from mcpwarden.detect.tools.tokens import model_tokens
-
-if TYPE_CHECKING:
-    from mcpwarden.detect.tools.scanner import ToolAnalysis
 
 ARTIFACT = "tools_linear_v1.json"
 HASH_DIM = 1 << 14
@@ -74,8 +71,6 @@ def hashed_indices(text: str) -> list[int]:
 
 
 def dense_features(analysis: ToolAnalysis) -> list[float]:
-    from mcpwarden.detect.tools.scanner import rule_score
-
     best: dict[str, float] = {}
     for f in analysis.findings:
         best[f.rule] = max(best.get(f.rule, 0.0), f.score or 0.0)
@@ -128,8 +123,6 @@ def load_model() -> LinearModel | None:
 
 def combined_score(analysis: ToolAnalysis) -> float:
     """Calibrated probability that the tool is poisoned."""
-    from mcpwarden.detect.tools.scanner import rule_score
-
     model = load_model()
     if model is None:
         return rule_score(analysis.findings)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import urllib.parse
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import re2
 
 from mcpwarden.detect.findings import Detection, Finding, Severity
+from mcpwarden.detect.tools.analysis import ToolAnalysis
 from mcpwarden.detect.tools.fields import TextField, iter_fields
+from mcpwarden.detect.tools.model import combined_score
 from mcpwarden.detect.tools.normalize import Normalized, normalize, scripts_of
 from mcpwarden.detect.tools.rules import PARAM_FIELD_SET, PARAM_NAME_SET, PROSE_SET, RuleSet
 from mcpwarden.detect.tools.tokens import identifiers, words
@@ -36,17 +36,6 @@ _EMAIL = re2.compile(r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b
 DECISIVE_RULES = frozenset(
     {"unicode-tag-smuggling", "bidi-control", "ansi-escape", "homoglyph-name", "encoded-payload"}
 )
-
-
-@dataclass(slots=True)
-class ToolAnalysis:
-    """Everything the scorer needs, computed once per tool."""
-
-    findings: list[Finding] = field(default_factory=list)
-    text: str = ""  # normalized text of all prose fields, for the learned model
-    desc_len: int = 0
-    n_params: int = 0
-    foreign_refs: int = 0
 
 
 def _clip(text: str) -> str:
@@ -405,25 +394,10 @@ def _shape_findings(result: ToolAnalysis, schema_words: set[str]) -> list[Findin
     return out
 
 
-def rule_score(findings: Iterable[Finding]) -> float:
-    """Noisy-OR of the strongest hit per rule: independent evidence adds up, repeats do not."""
-    best: dict[str, float] = {}
-    for f in findings:
-        w = f.score or 0.0
-        if w > best.get(f.rule, 0.0):
-            best[f.rule] = w
-    remaining = 1.0
-    for w in best.values():
-        remaining *= 1.0 - w
-    return 1.0 - remaining
-
-
 def scan_tool(
     tool: dict[str, Any], *, threshold: float = DEFAULT_THRESHOLD, other_tools: frozenset[str] = frozenset()
 ) -> Detection:
     """Score one MCP tool object; `other_tools` are names of its siblings (sharpens cross-references)."""
-    from mcpwarden.detect.tools.model import combined_score
-
     if not isinstance(tool, dict):
         raise TypeError("a tool definition must be a JSON object")
     analysis = analyze_tool(tool, other_tools=other_tools)

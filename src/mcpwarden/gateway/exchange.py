@@ -1,0 +1,198 @@
+"""Processing one client request, independent of the transport it came in on.
+
+A request is dispatched (initialize, the aggregated endpoint's own methods, or a forward
+to its owning upstream), passes the request guards, goes upstream, and its result passes
+the result guards. Whatever happens ends as exactly one response on the request's channel
+and one audit record: guard denials, upstream failures and internal errors included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mcpwarden import __version__
+from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
+from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.aggregate import LIST_METHODS, merged_init, prefix_result, route
+from mcpwarden.gateway.channel import Channel, InFlight
+from mcpwarden.gateway.definitions import Definitions
+from mcpwarden.gateway.errors import AuditRefused, ClientError, UpstreamTimeout
+from mcpwarden.gateway.fanout import Fanout
+from mcpwarden.gateway.pipeline import REQUEST_HOOKS, RESULT_HOOKS
+from mcpwarden.gateway.services import SessionView
+from mcpwarden.gateway.upstream import UpstreamError
+from mcpwarden.types import Denied, Exchange
+
+log = logging.getLogger("mcpwarden.session")
+
+JSON = dict[str, Any]
+
+
+class RequestProcessor:
+    """Turns one session's client requests into responses and audit records."""
+
+    def __init__(
+        self, session: SessionView, fanout: Fanout, definitions: Definitions, calls: InFlight
+    ) -> None:
+        self.session = session
+        self.core = session.core
+        self.fanout = fanout
+        self.definitions = definitions
+        self.calls = calls
+
+    async def process(self, msg: JSON, channel: Channel, request_bytes: int) -> None:
+        started = time.perf_counter()
+        method: str = msg["method"]
+        client_id = msg["id"]
+        params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
+        assert isinstance(params, dict)
+        record: JSON = {"upstream": None, "tool": None, "decision": "allow", "guard": None, "reason": None}
+        response: JSON
+        s = self.session
+        try:
+            # Audit before effect: nothing is forwarded for a request that has no record.
+            await self.core.audit_request_start(
+                session=s.id,
+                principal=s.principal.key,
+                upstream=None if s.aggregate else s.upstream_names[0],
+                method=method,
+                tool=params.get("name") if method == "tools/call" else None,
+                request_id=client_id,
+                arguments=params.get("arguments") if method == "tools/call" else None,
+            )
+            response = await self._dispatch(method, client_id, params, channel, record)
+        except AuditRefused as exc:
+            record.update(decision="refused", reason=exc.reason)
+            response = jsonrpc.error(client_id, jsonrpc.AUDIT_UNAVAILABLE, str(exc), reason=exc.reason)
+        except Denied as exc:
+            d = exc.decision
+            record.update(decision="deny", guard=exc.guard, reason=d.reason)
+            response = jsonrpc.error(
+                client_id,
+                jsonrpc.DENIED,
+                d.message or "denied by gateway policy",
+                reason=d.reason,
+                guard=exc.guard,
+            )
+        except UpstreamTimeout as exc:
+            record.update(decision="error", reason="upstream.timeout")
+            response = jsonrpc.error(client_id, jsonrpc.UPSTREAM_TIMEOUT, str(exc), reason="upstream.timeout")
+        except UpstreamError as exc:
+            record.update(decision="error", reason=exc.reason)
+            response = jsonrpc.error(client_id, jsonrpc.UPSTREAM_UNAVAILABLE, str(exc), reason=exc.reason)
+        except ClientError as exc:
+            record.update(decision="error", reason=exc.reason)
+            response = jsonrpc.error(client_id, exc.code, str(exc), reason=exc.reason)
+        except asyncio.CancelledError:
+            record.update(decision="cancelled")
+            self._finish(channel, None, method, params, record, started, request_bytes)
+            raise
+        except Exception as exc:  # never let one bad request take the session down
+            log.exception("internal error handling %s", method)
+            record.update(decision="error", reason="gateway.internal")
+            response = jsonrpc.error(client_id, jsonrpc.INTERNAL_ERROR, f"internal gateway error: {exc}")
+        self._finish(channel, response, method, params, record, started, request_bytes)
+
+    def _finish(
+        self,
+        channel: Channel,
+        response: JSON | None,
+        method: str,
+        params: JSON,
+        record: JSON,
+        started: float,
+        request_bytes: int,
+    ) -> None:
+        response_bytes = channel.finish(response)
+        self.calls.done(channel.client_id)
+        if response is not None and "error" in response and record["decision"] == "allow":
+            record["decision"] = "error"
+            record["reason"] = (
+                (response["error"].get("data") or {}).get("reason")
+                if isinstance(response["error"].get("data"), dict)
+                else "upstream.error"
+            )
+        args = params.get("arguments") if method == "tools/call" else None
+        self.core.audit_request(
+            session=self.session.id,
+            principal=self.session.principal.key,
+            method=method,
+            request_id=channel.client_id,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            request_bytes=request_bytes,
+            response_bytes=response_bytes,
+            arguments=args,
+            **record,
+        )
+
+    async def _dispatch(
+        self, method: str, client_id: Any, params: JSON, channel: Channel, record: JSON
+    ) -> JSON:
+        if method == "initialize":
+            return await self._initialize(client_id, params)
+        if self.session.aggregate:
+            if method == "ping":
+                return jsonrpc.result(client_id, {})
+            if method in LIST_METHODS:
+                return await self.definitions.aggregate_list(method, client_id)
+            if method == "logging/setLevel":
+                await self.fanout.broadcast(method, params, "logging")
+                return jsonrpc.result(client_id, {})
+            upstream, params = route(method, params, self.fanout.conns)
+        else:
+            upstream = self.session.upstream_names[0]
+        return await self._forward(upstream, method, client_id, params, channel, record)
+
+    async def _forward(
+        self, upstream: str, method: str, client_id: Any, params: JSON, channel: Channel, record: JSON
+    ) -> JSON:
+        s = self.session
+        tool = str(params.get("name")) if method == "tools/call" else None
+        await self.definitions.await_recheck(upstream, method)
+        record["upstream"] = upstream
+        record["tool"] = tool
+        ex = Exchange(method, upstream, s.principal, s.id, client_id, tool, params, s.state)
+        pipeline = self.core.pipeline
+        params = await pipeline.run("request", ex, params)
+        hook = REQUEST_HOOKS.get(method)
+        if hook is not None:
+            params = await pipeline.run(hook, ex, params)
+            ex.params = params
+        channel.upstream = upstream
+        reply = await self.fanout.request(upstream, method, params, channel)
+        if "result" not in reply:
+            out = dict(reply)
+            out["id"] = client_id
+            return out
+        result = reply["result"]
+        hook = RESULT_HOOKS.get(method)
+        if hook is not None and isinstance(result, dict):
+            result = await pipeline.run(hook, ex, result)
+        if s.aggregate and isinstance(result, dict):
+            result = prefix_result(upstream, method, result)
+        return jsonrpc.result(client_id, result)
+
+    async def _initialize(self, client_id: Any, params: JSON) -> JSON:
+        requested = params.get("protocolVersion")
+        if self.fanout.conns:
+            raise ClientError("session is already initialized", code=jsonrpc.INVALID_REQUEST)
+        ok = await self.fanout.initialize_all(params)
+        # Integrity guards judge calls against the definitions an upstream lists, so list
+        # them now: a client that calls a tool without listing first is checked the same way.
+        if self.core.pipeline.has("tools_list") or self.core.pipeline.has("prompts_list"):
+            await asyncio.gather(*(self.definitions.recheck(name) for name in ok if "result" in ok[name]))
+        if not self.session.aggregate:
+            _, reply = next(iter(ok.items()))
+            if "result" not in reply:
+                out = dict(reply)
+                out["id"] = client_id
+                return out
+            result = reply["result"]
+            self.session.protocol_version = result.get("protocolVersion")
+            return jsonrpc.result(client_id, result)
+        version = requested if requested in SUPPORTED_PROTOCOL_VERSIONS else SUPPORTED_PROTOCOL_VERSIONS[-1]
+        self.session.protocol_version = version
+        return jsonrpc.result(client_id, merged_init(version, ok, __version__))
