@@ -102,6 +102,11 @@ class StdioUpstream(_UpstreamBase):
     max_line_bytes: int = Field(
         8 * 1_048_576, gt=0, description="Longest stdout line accepted from the child."
     )
+    shared: bool = Field(
+        False,
+        description="One process for every session instead of one per session. Only for servers that "
+        "keep no per-client state: every user's calls reach the same process (see docs/configuration.md).",
+    )
 
     def child_environment(self, parent: dict[str, str] | None = None) -> dict[str, str]:
         source = os.environ if parent is None else parent

@@ -25,6 +25,7 @@ from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.quotas import Quotas
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, session_handle
+from mcpwarden.gateway.shared_stdio import SharedStdio
 from mcpwarden.guards.base import Guard
 from mcpwarden.types import Principal
 
@@ -48,6 +49,7 @@ class GatewayCore:
         self.pipeline = Pipeline(guards, audit)
         self.sessions: dict[str, Session] = {}
         self.quotas = Quotas(config.sessions)
+        self.shared_stdio = SharedStdio()
         self._http_client: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.
@@ -121,6 +123,7 @@ class GatewayCore:
             self._sweeper = None
         await asyncio.gather(*(s.close("gateway stopping") for s in list(self.sessions.values())))
         self.sessions.clear()
+        await self.shared_stdio.close()
         if self._http_client is not None:
             await self._http_client.close()
         await asyncio.gather(*(a.aclose() for a in self.upstream_auth.values()), return_exceptions=True)

@@ -97,21 +97,28 @@ class Fanout:
     async def _init_upstream(self, name: str, params: JSON) -> JSON:
         cfg = self.core.config.upstreams[name]
         session = self.session
-        if isinstance(cfg, StdioUpstream):
-            try:
-                self.core.quotas.claim_child(session.principal.key)
-            except QuotaExceeded as exc:
-                raise UpstreamError(str(exc), reason=exc.reason) from None
-            self._children += 1
-        conn = connect_upstream(
-            name,
-            cfg,
-            http_client=self.core.http_client,
-            on_message=functools.partial(self._from_upstream, name),
-            on_closed=functools.partial(self._upstream_closed, name),
-            on_event=self._upstream_event,
-            credentials=self._credential_hook(name),
-        )
+        on_message = functools.partial(self._from_upstream, name)
+        on_closed = functools.partial(self._upstream_closed, name)
+        conn: UpstreamConnection
+        if isinstance(cfg, StdioUpstream) and cfg.shared:
+            # One process for every session: not counted per session (docs/configuration.md).
+            conn = self.core.shared_stdio.connect(name, cfg, on_message, on_closed, self._upstream_event)
+        else:
+            if isinstance(cfg, StdioUpstream):
+                try:
+                    self.core.quotas.claim_child(session.principal.key)
+                except QuotaExceeded as exc:
+                    raise UpstreamError(str(exc), reason=exc.reason) from None
+                self._children += 1
+            conn = connect_upstream(
+                name,
+                cfg,
+                http_client=self.core.http_client,
+                on_message=on_message,
+                on_closed=on_closed,
+                on_event=self._upstream_event,
+                credentials=self._credential_hook(name),
+            )
         self.conns[name] = conn
         if isinstance(cfg, StdioUpstream):
             self.core.audit_event(
@@ -123,6 +130,7 @@ class Fanout:
                     "command": cfg.command,
                     "args": cfg.args,
                     "env_keys": sorted(cfg.child_environment()),
+                    "shared": cfg.shared,
                 },
             )
         await asyncio.wait_for(conn.start(), cfg.connect_timeout_s)

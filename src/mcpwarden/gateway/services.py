@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mcpwarden.config import GatewayConfig
     from mcpwarden.gateway.pipeline import Pipeline
     from mcpwarden.gateway.quotas import Quotas
+    from mcpwarden.gateway.shared_stdio import SharedStdio
     from mcpwarden.types import Principal
 
 
@@ -37,6 +38,9 @@ class GatewayServices(Protocol):
 
     @property
     def quotas(self) -> Quotas: ...
+
+    @property
+    def shared_stdio(self) -> SharedStdio: ...
 
     def audit_event(self, event: str, **fields: Any) -> None: ...
 
