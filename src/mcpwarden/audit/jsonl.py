@@ -365,14 +365,19 @@ class AuditLog:
             self._synced_seq = upto
 
     def _flush_periodically(self) -> None:
+        failing = False
         while not self._stop.wait(self.fsync_interval_s):
             if self._seq > self._synced_seq:
                 try:
                     self._sync_through(self._seq, durable=True)
-                except OSError:
+                except OSError as exc:
                     # Keep trying on the next tick: a full disk may be freed; records are
-                    # already with the kernel, only their durability is late.
-                    _log.exception("audit log %s: fsync or head anchor update failed", self.path)
+                    # already with the kernel, only their durability is late. Said once.
+                    if not failing:
+                        _log.error("audit log %s: fsync or head anchor update failed: %s", self.path, exc)
+                    failing = True
+                else:
+                    failing = False
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -132,6 +132,8 @@ class GatewayCore:
             self.registry.close()
             self.registry = None
         self.audit_event("gateway.stop")
+        if self.integrity is not None:
+            self.integrity.store.close()
         close = getattr(self.audit, "close", None)
         if callable(close):
             close()
