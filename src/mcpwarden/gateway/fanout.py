@@ -209,8 +209,9 @@ class Fanout:
     async def send(self, upstream: str, msg: JSON) -> None:
         """Send a message that expects no reply; raises UpstreamError if it cannot go."""
         conn = self.conns.get(upstream)
-        if conn is not None:
-            await conn.send(msg)
+        if conn is None:
+            raise UpstreamError(f"upstream {upstream!r} is not connected", reason="upstream.unavailable")
+        await conn.send(msg)
 
     # ------------------------------------------------------------------ upstream → gateway
 

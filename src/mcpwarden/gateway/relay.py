@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections import deque
 from typing import Any
 
@@ -23,6 +24,8 @@ from mcpwarden.gateway.naming import prefix_uri
 from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamError
 from mcpwarden.types import Denied, Exchange
+
+log = logging.getLogger("mcpwarden.session")
 
 JSON = dict[str, Any]
 UNSOLICITED_BUFFER = 1000
@@ -122,7 +125,19 @@ class Relay:
         elif self.get_streams > 0 or self.session.transport == "stdio":
             self.unsolicited.put_nowait(msg)
         else:
-            self._backlog.append(msg)  # held for the next GET stream (bounded)
+            # Held for the next GET stream; when full the oldest message gives way, visibly.
+            if len(self._backlog) == self._backlog.maxlen:
+                self._dropped(
+                    self._backlog[0], "relay.backlog_full", "no GET stream open and the backlog is full"
+                )
+            self._backlog.append(msg)
+
+    def _dropped(self, msg: JSON, reason: str, why: str) -> None:
+        method = msg.get("method") if isinstance(msg.get("method"), str) else None
+        log.debug("session %s: dropped %s: %s", self.session.id, method or "a message", why)
+        self.core.audit_event(
+            "alert", session=self.session.id, method=method, reason=reason, message=f"message dropped: {why}"
+        )
 
     # ------------------------------------------------------------------ client → upstream
 

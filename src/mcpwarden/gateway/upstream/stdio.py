@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import Awaitable, Callable
 
 import orjson
 
@@ -21,6 +20,7 @@ from mcpwarden.gateway.jsonrpc import classify
 from mcpwarden.gateway.upstream.base import (
     JSON,
     ClosedHandler,
+    EventHandler,
     MessageHandler,
     UpstreamClosed,
     UpstreamConnection,
@@ -29,8 +29,6 @@ from mcpwarden.gateway.upstream.base import (
 
 log = logging.getLogger("mcpwarden.upstream.stdio")
 
-# (upstream name, what happened, detail) for garbage lines and stderr, audited by the session
-EventHandler = Callable[[str, str, str], Awaitable[None]]
 
 TERM_GRACE_S = 2.0
 
