@@ -79,9 +79,12 @@ class InFlight:
         self.channels.pop(client_id, None)
         self.tasks.pop(client_id, None)
 
-    def by_progress_token(self, token: Any) -> Channel | None:
+    def by_progress_token(self, token: Any, upstream: str) -> Channel | None:
+        """The open request that gave `token` and went to `upstream` (no other may claim it)."""
+        if token is None:
+            return None
         for ch in self.channels.values():
-            if ch.progress_token is not None and ch.progress_token == token and not ch.done:
+            if ch.progress_token == token and ch.upstream == upstream and not ch.done:
                 return ch
         return None
 

@@ -79,7 +79,7 @@ class McpEndpoint:
                 session=request.headers.get(SESSION_HEADER),
                 details={"path": endpoint, "http_method": request.method},
             )
-            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
+            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers, id_=exc.id_)
 
     # ------------------------------------------------------------------ helpers
 
@@ -144,6 +144,9 @@ class McpEndpoint:
             return error_response(
                 400, "jsonrpc.parse_error", f"body is not valid JSON: {exc}", code=jsonrpc.PARSE_ERROR
             )
+        problem = jsonrpc.problem(payload)
+        if problem is not None:
+            raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(payload))
         sid = request.headers.get(SESSION_HEADER)
         if isinstance(payload, list):
             return await self._post_batch(request, principal, endpoint, payload, len(body))
@@ -220,6 +223,9 @@ class McpEndpoint:
             )
         channels: list[Channel] = []
         for item in batch:
+            problem = jsonrpc.problem(item)
+            if problem is not None:
+                raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(item))
             kind = jsonrpc.classify(item)
             if kind == "request" and item["method"] != "initialize":
                 channels.append(session.handle_request(item, size))

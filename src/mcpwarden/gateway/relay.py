@@ -59,15 +59,19 @@ class Relay:
             await self._server_notification(upstream, msg, channel)
 
     def _related_channel(self, upstream: str, msg: JSON, related: Any) -> Channel | None:
+        """The client request a message belongs to, by what the upstream itself said.
+
+        An HTTP upstream relates a message by sending it on the request's own POST stream
+        (`related`); a progress notification names its request by progress token. Anything
+        else (the upstream's GET stream, a stdio message without a token) belongs to no call
+        and goes to the session's own stream: guessing would put it on an unrelated call.
+        """
         if related is not None:
             return self.fanout.channel_of(upstream, related)
         params = msg.get("params")
         if msg.get("method") == "notifications/progress" and isinstance(params, dict):
-            channel = self.calls.by_progress_token(params.get("progressToken"))
-            if channel is not None:
-                return channel
-        # stdio carries no relation; with exactly one request in flight it is unambiguous.
-        return self.fanout.sole_channel(upstream)
+            return self.calls.by_progress_token(params.get("progressToken"), upstream)
+        return None
 
     async def _server_request(self, upstream: str, msg: JSON, channel: Channel | None) -> None:
         s = self.session

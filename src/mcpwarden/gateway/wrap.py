@@ -93,6 +93,14 @@ class StdioFront:
                 )
             )
             return
+        problem = jsonrpc.problem(msg)
+        if problem is not None:
+            reason, message = problem
+            self.core.audit_event("rejected", reason=reason, message=message)
+            await self._write(
+                jsonrpc.error(jsonrpc.request_id_of(msg), jsonrpc.INVALID_REQUEST, message, reason=reason)
+            )
+            return
         kind = jsonrpc.classify(msg)
         if kind == "invalid":
             self.core.audit_event("rejected", reason="jsonrpc.invalid")

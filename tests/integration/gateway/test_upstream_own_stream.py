@@ -1,5 +1,5 @@
 """Messages an upstream sends on its own GET stream: none is lost to a race after initialize,
-and a GET stream that is late is audited."""
+none lands on an unrelated call's stream, and a GET stream that is late is audited."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from mcp.types import TextContent
 
@@ -52,6 +53,40 @@ async def test_elicitation_on_the_upstream_get_stream_right_after_initialize_rea
     assert not result.isError, result
     assert _text(result) == "elicitation accept"
     assert [e.message for e in rec.elicitations] == ["Proceed?"]
+
+
+def _sse_messages(text: str) -> list[dict[str, Any]]:
+    return [
+        orjson.loads(line[5:]) for line in text.splitlines() if line.startswith("data:") and line[5:].strip()
+    ]
+
+
+def _call(id_: int, name: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": id_, "method": "tools/call", "params": {"name": name, "arguments": {}}}
+
+
+def test_notification_from_the_upstream_get_stream_is_not_attached_to_the_call_in_flight(gw: Gateway) -> None:
+    url = gw.url("late")
+    with httpx.Client(timeout=30) as client:
+        sid = open_session(client, url)
+        headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+        reply = post(client, url, _call(2, "log_on_get_stream"), **headers)
+        assert reply.status_code == 200
+        on_call = (
+            _sse_messages(reply.text)
+            if reply.headers["content-type"].startswith("text/event")
+            else [reply.json()]
+        )
+        assert [m.get("method") for m in on_call] == [None], on_call
+        assert body_of(reply)["result"]["content"][0]["text"] == "logged"
+        # The notification belongs to the session: the next GET stream gets it.
+        with client.stream("GET", url, headers={**headers, "accept": "text/event-stream"}) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:") and line[5:].strip():
+                    msg = orjson.loads(line[5:])
+                    assert msg["method"] == "notifications/message"
+                    assert msg["params"]["data"] == "unrelated to any call"
+                    break
 
 
 def test_get_stream_that_does_not_open_in_time_is_audited_and_calls_still_go(gw: Gateway) -> None:
