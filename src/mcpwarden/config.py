@@ -154,6 +154,15 @@ class SessionConfig(_Model):
     idle_timeout_s: float = Field(1800.0, gt=0)
     max_age_s: float = Field(86400.0, gt=0)
     max_sessions: int = Field(10_000, gt=0)
+    max_batch: int = Field(
+        32, gt=0, description="Most messages in one JSON-RPC batch (only under 2025-03-26); more is refused."
+    )
+    max_in_flight: int = Field(
+        64, gt=0, description="Most client requests one session may have unanswered at once."
+    )
+    max_in_flight_per_principal: int = Field(
+        256, gt=0, description="Most unanswered client requests of one principal over all its sessions."
+    )
 
 
 class AuditConfig(_Model):

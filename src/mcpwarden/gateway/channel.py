@@ -62,6 +62,9 @@ class InFlight:
         self.channels: dict[Any, Channel] = {}
         self.tasks: dict[Any, asyncio.Task[None]] = {}
 
+    def __len__(self) -> int:
+        return len(self.channels)
+
     def __contains__(self, client_id: Any) -> bool:
         return client_id in self.channels
 

@@ -21,6 +21,7 @@ from mcpwarden.audit import AuditEvent, AuditLog
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
+from mcpwarden.gateway.quota import InFlightQuota
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
 from mcpwarden.guards.base import Guard
@@ -50,6 +51,8 @@ class GatewayCore:
         self.audit = audit
         self.pipeline = Pipeline(guards, audit)
         self.sessions: dict[str, Session] = {}
+        # Unanswered client requests per principal, over all its sessions (batch amplification).
+        self.in_flight = InFlightQuota(config.sessions.max_in_flight_per_principal)
         self._http_client: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.

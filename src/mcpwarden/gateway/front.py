@@ -216,10 +216,19 @@ class McpEndpoint:
         self, request: Request, principal: Principal, endpoint: str, batch: list[Any], size: int
     ) -> Response:
         session = self._session(request, principal, endpoint) if request.headers.get(SESSION_HEADER) else None
-        version = self._check_version(request, session) or (session.protocol_version if session else None)
-        if session is None or (version or "2025-03-26") not in BATCH_REVISIONS or not batch:
+        self._check_version(request, session)
+        # Only the revision the session negotiated decides: a version header on a later
+        # request cannot unlock batches in a session that agreed on a revision without them.
+        if session is None or session.protocol_version not in BATCH_REVISIONS or not batch:
             raise HttpRejection(
                 400, "jsonrpc.batch", "JSON-RPC batches are not allowed in this protocol revision"
+            )
+        limit = self.core.config.sessions.max_batch
+        if len(batch) > limit:
+            raise HttpRejection(
+                400,
+                "jsonrpc.batch_too_large",
+                f"a batch of {len(batch)} messages exceeds the limit of {limit}",
             )
         channels: list[Channel] = []
         for item in batch:
@@ -288,7 +297,9 @@ def build_app(
     endpoint = McpEndpoint(core, authenticate).__call__
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "sessions": len(core.sessions)})
+        return JSONResponse(
+            {"status": "ok", "sessions": len(core.sessions), "in_flight": core.in_flight.total()}
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
