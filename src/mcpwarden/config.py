@@ -163,6 +163,15 @@ class SessionConfig(_Model):
     max_in_flight_per_principal: int = Field(
         256, gt=0, description="Most unanswered client requests of one principal over all its sessions."
     )
+    sse_retry_ms: int = Field(
+        1000, gt=0, description="`retry:` hint (ms) in the priming event of each SSE stream towards clients."
+    )
+    stream_replay_events: int = Field(
+        64, gt=0, description="Newest events kept per SSE stream for resumption with Last-Event-ID."
+    )
+    stream_replay_bytes: int = Field(
+        1_048_576, gt=0, description="Bytes kept per SSE stream for resumption (the newest event always is)."
+    )
 
 
 class AuditConfig(_Model):

@@ -26,7 +26,8 @@ from mcpwarden.gateway.core import GatewayCore
 from mcpwarden.gateway.edge import McpFastPath, TransportSecurityMiddleware
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.session import Session
-from mcpwarden.gateway.sse import final_message, request_stream, session_stream
+from mcpwarden.gateway.sse import channel_source, final_message, serve_stream, unsolicited_source
+from mcpwarden.gateway.streams import EventStream
 from mcpwarden.types import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class McpEndpoint:
             await session.handle_response(payload)
             return Response(status_code=202)
         channel = session.handle_request(payload, len(body))
-        return await self._reply(channel)
+        return await self._reply(session, channel)
 
     async def _initialize(
         self,
@@ -200,14 +201,23 @@ class McpEndpoint:
             return Response(data, media_type="application/json")
         return Response(data, media_type="application/json", headers={SESSION_HEADER: session.id})
 
-    async def _reply(self, channel: Channel) -> Response:
+    async def _reply(self, session: Session, channel: Channel) -> Response:
         msg, data = await channel.queue.get()
         if data is not None:
             if not data:  # cancelled by the client: nothing more to say
                 return Response(status_code=202)
             return Response(data, media_type="application/json")
+        # More than the response is coming: an SSE stream the client can resume.
+        stream = session.streams.open(channel_source(channel), "request")
+        stream.append(orjson.dumps(msg))
+        return self._stream_response(session, stream, 0)
+
+    def _stream_response(
+        self, session: Session, stream: EventStream, after: int, until: float | None = None
+    ) -> Response:
+        retry_ms = self.core.config.sessions.sse_retry_ms
         return StreamingResponse(
-            request_stream(msg, channel),
+            serve_stream(session, stream, after, retry_ms=retry_ms, until=until),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
@@ -256,11 +266,27 @@ class McpEndpoint:
             raise HttpRejection(406, "transport.accept", "GET needs Accept: text/event-stream")
         session = self._session(request, principal, endpoint)
         self._check_version(request, session)
-        return StreamingResponse(
-            session_stream(session, _credential_expiry(request)),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache"},
-        )
+        until = _credential_expiry(request)
+        last_event_id = request.headers.get("last-event-id")
+        if last_event_id is None:
+            return self._stream_response(
+                session, session.streams.open(unsolicited_source(session), "get"), 0, until
+            )
+        found = session.streams.find(last_event_id)
+        if found is None:
+            raise HttpRejection(
+                404, "stream.unknown", "Last-Event-ID names no stream this session can resume"
+            )
+        stream, after = found
+        if stream.lost_after(after):
+            self.core.audit_event(
+                "alert",
+                session=session.id,
+                principal=principal.key,
+                reason="stream.replay_gap",
+                message=f"events after {last_event_id} were no longer kept; the client misses some",
+            )
+        return self._stream_response(session, stream, after, until)
 
     async def _delete(self, request: Request, principal: Principal, endpoint: str) -> Response:
         session = self._session(request, principal, endpoint)

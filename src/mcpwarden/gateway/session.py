@@ -22,6 +22,7 @@ from mcpwarden.gateway.exchange import RequestProcessor
 from mcpwarden.gateway.fanout import Fanout
 from mcpwarden.gateway.relay import Relay
 from mcpwarden.gateway.services import GatewayServices
+from mcpwarden.gateway.streams import StreamRegistry
 from mcpwarden.gateway.upstream import UpstreamError
 from mcpwarden.types import Denied, Exchange, Principal
 
@@ -54,6 +55,11 @@ class Session:
         self.state: dict[str, Any] = {}
         self.closed = False
         self.calls = InFlight()
+        limits = core.config.sessions
+        # The SSE streams towards the client, kept for resumption with Last-Event-ID.
+        self.streams = StreamRegistry(
+            max_events=limits.stream_replay_events, max_bytes=limits.stream_replay_bytes
+        )
         self.fanout = Fanout(self, self._from_upstream)
         self.definitions = Definitions(self, self.fanout)
         self.relay = Relay(self, self.fanout, self.definitions, self.calls)
