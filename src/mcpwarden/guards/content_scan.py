@@ -28,6 +28,9 @@ from mcpwarden.guards.traversal import Leaf, walk
 SEPARATOR = "\n\n"
 MIN_SENSITIVE_LEN = 6  # shorter strings cannot hold a secret or an e-mail address
 MAX_REPORTED = 50  # findings listed per audit record (the count is always exact)
+# A flagged message whose finding spans several strings re-scores up to this many of them
+# one by one, to withhold or annotate only the ones that carry the injection.
+RESCORE_LIMIT = 64
 
 Location = tuple[str | int, ...]
 
@@ -103,17 +106,26 @@ def _score(out: Inspection) -> None:
     hits = [f for f in detection.findings if f.rule.startswith("injection.")]
     if not hits:
         return
-    touched: set[str] = set()
-    for text, (start, first) in offsets.items():
+    # Which distinct texts each finding touches; a document-window verdict of the model
+    # may span several short strings, so those are sorted out below.
+    touched: dict[str, list[tuple[Finding, tuple[int, int]]]] = {}
+    for text, (start, _) in offsets.items():
         end = start + len(text)
         for f in hits:
-            if f.span is None or not (f.span[0] < end and start < f.span[1]):
-                continue
-            touched.add(text)
-            span = (max(f.span[0], start) - start, min(f.span[1], end) - start)
-            out.findings.append((first.path, _with_span(f, span)))
+            if f.span is not None and f.span[0] < end and start < f.span[1]:
+                span = (max(f.span[0], start) - start, min(f.span[1], end) - start)
+                touched.setdefault(text, []).append((f, span))
+    carriers = set(touched)
+    if out.flagged and len(carriers) > 1:
+        alone = {t for t in list(carriers)[:RESCORE_LIMIT] if scan_text(t, threshold=out.threshold).flagged}
+        carriers = alone or carriers
+    for text, found in touched.items():
+        first = offsets[text][1]
+        for f, span in found:
+            if f.rule != "injection.model" or text in carriers:
+                out.findings.append((first.path, _with_span(f, span)))
     if out.flagged:
-        out.injected = [leaf for leaf in natural if leaf.text in touched] or natural
+        out.injected = [leaf for leaf in natural if leaf.text in carriers] or natural
 
 
 def _with_span(f: Finding, span: tuple[int, int]) -> Finding:
