@@ -122,7 +122,9 @@ def test_gcp_service_account_json_key_is_found() -> None:
     account = {
         "type": "service_account",
         "private_key_id": "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",
-        "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+        "private_key": (
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+        ),
     }
     rules = {f.rule for f in find_secrets(json.dumps(account, indent=2))}
     assert {"secret.gcp-service-account-key", "secret.private-key"} <= rules
