@@ -10,8 +10,8 @@ from urllib.parse import quote
 import pytest
 
 from mcpwarden.detect.text import find_secrets
-from mcpwarden.guards.base import Exchange
 from mcpwarden.guards.content import ContentGuard, ContentPolicy
+from mcpwarden.types import Exchange
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzq8Rk3Tx2a"
 PASSWORD = "Tr0ub4dor&3x"

@@ -6,8 +6,8 @@ import asyncio
 
 import orjson
 
-from mcpwarden.guards.base import Exchange
 from mcpwarden.guards.result_size import ResultSizeGuard, result_size
+from mcpwarden.types import Exchange
 
 TEXT = "x" * 650_000
 
