@@ -160,3 +160,15 @@ def test_argument_secrets_block_refuses_an_aws_secret_key_in_tool_arguments() ->
     assert decision is not None and decision.kind == "deny"
     assert decision.details is not None and decision.details["paths"] == ["$.arguments.content"]
     assert "secret.aws-secret-key" in decision.details["rules"]
+
+
+def test_an_empty_assignment_does_not_take_the_next_line_as_its_value() -> None:
+    assert find_secrets("DB_PASSWORD=\nBUILD_SHA=910dcfc2573f915154098b1c10543f62c8ef7495\n") == []
+
+
+def test_password_in_xml_configuration_is_found() -> None:
+    assert _values(f"<server>\n  <password>{PASSWORD}</password>\n</server>")["secret.password"] == PASSWORD
+
+
+def test_a_documented_url_with_the_word_password_is_not_a_secret() -> None:
+    assert find_secrets("Connection strings look like `postgres://user:password@host/db`.") == []

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from mcpwarden.detect.findings import Severity
 from mcpwarden.detect.text._re import Pattern, compile_re
 
-_SEP = r"[\"']?\s*(?:=>|:=|[:=])\s*"
+_SEP = r"[\"']?[ \t]*(?:=>|:=|[:=])[ \t]*"
 
 # (kind, pattern with the secret in group 1, severity, characters that may not follow it)
 _FORMS: tuple[tuple[str, str, Severity, str], ...] = (
@@ -69,7 +69,7 @@ _FORMS: tuple[tuple[str, str, Severity, str], ...] = (
 
 _ASSIGNMENT = compile_re(
     r"(?i)([A-Za-z0-9_.\-]{0,40}(?:passw(?:or)?d|passwd|pwd|passphrase|secret)[A-Za-z0-9_\-]{0,40})"
-    r"[\"']?(\s*(?:=>|:=|[:=])\s*)"
+    r"[\"']?([ \t]*(?:=>|:=|[:=])[ \t]*)"
     r"(?:\"([^\"\r\n]{1,200})\"|'([^'\r\n]{1,200})'|([^\s\"',;#()\[\]{}<>]{1,200}))"
 )
 _KEY_SUFFIXES = (
@@ -92,7 +92,26 @@ _PLACEHOLDERS = frozenset(
         "prompt", "ask", "env", "environment", "file", "self", "this", "config", "settings",
     }
 )  # fmt: skip
-_TEMPLATE_STARTS = ("$", "{", "<", "%", "[", "(", "*", "…", "#", "@", "/", "./", "~/", "&", "!", "`", "\\")
+_TEMPLATE_STARTS = (
+    "$",
+    "{",
+    "<",
+    "%",
+    "[",
+    "(",
+    "*",
+    "…",
+    "#",
+    "@",
+    "/",
+    "./",
+    "~/",
+    "&",
+    "!",
+    "`",
+    "\\",
+    "?",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +183,12 @@ def assignment_value_ok(key: str, sep: str, value: str, *, quoted: bool, followi
 
 
 ASSIGNMENT = _ASSIGNMENT
+# <password>...</password> in XML configuration (Maven settings, Tomcat users, ...).
+XML_ASSIGNMENT = compile_re(
+    r"(?i)<([A-Za-z0-9_.\-]{0,40}(?:passw(?:or)?d|passwd|pwd|passphrase|secret)[A-Za-z0-9_\-]{0,40})>"
+    r"([^<\s]{1,200})</"
+)
+# Values in URLs and connection strings that only show where a password goes.
+URL_PLACEHOLDERS = frozenset(
+    {"password", "pass", "passwd", "pwd", "secret", "xxx", "xxxx", "***", "****", "changeme"}
+)

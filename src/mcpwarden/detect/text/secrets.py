@@ -26,7 +26,13 @@ from typing import Any
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.text._re import Match, Pattern, compile_re, encodable, try_compile
 from mcpwarden.detect.text.secret_decode import find_encoded
-from mcpwarden.detect.text.secret_forms import ASSIGNMENT, assignment_value_ok, forms
+from mcpwarden.detect.text.secret_forms import (
+    ASSIGNMENT,
+    URL_PLACEHOLDERS,
+    XML_ASSIGNMENT,
+    assignment_value_ok,
+    forms,
+)
 
 # detect-secrets plugin class name -> (placeholder kind, severity)
 _PLUGINS: dict[str, tuple[str, Severity]] = {
@@ -76,7 +82,7 @@ _BASIC_AUTH = (
 _KEYWORD_VALUE = (
     r"(?i)(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|bearer|token|"
     r"passw(?:or)?d|passwd|pwd|client[_\-]?secret|private[_\-]?key|credentials?|x-api-key)"
-    r"[\"']?\s*(?:[:=]|=>|\s)\s*[\"']?([A-Za-z0-9+/=_\-.~]{16,256})"
+    r"[\"']?[ \t]*(?:[:=]|=>|[ \t])[ \t]*[\"']?([A-Za-z0-9+/=_\-.~]{16,256})"
 )
 _BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-.~"
 _HEX_CHARS = "0123456789abcdefABCDEF"
@@ -201,6 +207,11 @@ def _overlaps(span: tuple[int, int], taken: Iterable[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in taken)
 
 
+def _url_placeholder(value: str) -> bool:
+    low = value.lower()
+    return low in URL_PLACEHOLDERS or low.startswith(("$", "{", "<", "%", "*"))
+
+
 def _forms_pass(text: str, taken: list[tuple[int, int]], found: list[Finding], *, bearer: bool) -> None:
     for form in _forms():
         if (form.kind == "bearer-token") != bearer:
@@ -226,9 +237,22 @@ def _assignments(text: str, taken: list[tuple[int, int]], found: list[Finding]) 
         value = text[span[0] : span[1]]
         if not assignment_value_ok(key, m.group(2), value, quoted=group != 5, following=text[span[1] :]):
             continue
-        kind = "secret" if "secret" in key.lower() and "pass" not in key.lower() else "password"
-        taken.append(span)
-        found.append(Finding(f"secret.{kind}", Severity.HIGH, f"{kind} assignment in text", span=span))
+        _add_assignment(key, span, taken, found)
+    for m in XML_ASSIGNMENT.finditer(text):
+        span = m.span(2)
+        if _overlaps(span, taken) or not assignment_value_ok(
+            m.group(1), ">", m.group(2), quoted=True, following=""
+        ):
+            continue
+        _add_assignment(m.group(1), span, taken, found)
+
+
+def _add_assignment(
+    key: str, span: tuple[int, int], taken: list[tuple[int, int]], found: list[Finding]
+) -> None:
+    kind = "secret" if "secret" in key.lower() and "pass" not in key.lower() else "password"
+    taken.append(span)
+    found.append(Finding(f"secret.{kind}", Severity.HIGH, f"{kind} assignment in text", span=span))
 
 
 def _decoded(text: str, taken: list[tuple[int, int]], found: list[Finding]) -> None:
@@ -265,6 +289,8 @@ def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
                 continue
             value = text[span[0] : span[1]]
             if det.kind == "jwt" and not _jwt_is_well_formed(value):
+                continue
+            if det.kind in {"connection-string", "basic-auth"} and _url_placeholder(value):
                 continue
             taken.append(span)
             found.append(Finding(f"secret.{det.kind}", det.severity, f"{det.kind} in text", span=span))
