@@ -92,13 +92,13 @@ def _score(out: Inspection) -> None:
     if not natural:
         return
     # One copy of each distinct text, at its offset in the joined text.
-    offsets: dict[str, tuple[int, Leaf]] = {}
+    offsets: dict[str, int] = {}
     parts: list[str] = []
     pos = 0
     for leaf in natural:
         if leaf.text in offsets:
             continue
-        offsets[leaf.text] = (pos, leaf)
+        offsets[leaf.text] = pos
         parts.append(leaf.text)
         pos += len(leaf.text) + len(SEPARATOR)
     detection = scan_text(SEPARATOR.join(parts), threshold=out.threshold)
@@ -109,7 +109,7 @@ def _score(out: Inspection) -> None:
     # Which distinct texts each finding touches; a document-window verdict of the model
     # may span several short strings, so those are sorted out below.
     touched: dict[str, list[tuple[Finding, tuple[int, int]]]] = {}
-    for text, (start, _) in offsets.items():
+    for text, start in offsets.items():
         end = start + len(text)
         for f in hits:
             if f.span is not None and f.span[0] < end and start < f.span[1]:
@@ -119,11 +119,15 @@ def _score(out: Inspection) -> None:
     if out.flagged and len(carriers) > 1:
         alone = {t for t in list(carriers)[:RESCORE_LIMIT] if scan_text(t, threshold=out.threshold).flagged}
         carriers = alone or carriers
+    carrying: dict[str, list[Leaf]] = {}
+    for leaf in natural:
+        if leaf.text in touched:
+            carrying.setdefault(leaf.text, []).append(leaf)
     for text, found in touched.items():
-        first = offsets[text][1]
         for f, span in found:
             if f.rule != "injection.model" or text in carriers:
-                out.findings.append((first.path, _with_span(f, span)))
+                # every string holding this text, not only the one that was scored
+                out.findings.extend((leaf.path, _with_span(f, span)) for leaf in carrying[text])
     if out.flagged:
         out.injected = [leaf for leaf in natural if leaf.text in carriers] or natural
 

@@ -147,16 +147,18 @@ async def test_every_channel_of_an_injecting_upstream_is_defended(gw: Gateway, t
         with pytest.raises(McpError) as failed:
             await s.call_tool("fail", {})
         await _progress_call(s, seen, "noisy")
-        asked = await s.call_tool("ask", {})
+        with pytest.raises(McpError) as refused:  # the elicitation never reaches the client
+            await s.call_tool("ask", {})
         completion = await s.complete(
             PromptReference(type="ref/prompt", name="brief"), {"name": "topic", "value": ""}
         )
         with pytest.raises(McpError):
             await s.get_prompt("brief", {})
     shown = [seen.text(), _dump(tools), _dump(prompts), _dump(resources), _dump(templates)]
-    shown += [_dump(asked), _dump(completion), str(failed.value.error.model_dump())]
+    shown += [_dump(completion), str(failed.value.error.model_dump())]
     assert all(INJECTION not in text for text in shown)
-    assert seen.elicitations == [] and seen.logs == []
+    assert seen.elicitations == [] and seen.logs == [] and seen.progress == []
+    assert "blocked as a likely prompt injection" in refused.value.error.message
     assert leak.value.error.data["reason"] == "content.injection"  # type: ignore[index]
     assert failed.value.error.data == {
         "detail": "[withheld by mcpwarden: likely prompt injection]",
@@ -214,7 +216,7 @@ async def test_every_channel_of_a_leaking_upstream_is_redacted(gw: Gateway, tran
         "$.result.content[1].title",
         "$.result._meta.hint",
         "$.result.description",
-        "$.result.prompts[0].description",
+        "$.result.prompts[1].description",
         "$.result.resources[0].description",
         "$.result.resourceTemplates[0].description",
     }
