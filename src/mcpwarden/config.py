@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
-from mcpwarden.guards.content import ContentPolicy
+from mcpwarden.guards.content_policy import ContentPolicy
 
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[-1]

@@ -46,7 +46,8 @@ class Relay:
         self._backlog: deque[JSON] = deque(maxlen=UNSOLICITED_BUFFER)
         self.get_streams = 0
         self._ids = itertools.count(1)
-        self._server_requests: dict[str, tuple[str, Any]] = {}
+        # gateway id -> (upstream, the upstream's own id, method)
+        self._server_requests: dict[str, tuple[str, Any, str]] = {}
 
     # ------------------------------------------------------------------ upstream → client
 
@@ -75,7 +76,12 @@ class Relay:
 
     async def _server_request(self, upstream: str, msg: JSON, channel: Channel | None) -> None:
         s = self.session
-        ex = Exchange(msg["method"], upstream, s.principal, s.id, msg.get("id"), None, {}, s.state)
+        method = str(msg["method"])
+        # Both directions are on the record: the request here, the client's answer below.
+        self.core.audit_event(
+            "server_request", session=s.id, upstream=upstream, method=method, request_id=_audit_id(msg)
+        )
+        ex = Exchange(method, upstream, s.principal, s.id, msg.get("id"), None, {}, s.state)
         try:
             msg = await self.core.pipeline.run("server_request", ex, msg)
         except Denied as exc:
@@ -91,7 +97,7 @@ class Relay:
                 )
             return
         gw_id = f"{upstream}-{next(self._ids)}"
-        self._server_requests[gw_id] = (upstream, msg["id"])
+        self._server_requests[gw_id] = (upstream, msg["id"], method)
         out = dict(msg)
         out["id"] = gw_id
         self._to_client(out, channel)
@@ -110,7 +116,7 @@ class Relay:
             if method == "notifications/cancelled":
                 # The upstream withdrew one of its own requests: name it by our id.
                 original = params.get("requestId")
-                for gw_id, (up, orig) in list(self._server_requests.items()):
+                for gw_id, (up, orig, _) in list(self._server_requests.items()):
                     if up == upstream and orig == original:
                         msg = {**msg, "params": {**params, "requestId": gw_id}}
                         del self._server_requests[gw_id]
@@ -156,9 +162,27 @@ class Relay:
                 message="response to no pending request",
             )
             return
-        upstream, original_id = target
+        upstream, original_id, method = target
+        s = self.session
+        answer = "result" if "result" in msg else "error"
+        self.core.audit_event(
+            "client_response",
+            session=s.id,
+            upstream=upstream,
+            method=method,
+            request_id=_audit_id(msg),
+            details={"answer": answer},
+        )
+        ex = Exchange(method, upstream, s.principal, s.id, original_id, None, {}, s.state)
         out = dict(msg)
-        out["id"] = original_id
+        try:
+            out = await self.core.pipeline.run("client_response", ex, out)
+        except Denied as exc:
+            # The answer is withheld; the upstream learns why instead.
+            out = jsonrpc.error(
+                original_id, jsonrpc.DENIED, exc.decision.message or "denied", reason=exc.decision.reason
+            )
+        out = {**out, "id": original_id}
         try:
             await self.fanout.send(upstream, out)
         except UpstreamError as exc:
@@ -180,3 +204,8 @@ class Relay:
         """Wake each open GET stream so that it ends (the session is closing)."""
         for _ in range(self.get_streams):
             self.unsolicited.put_nowait(None)
+
+
+def _audit_id(msg: JSON) -> str | int | None:
+    value = msg.get("id")
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None
