@@ -6,7 +6,7 @@ import base64
 import itertools
 
 from mcpwarden.detect.text import scan_text
-from mcpwarden.detect.text.scan import BLOCK, OVERLAP, WINDOW, blocks, windows
+from mcpwarden.detect.text.scan import BLOCK, OVERLAP, WINDOW, block_threshold, blocks, windows
 
 EMAIL = (
     "Hi team,\n\nThe quarterly numbers are in the shared folder. Revenue was up 4% and churn was flat. "
@@ -126,9 +126,9 @@ def test_injection_past_one_megabyte_is_scanned_not_truncated() -> None:
     assert "scan.truncated" not in {f.rule for f in detection.findings}
 
 
-def test_padding_does_not_lower_the_score_of_a_strong_rule_hit() -> None:
-    alone = scan_text(EMAIL + "\n" + ATTACK).score
-    assert scan_text(_padded(EMAIL + "\n" + ATTACK, 500_000)).score >= alone - 1e-9
+def test_padded_strong_rule_hit_stays_above_the_block_threshold() -> None:
+    assert scan_text(EMAIL + "\n" + ATTACK).score >= block_threshold()
+    assert scan_text(_padded(EMAIL + "\n" + ATTACK, 500_000)).score >= block_threshold()
 
 
 def test_rule_finding_past_a_block_boundary_points_into_the_original_text() -> None:

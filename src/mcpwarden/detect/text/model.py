@@ -22,8 +22,10 @@ only NumPy is needed.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -118,13 +120,24 @@ class InjectionModel:
         return ez / (1.0 + ez)
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(
-            path,
-            doc_weights=self.doc_weights.astype(np.float32),
-            seg_weights=self.seg_weights.astype(np.float32),
-            scalars=np.array([self.doc_bias, self.seg_bias, *self.combiner], dtype=np.float64),
-            meta=np.frombuffer(json.dumps(self.meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
-        )
+        """Write an `.npz` that `numpy.load` reads, byte-identical for identical weights.
+
+        `numpy.savez_compressed` stamps each member with the current time; fixed member
+        dates make the artifact's hash a function of the weights alone, so a test can pin it.
+        """
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "doc_weights": self.doc_weights.astype(np.float32),
+            "seg_weights": self.seg_weights.astype(np.float32),
+            "scalars": np.array([self.doc_bias, self.seg_bias, *self.combiner], dtype=np.float64),
+            "meta": np.frombuffer(json.dumps(self.meta, sort_keys=True).encode("utf-8"), dtype=np.uint8),
+        }
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, array in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, array, allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, buffer.getvalue())
 
     @classmethod
     def load(cls, path: Path) -> InjectionModel:
