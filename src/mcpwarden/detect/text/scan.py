@@ -94,15 +94,29 @@ def blocks(length: int, text: str | None = None) -> list[tuple[int, int]]:
         start = cut
 
 
-def _overlapping(hits: list[RuleHit], start: int, end: int) -> list[RuleHit]:
-    return [h for h in hits if h.span[0] < end and start < h.span[1]]
+class _HitIndex:
+    """Rule hits sorted by start, for overlap queries in O(log n + k).
+
+    A linear scan of every hit per window and per segment would make the whole-text scan
+    quadratic on long texts with many (harmless) rule hits.
+    """
+
+    def __init__(self, hits: list[RuleHit]) -> None:
+        self.hits = sorted(hits, key=lambda h: h.span)
+        self.starts = [h.span[0] for h in self.hits]
+        self.longest = max((h.span[1] - h.span[0] for h in self.hits), default=0)
+
+    def overlapping(self, start: int, end: int) -> list[RuleHit]:
+        if not self.hits:
+            return []
+        lo = bisect.bisect_left(self.starts, start - self.longest)
+        hi = bisect.bisect_left(self.starts, end)
+        return [h for h in self.hits[lo:hi] if h.span[0] < end and start < h.span[1]]
 
 
-def _seg_margin(
-    text: str, start: int, end: int, hits: list[RuleHit], model: InjectionModel, m: Margins
-) -> float:
+def _seg_margin(text: str, start: int, end: int, hits: _HitIndex, model: InjectionModel, m: Margins) -> float:
     embedded = len(text) >= 2 * (end - start)
-    seg_hits = _overlapping(hits, start, end)
+    seg_hits = hits.overlapping(start, end)
     if seg_hits:
         return model.seg_margin(features.extract(text[start:end], seg_hits, embedded=embedded))
     key = (text[start:end], embedded)
@@ -123,16 +137,17 @@ def _score_text(
     origin: str,
 ) -> None:
     """Score every window and segment of `text` into `m`."""
+    index = _HitIndex(hits)
     spans = features.segments(text)
     starts = [s for s, _ in spans]
     seg_margins: list[float] = []
     for start, end in spans:
-        margin = _seg_margin(text, start, end, hits, model, m)
+        margin = _seg_margin(text, start, end, index, model, m)
         seg_margins.append(margin)
         m.offer_seg(margin, to_original(start, end), origin)
     m.n_segments += len(spans)
     for start, end in windows(len(text)):
-        inside = _overlapping(hits, start, end)
+        inside = index.overlapping(start, end)
         margin = model.doc_margin(features.extract(text[start:end], inside))
         m.offer_doc(margin, to_original(start, end), origin)
         m.n_windows += 1
