@@ -149,3 +149,14 @@ def test_instruction_straddling_a_block_cut_is_found() -> None:
 def test_empty_text_scores_low() -> None:
     detection = scan_text("")
     assert not detection.flagged and detection.findings == []
+
+
+def test_half_a_megabyte_of_benign_text_is_not_flagged() -> None:
+    assert not scan_text(_padded("", 500_000)).flagged
+
+
+def test_sixteen_benign_emails_returned_together_are_not_flagged() -> None:
+    names = ["Ann", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal"] * 2
+    days = ["Monday", "Tuesday", "Friday", "Sunday"] * 4
+    mails = [EMAIL.replace("Dana", n).replace("Thursday", d) for n, d in zip(names, days, strict=True)]
+    assert not scan_text("\n\n".join(mails)).flagged
