@@ -179,6 +179,9 @@ def main() -> int:
     parser.add_argument("--families", help="comma-separated subset (default: all)")
     parser.add_argument("--joins", type=int, default=120, help="joined texts for each fold's combiner")
     parser.add_argument("--json", type=Path, help="write the per-row results and the summary here")
+    parser.add_argument(
+        "--partial", type=Path, help="append each fold as it finishes (JSON lines); resume from it"
+    )
     args = parser.parse_args()
     rows = tr.load_rows()
     start = time.perf_counter()
@@ -188,10 +191,18 @@ def main() -> int:
     if args.families:
         families = [f for f in families if f in set(args.families.split(","))]
     results = []
+    if args.partial and args.partial.exists():
+        results = [json.loads(line) for line in args.partial.read_text("utf-8").split("\n") if line]
+    done = {res["family"] for res in results}
     for family in families:
+        if family in done:
+            continue
         t0 = time.perf_counter()
         res = evaluate(family, rows, prepared, args.joins)
         results.append(res)
+        if args.partial:
+            with args.partial.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(res) + "\n")
         fam = report([res])["per_family"][family]
         print(
             f"{family:32s} tpr={fam['tpr']} fpr={fam['fpr']} ({time.perf_counter() - t0:.0f} s)",
