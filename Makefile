@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node run test lint typecheck unit bench clean
+.PHONY: install install-python install-node run test lint typecheck unit bench clean models
 
 install: install-python install-node
 
@@ -32,6 +32,11 @@ test: install lint
 
 bench: install
 	.venv/bin/python bench/gateway_latency.py
+
+# Rebuild the shipped detection models from committed data only (about two minutes on one core).
+models: install-python
+	.venv/bin/python scripts/build_injection_corpus.py
+	.venv/bin/python scripts/train_injection_model.py
 
 clean:
 	rm -rf .venv node_modules .mypy_cache .ruff_cache .pytest_cache
