@@ -127,7 +127,8 @@ class SyslogReceiver(_Collector):
                 def handle(self) -> None:
                     receiver._take(self.request[0])
 
-            self.server: socketserver.BaseServer = socketserver.ThreadingUDPServer(("127.0.0.1", 0), UdpHandler)
+            udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), UdpHandler)
+            self.server: socketserver.BaseServer = udp
         else:
 
             class TcpHandler(socketserver.StreamRequestHandler):
