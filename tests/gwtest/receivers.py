@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -117,7 +118,7 @@ class _Collector:
 class SyslogReceiver(_Collector):
     """UDP: one message per datagram. TCP: octet-counted frames (`LEN SP MSG`)."""
 
-    def __init__(self, transport: str = "udp") -> None:
+    def __init__(self, transport: str = "udp", tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.transport = transport
         receiver = self
@@ -141,7 +142,14 @@ class SyslogReceiver(_Collector):
                             return
                         receiver._take(self.rfile.read(int(digits)))
 
-            self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), TcpHandler)
+            class TcpServer(socketserver.ThreadingTCPServer):
+                def get_request(self) -> tuple[Any, Any]:
+                    conn, addr = super().get_request()
+                    if tls is not None:
+                        conn = tls.wrap_socket(conn, server_side=True)
+                    return conn, addr
+
+            self.server = TcpServer(("127.0.0.1", 0), TcpHandler)
         self.server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = int(self.server.server_address[1])  # type: ignore[attr-defined]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -237,3 +245,45 @@ def dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def self_signed_tls(directory: Any) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context for 127.0.0.1 with a fresh self-signed certificate; returns it and
+    the certificate's path (the client's CA file)."""
+    import datetime as dt
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = Path(directory) / "syslog-cert.pem"
+    key_path = Path(directory) / "syslog-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_path, key_path)
+    return ctx, str(cert_path)

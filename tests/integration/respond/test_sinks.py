@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from gwtest.receivers import HttpReceiver, SyslogReceiver, dead_port, decode_otlp_logs
+from gwtest.receivers import HttpReceiver, SyslogReceiver, dead_port, decode_otlp_logs, self_signed_tls
 from mcpwarden.audit import AuditLog, verify
 from mcpwarden.audit.sinks import AuditFanout
 from mcpwarden.audit.sinks.otlp import OtlpSink
@@ -67,6 +67,35 @@ def test_syslog_receiver_parses_rfc5424_with_cef_payload(audit_file: AuditLog, t
     assert msg.custom("upstream") == "files" and msg.custom("tool") == "read_file"
     assert msg.custom("guard") == "policy"
     assert msg.cef["msg"] == "call 1 denied: path outside the allowed roots"
+
+
+def test_syslog_over_tls_verifies_the_collector_certificate(audit_file: AuditLog, tmp_path: Path) -> None:
+    tls, ca_file = self_signed_tls(tmp_path)
+    receiver = SyslogReceiver("tls", tls=tls)
+    sink = SyslogSink("siem", host="127.0.0.1", port=receiver.port, transport="tls", ca_file=ca_file)
+    fanout = AuditFanout(audit_file, [sink])
+    fanout.start()
+    try:
+        fanout.write(_deny())
+        [msg] = receiver.wait_for(lambda items: len(items) >= 1)
+    finally:
+        fanout.close()
+        receiver.close()
+    assert msg.cef["act"] == "deny"
+
+
+def test_syslog_over_tls_refuses_an_unknown_certificate(audit_file: AuditLog, tmp_path: Path) -> None:
+    tls, _ = self_signed_tls(tmp_path)
+    receiver = SyslogReceiver("tls", tls=tls)
+    sink = SyslogSink(
+        "siem", host="127.0.0.1", port=receiver.port, transport="tls", max_attempts=1, close_timeout_s=5
+    )
+    fanout = AuditFanout(audit_file, [sink])
+    fanout.start()
+    fanout.write(_deny())
+    fanout.close()
+    receiver.close()
+    assert receiver.items == [] and sink.stats.sent == 0 and sink.stats.dropped == 1
 
 
 def test_syslog_escapes_cef_separators_in_values(audit_file: AuditLog) -> None:
