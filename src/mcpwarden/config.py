@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
 from mcpwarden.guards.content_policy import ContentPolicy
 
@@ -178,6 +179,11 @@ class AuditConfig(_Model):
     path: str | None = Field("var/audit.jsonl", description="JSONL audit file (null: no audit file).")
     fsync: Literal["always", "interval", "never"] = "interval"
     include_raw_arguments: bool = False
+    sinks: list[SinkConfig] = Field(
+        default_factory=list,
+        description="Where else records go (stdout, syslog, webhook, otlp), each behind a bounded queue; "
+        "redacted first. The file above still gets every record when a sink is down.",
+    )
 
 
 class StoreConfig(_Model):

@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 
 from mcpwarden.audit import AuditEvent, AuditLog
+from mcpwarden.audit.sinks import AuditFanout
+from mcpwarden.audit.sinks.factory import build_sinks
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
@@ -73,16 +75,19 @@ class GatewayCore:
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
         from mcpwarden.gateway.guards_setup import build_guards
 
-        audit = None
+        file = None
         if config.audit.path:
             from pathlib import Path
 
             Path(config.audit.path).parent.mkdir(parents=True, exist_ok=True)
-            audit = AuditLog(
+            file = AuditLog(
                 config.audit.path,
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
             )
+        audit: AuditWriter | None = file
+        if config.audit.sinks:
+            audit = AuditFanout(file, build_sinks(config.audit.sinks))
         return cls(config, build_guards(config) if guards is None else guards, audit=audit)
 
     @property
@@ -105,6 +110,9 @@ class GatewayCore:
             self.registry.forget_dead_gateways()
 
     async def start(self) -> None:
+        start = getattr(self.audit, "start", None)
+        if callable(start):
+            start()
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
         self.audit_event("gateway.start", details={"upstreams": sorted(self.config.upstreams)})
