@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
+import shutil
+import sys
+from pathlib import Path
 from typing import Any
 
 from mcpwarden.cli import UsageError
@@ -38,18 +42,66 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
+# Launchers whose first non-option argument names the actual server (npx -y PKG, uvx PKG...).
+_LAUNCHERS = frozenset(
+    {"npx", "uvx", "pipx", "bunx", "node", "python", "python3", "deno", "bun", "uv", "docker", "podman"}
+)
+
+
+def state_home() -> Path:
+    """$XDG_STATE_HOME, or ~/.local/state as the XDG base directory spec says."""
+    env = os.environ.get("XDG_STATE_HOME", "")
+    return Path(env) if os.path.isabs(env) else Path.home() / ".local" / "state"
+
+
+def server_slug(command: list[str]) -> str:
+    """A folder name for a wrapped server that stays the same across versions and restarts.
+
+    `npx -y @scope/server-filesystem@1.2 /dir` -> `server-filesystem`: the version is left out
+    on purpose, since keeping the pins across an upgrade is what catches a changed definition.
+    """
+    words = [Path(command[0]).name]
+    if words[0] in _LAUNCHERS:
+        words = [w for w in command[1:] if not w.startswith("-") and w not in ("run", "exec", "x")][
+            :1
+        ] or words
+    word = words[0].rsplit("/", 1)[-1]
+    if "@" in word[1:]:
+        word = word[: word.index("@", 1)]
+    word = word.removesuffix(".py").removesuffix(".js").lstrip("@")
+    slug = re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-")[:48]
+    return slug or DEFAULT_NAME
+
+
+def check_command(command: str) -> None:
+    """Name a missing or unusable command up front, instead of a failed session later."""
+    if os.sep in command or (os.altsep and os.altsep in command):
+        path = Path(command)
+        if not path.exists():
+            raise UsageError(f"cannot run {command!r}: no such file")
+        if path.is_dir() or not os.access(path, os.X_OK):
+            raise UsageError(f"cannot run {command!r}: not an executable file")
+        return
+    if shutil.which(command) is None:
+        raise UsageError(f"cannot run {command!r}: command not found on PATH")
+
+
 def build_config(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
     if not command:
         raise UsageError("wrap needs a server command after --, e.g. mcpwarden wrap -- npx -y some-server")
+    check_command(command[0])
     try:
         config = load_config(args.config) if args.config else GatewayConfig()
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     if not args.config:
-        config.audit.path = None  # no file written unless the user asks for one
+        # Pins and audit persist per server across client restarts, so protection does too.
+        state = state_home() / "mcpwarden" / (args.name or server_slug(command))
+        config.audit.path = str(state / "audit.jsonl")
+        config.store.path = str(state / "pins.sqlite3")
     name = args.name or (next(iter(config.upstreams)) if len(config.upstreams) == 1 else DEFAULT_NAME)
     base = config.upstreams.get(name)
     settings = (
@@ -76,15 +128,43 @@ def build_config(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
     return config, name
 
 
+def _pass_stderr_through() -> None:
+    """The wrapped server's stderr goes to ours, line by line, as the client would have seen it
+    without the wrapper (MCP clients show a server's stderr in their logs)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    child = logging.getLogger("mcpwarden.upstream.stderr")
+    child.addHandler(handler)
+    child.setLevel(logging.INFO)
+    child.propagate = False
+
+
+def _core(config: GatewayConfig) -> Any:
+    from mcpwarden.audit.jsonl import AuditChainError
+    from mcpwarden.gateway.core import GatewayCore
+
+    try:
+        return GatewayCore.from_config(config)
+    except AuditChainError as exc:
+        if not config.audit.path or "already open" not in str(exc):
+            raise UsageError(str(exc)) from exc
+    # Another wrapper of the same server is running (two clients, or one restarting): it keeps
+    # the main audit file; this one writes its own beside it rather than fork that chain.
+    main = Path(config.audit.path)
+    config.audit.path = str(main.with_name(f"{main.stem}-{os.getpid()}{main.suffix}"))
+    print(f"mcpwarden wrap: {main} is in use; auditing to {config.audit.path}", file=sys.stderr)
+    return GatewayCore.from_config(config)
+
+
 def run(args: argparse.Namespace) -> int:
     config, name = build_config(args)
     logging.basicConfig(level=logging.WARNING, format="mcpwarden wrap: %(levelname)s %(message)s")
+    _pass_stderr_through()
 
     async def main() -> int:
-        from mcpwarden.gateway.core import GatewayCore
         from mcpwarden.gateway.wrap import StdioFront
 
-        return await StdioFront(GatewayCore.from_config(config), name).run()
+        return await StdioFront(_core(config), name).run()
 
     from mcpwarden.commands.serve import run_loop
 
