@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from mcpwarden.cli import UsageError
-from mcpwarden.config import ConfigError, config_json_schema, load_config
 
 
 def register(subparsers: Any) -> None:
@@ -21,11 +20,15 @@ def register(subparsers: Any) -> None:
 
 
 def _schema(_args: argparse.Namespace) -> int:
+    from mcpwarden.config import config_json_schema
+
     print(json.dumps(config_json_schema(), indent=2))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
+    from mcpwarden.config import ConfigError, load_config
+
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.commands.jsonl_io import read_rows, write_rows
-from mcpwarden.detect.text import default_threshold, scan_text
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcpwarden.detect.text import default_threshold, scan_text
+
     threshold = default_threshold() if args.threshold is None else float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.commands.jsonl_io import read_rows, write_rows
-from mcpwarden.detect.findings import Detection
-from mcpwarden.detect.tools import DEFAULT_THRESHOLD, scan_tool
+
+if TYPE_CHECKING:
+    from mcpwarden.detect.findings import Detection
+
+# Equal to mcpwarden.detect.tools.DEFAULT_THRESHOLD (a unit test checks): repeated here so that
+# `scan-tools --help` does not load the detector.
+DEFAULT_THRESHOLD = 0.5
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +55,8 @@ def verdict(row_id: Any, detection: Detection) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcpwarden.detect.tools import scan_tool
+
     threshold = float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import UsageError
-from mcpwarden.config import ConfigError, GatewayConfig, load_config
+
+if TYPE_CHECKING:
+    from mcpwarden.config import GatewayConfig
 
 
 def register(subparsers: Any) -> None:
@@ -24,6 +25,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcpwarden.config import ConfigError, load_config
+
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -56,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_loop(main: Any) -> Any:
     """Run on uvloop where it is installed: the relay is event-loop bound."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:
@@ -64,6 +69,8 @@ def run_loop(main: Any) -> Any:
 
 
 async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any = None) -> None:
+    import asyncio
+
     import uvicorn
 
     from mcpwarden.gateway.core import GatewayCore

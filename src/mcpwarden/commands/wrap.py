@@ -13,10 +13,12 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import UsageError
-from mcpwarden.config import ConfigError, GatewayConfig, StdioUpstream, load_config
+
+if TYPE_CHECKING:
+    from mcpwarden.config import GatewayConfig
 
 DEFAULT_NAME = "wrapped"
 
@@ -93,6 +95,8 @@ def build_config(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
     if not command:
         raise UsageError("wrap needs a server command after --, e.g. mcpwarden wrap -- npx -y some-server")
     check_command(command[0])
+    from mcpwarden.config import ConfigError, GatewayConfig, StdioUpstream, load_config
+
     try:
         config = load_config(args.config) if args.config else GatewayConfig()
     except ConfigError as exc:
