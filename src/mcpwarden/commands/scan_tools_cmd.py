@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="score JSONL rows of MCP tool definitions for tool poisoning",
         description="Read JSONL rows with `id` and `tool` (an MCP tool object); write one verdict per row.",
     )
-    parser.add_argument("--input", required=True, metavar="FILE.jsonl", help="rows with `id` and `tool`")
+    parser.add_argument("--input", metavar="FILE.jsonl", help="rows with `id` and `tool` (default: stdin)")
     parser.add_argument("--output", metavar="OUT.jsonl", help="where to write verdicts (default: stdout)")
     parser.add_argument(
         "--threshold",
@@ -60,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
     threshold = float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
-    rows = read_rows(Path(args.input), "tool", dict, "a JSON object (an MCP tool)")
+    rows = read_rows(Path(args.input) if args.input else None, "tool", dict, "a JSON object (an MCP tool)")
     write_rows((verdict(row_id, scan_tool(tool, threshold=threshold)) for row_id, tool in rows), args.output)
     return EXIT_OK

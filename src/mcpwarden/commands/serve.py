@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from typing import TYPE_CHECKING, Any
@@ -68,15 +69,67 @@ def run_loop(main: Any) -> Any:
     return uvloop.run(main)
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on, as one sentence, or None when it can.
+
+    Checked before anything else opens (the audit file's lock would otherwise be the first
+    thing to fail, with a message about the audit instead of the port). A second gateway on
+    the port is recognised by its /healthz answer.
+    """
+    import errno
+    import socket
+
+    if port == 0:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            return None
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                pass
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                return f"cannot listen on {host}:{port}: {host} is not an address of this machine"
+            elif exc.errno == errno.EACCES:
+                return f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges)"
+            else:
+                return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    shown = f"[{host}]" if ":" in host else host
+    if _is_mcpwarden(f"http://{shown}:{port}/healthz"):
+        return f"a gateway already runs on {shown}:{port} (stop it first, or pass --port)"
+    return f"port {port} on {shown} is in use by another program; pick another with --port"
+
+
+def _is_mcpwarden(url: str) -> bool:
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as resp:
+            body = json.loads(resp.read(4096))
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("status") == "ok" and "sessions" in body
+
+
 async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any = None) -> None:
     import asyncio
 
     import uvicorn
 
+    from mcpwarden.audit.jsonl import AuditChainError
     from mcpwarden.gateway.core import GatewayCore
     from mcpwarden.gateway.front import build_app
 
-    core = GatewayCore.from_config(config)
+    problem = port_problem(config.listen.host, config.listen.port)
+    if problem is not None:
+        raise UsageError(problem)
+    try:
+        core = GatewayCore.from_config(config)
+    except AuditChainError as exc:
+        raise UsageError(f"cannot open the audit file: {exc}") from None
     core.enable_registry()
     auth = None
     if config.auth is not None:
@@ -104,6 +157,14 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
+    if not server.started:
+        # uvicorn logs the reason and exits; say it in one line whatever happened.
+        with contextlib.suppress(BaseException):
+            await task
+        problem = port_problem(config.listen.host, config.listen.port)
+        raise UsageError(
+            problem or f"the gateway could not start on {config.listen.host}:{config.listen.port}"
+        )
     if server.started:
         port = server.servers[0].sockets[0].getsockname()[1]
         if config.listen.port == 0:
