@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
@@ -240,17 +240,18 @@ class GatewayConfig(_Model):
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port if port is not None else self.listen.port}"
 
-    @model_validator(mode="after")
-    def _check_names(self) -> GatewayConfig:
+    @field_validator("upstreams", mode="after")
+    @classmethod
+    def _check_names(cls, upstreams: dict[str, Any]) -> dict[str, Any]:
         import re
 
-        for name in self.upstreams:
+        for name in upstreams:
             if not re.match(UPSTREAM_NAME_PATTERN, name):
                 raise ValueError(
-                    f"upstream name {name!r} must match {UPSTREAM_NAME_PATTERN} "
-                    "(lowercase letters, digits and '-', starting with a letter)"
+                    f"upstream name {name!r} must be lowercase letters, digits and '-', starting "
+                    f"with a letter, at most 48 characters (pattern {UPSTREAM_NAME_PATTERN})"
                 )
-        return self
+        return upstreams
 
     def resolve_paths(self, base: Path) -> GatewayConfig:
         """Make relative file paths relative to the config file, not the working directory."""
@@ -277,7 +278,12 @@ def load_config(path: str | Path) -> GatewayConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}, line {mark.line + 1} column {mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    if raw is None:
+        raise ConfigError(f"{p}: the file is empty; it needs at least an `upstreams:` section")
     if isinstance(raw, dict):
         raw = {k: _expand_env(v) if k in ENV_EXPANDED_SECTIONS else v for k, v in raw.items()}
     return parse_config(raw or {}, source=str(p)).resolve_paths(p.resolve().parent)
@@ -308,15 +314,13 @@ def _expand_env(value: Any) -> Any:
 
 def parse_config(raw: Any, *, source: str = "<config>") -> GatewayConfig:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping")
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (upstreams:, listen:, ...)")
     try:
         return GatewayConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{source}: invalid configuration"]
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"])
-            lines.append(f"  {loc}: {err['msg']}")
-        raise ConfigError("\n".join(lines)) from exc
+        from mcpwarden.config_errors import describe
+
+        raise ConfigError("\n".join(describe(exc, raw, source, GatewayConfig))) from None
 
 
 def config_json_schema() -> dict[str, Any]:

@@ -45,6 +45,12 @@ def run(args: argparse.Namespace) -> int:
             f"refusing to listen on non-loopback address {config.listen.host!r} without client "
             "authentication; configure `auth:` or set listen.allow_unauthenticated_remote: true"
         )
+    from mcpwarden.commands.config_cmd import _raw
+    from mcpwarden.commands.preflight import problems
+
+    found = problems(config, args.config, raw=_raw(args.config), check_port=False)
+    if found:
+        raise UsageError("\n".join(found))
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
