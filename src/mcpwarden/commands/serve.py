@@ -1,4 +1,5 @@
-"""`mcpwarden serve -c CONFIG.yaml`: run the gateway."""
+"""`mcpwarden serve -c CONFIG.yaml` (or one server: `--upstream URL`, `-- COMMAND ARGS...`):
+run the gateway."""
 
 from __future__ import annotations
 
@@ -16,9 +17,17 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "serve", help="run the gateway (Streamable HTTP) in front of configured upstreams"
+        "serve",
+        help="run the gateway (Streamable HTTP) in front of configured upstreams",
+        usage="mcpwarden serve (-c CONFIG | --upstream URL | -- COMMAND [ARGS...]) [options]",
+        description="Run the gateway in front of the upstreams of a config file, or in front of one "
+        "server given on the command line with the default settings (state in "
+        "$XDG_STATE_HOME/mcpwarden/<name>/).",
     )
-    p.add_argument("-c", "--config", required=True, help="gateway config file (YAML)")
+    p.add_argument("-c", "--config", help="gateway config file (YAML)")
+    p.add_argument("--upstream", metavar="URL", help="front this Streamable HTTP server (no config file)")
+    p.add_argument("--name", help="upstream name for --upstream or COMMAND (default: from the URL/command)")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="a stdio server to front, after --")
     p.add_argument("--host", help="override listen.host")
     p.add_argument("--port", type=int, help="override listen.port (0 picks a free port)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
@@ -26,12 +35,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcpwarden.commands import one_server
     from mcpwarden.config import ConfigError, load_config
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    source = args.config
+    if one_server.wanted(args):
+        config, source = one_server.build(args)
+    elif not args.config:
+        raise UsageError("serve needs -c CONFIG, --upstream URL, or a server command after --")
+    else:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
     if args.host:
         config.listen.host = args.host
     if args.port is not None:
@@ -48,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from mcpwarden.commands.config_cmd import _raw
     from mcpwarden.commands.preflight import problems
 
-    found = problems(config, args.config, raw=_raw(args.config), check_port=False)
+    raw = _raw(args.config) if args.config else None
+    found = problems(config, source, raw=raw, check_port=False)
     if found:
         raise UsageError("\n".join(found))
     logging.basicConfig(
