@@ -31,22 +31,15 @@ def _schema(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _raw(path: str) -> object:
-    import yaml
-
-    with open(path, encoding="utf-8") as f:
-        return yaml.safe_load(f)
-
-
 def _check(args: argparse.Namespace) -> int:
-    from mcpwarden.commands.preflight import problems
+    from mcpwarden.commands.preflight import problems, read_raw
     from mcpwarden.config import ConfigError, load_config
 
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    found = problems(cfg, args.file, raw=_raw(args.file))
+    found = problems(cfg, args.file, raw=read_raw(args.file))
     if found:
         raise UsageError("\n".join(found))
     print(f"{args.file}: ok ({len(cfg.upstreams)} upstreams)")

@@ -36,7 +36,7 @@ def _command(args: argparse.Namespace) -> list[str]:
 def build(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
     """The config for the one server on the command line, and a label for messages."""
     from mcpwarden.commands.preflight import command_problem
-    from mcpwarden.commands.wrap import server_slug, state_home
+    from mcpwarden.commands.state import server_slug, state_home
     from mcpwarden.config import GatewayConfig, HttpUpstream, StdioUpstream
 
     command = _command(args)

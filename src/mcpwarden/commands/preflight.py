@@ -44,8 +44,6 @@ def problems(config: GatewayConfig, source: str, *, raw: Any = None, check_port:
     if raw is not None:
         out.extend(f"{source}: {where}: {problem}" for where, problem in _secret_problems(raw))
     if check_port:
-        from mcpwarden.commands.serve import port_problem
-
         problem = port_problem(config.listen.host, config.listen.port)
         if problem:
             out.append(f"{source}: listen: {problem}")
@@ -108,3 +106,56 @@ def _secret_problems(raw: Any, path: str = "") -> Iterator[tuple[str, str]]:
             yield path, f"secret file {rest} does not exist"
         elif scheme == "env" and rest.isidentifier() and rest not in os.environ:
             yield path, f"environment variable {rest} is not set"
+
+
+def read_raw(path: str) -> object:
+    """The config file as YAML data (for checks that need the keys as written)."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on, as one sentence, or None when it can.
+
+    Checked before anything else opens (the audit file's lock would otherwise be the first
+    thing to fail, with a message about the audit instead of the port). A second gateway on
+    the port is recognised by its /healthz answer.
+    """
+    import errno
+    import socket
+
+    if port == 0:
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            return None
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                pass
+            elif exc.errno == errno.EADDRNOTAVAIL:
+                return f"cannot listen on {host}:{port}: {host} is not an address of this machine"
+            elif exc.errno == errno.EACCES:
+                return f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges)"
+            else:
+                return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    shown = f"[{host}]" if ":" in host else host
+    if _is_mcpwarden(f"http://{shown}:{port}/healthz"):
+        return f"a gateway already runs on {shown}:{port} (stop it first, or pass --port)"
+    return f"port {port} on {shown} is in use by another program; pick another with --port"
+
+
+def _is_mcpwarden(url: str) -> bool:
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as resp:
+            body = json.loads(resp.read(4096))
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("status") == "ok" and "sessions" in body

@@ -61,10 +61,9 @@ def run(args: argparse.Namespace) -> int:
             f"refusing to listen on non-loopback address {config.listen.host!r} without client "
             "authentication; configure `auth:` or set listen.allow_unauthenticated_remote: true"
         )
-    from mcpwarden.commands.config_cmd import _raw
-    from mcpwarden.commands.preflight import problems
+    from mcpwarden.commands.preflight import problems, read_raw
 
-    raw = _raw(args.config) if args.config else None
+    raw = read_raw(args.config) if args.config else None
     found = problems(config, source, raw=raw, check_port=False)
     if found:
         raise UsageError("\n".join(found))
@@ -92,57 +91,13 @@ def run_loop(main: Any) -> Any:
     return uvloop.run(main)
 
 
-def port_problem(host: str, port: int) -> str | None:
-    """Why `host:port` cannot be listened on, as one sentence, or None when it can.
-
-    Checked before anything else opens (the audit file's lock would otherwise be the first
-    thing to fail, with a message about the audit instead of the port). A second gateway on
-    the port is recognised by its /healthz answer.
-    """
-    import errno
-    import socket
-
-    if port == 0:
-        return None
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-            return None
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                pass
-            elif exc.errno == errno.EADDRNOTAVAIL:
-                return f"cannot listen on {host}:{port}: {host} is not an address of this machine"
-            elif exc.errno == errno.EACCES:
-                return f"cannot listen on {host}:{port}: permission denied (ports below 1024 need privileges)"
-            else:
-                return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
-    shown = f"[{host}]" if ":" in host else host
-    if _is_mcpwarden(f"http://{shown}:{port}/healthz"):
-        return f"a gateway already runs on {shown}:{port} (stop it first, or pass --port)"
-    return f"port {port} on {shown} is in use by another program; pick another with --port"
-
-
-def _is_mcpwarden(url: str) -> bool:
-    import json
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=2.0) as resp:
-            body = json.loads(resp.read(4096))
-    except (OSError, ValueError):
-        return False
-    return isinstance(body, dict) and body.get("status") == "ok" and "sessions" in body
-
-
 async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any = None) -> None:
     import asyncio
 
     import uvicorn
 
     from mcpwarden.audit.jsonl import AuditChainError
+    from mcpwarden.commands.preflight import port_problem
     from mcpwarden.gateway.core import GatewayCore
     from mcpwarden.gateway.front import build_app
 

@@ -9,18 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import UsageError
+from mcpwarden.commands.state import DEFAULT_NAME, server_slug, state_home
 
 if TYPE_CHECKING:
     from mcpwarden.config import GatewayConfig
-
-DEFAULT_NAME = "wrapped"
 
 
 def register(subparsers: Any) -> None:
@@ -44,48 +41,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-# Launchers whose first non-option argument names the actual server (npx -y PKG, uvx PKG...).
-_LAUNCHERS = frozenset(
-    {"npx", "uvx", "pipx", "bunx", "node", "python", "python3", "deno", "bun", "uv", "docker", "podman"}
-)
-
-
-def state_home() -> Path:
-    """$XDG_STATE_HOME, or ~/.local/state as the XDG base directory spec says."""
-    env = os.environ.get("XDG_STATE_HOME", "")
-    return Path(env) if os.path.isabs(env) else Path.home() / ".local" / "state"
-
-
-def server_slug(command: list[str]) -> str:
-    """A folder name for a wrapped server that stays the same across versions and restarts.
-
-    `npx -y @scope/server-filesystem@1.2 /dir` -> `server-filesystem`: the version is left out
-    on purpose, since keeping the pins across an upgrade is what catches a changed definition.
-    """
-    words = [Path(command[0]).name]
-    if words[0] in _LAUNCHERS:
-        words = [w for w in command[1:] if not w.startswith("-") and w not in ("run", "exec", "x")][
-            :1
-        ] or words
-    word = words[0].rsplit("/", 1)[-1]
-    if "@" in word[1:]:
-        word = word[: word.index("@", 1)]
-    word = word.removesuffix(".py").removesuffix(".js").lstrip("@")
-    slug = re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-")[:48]
-    return slug or DEFAULT_NAME
-
-
 def check_command(command: str) -> None:
     """Name a missing or unusable command up front, instead of a failed session later."""
-    if os.sep in command or (os.altsep and os.altsep in command):
-        path = Path(command)
-        if not path.exists():
-            raise UsageError(f"cannot run {command!r}: no such file")
-        if path.is_dir() or not os.access(path, os.X_OK):
-            raise UsageError(f"cannot run {command!r}: not an executable file")
-        return
-    if shutil.which(command) is None:
-        raise UsageError(f"cannot run {command!r}: command not found on PATH")
+    from mcpwarden.commands.preflight import command_problem
+
+    problem = command_problem(command)
+    if problem:
+        raise UsageError(f"cannot run the server: {problem}")
 
 
 def build_config(args: argparse.Namespace) -> tuple[GatewayConfig, str]:

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from mcpwarden.cli import UsageError
-from mcpwarden.commands.serve import port_problem, run_loop, serve
+from mcpwarden.commands.preflight import port_problem
+from mcpwarden.commands.serve import run_loop, serve
 from mcpwarden.config import load_config
 
 CONFIG = Path(__file__).with_name("gateway.yaml")

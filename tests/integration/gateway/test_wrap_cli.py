@@ -111,7 +111,7 @@ def test_wrap_names_a_command_that_does_not_exist(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.decode().strip() == (
-        "mcpwarden: error: cannot run 'no-such-mcp-server-anywhere': command not found on PATH"
+        "mcpwarden: error: cannot run the server: command 'no-such-mcp-server-anywhere' is not found on PATH"
     )
 
 
