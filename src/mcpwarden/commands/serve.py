@@ -14,6 +14,9 @@ from mcpwarden.cli import UsageError
 if TYPE_CHECKING:
     from mcpwarden.config import GatewayConfig
 
+# Default drain deadline on SIGTERM/Ctrl-C.
+DRAIN_S = 10.0
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -30,6 +33,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("command", nargs=argparse.REMAINDER, help="a stdio server to front, after --")
     p.add_argument("--host", help="override listen.host")
     p.add_argument("--port", type=int, help="override listen.port (0 picks a free port)")
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=DRAIN_S,
+        metavar="SECONDS",
+        help=f"on SIGTERM or Ctrl-C, how long calls in flight may take to finish before they get "
+        f"an error (default {DRAIN_S:g})",
+    )
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(handler=run)
 
@@ -76,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             "clients do not use; set public_url to the URL clients reach this gateway at",
             config.public_base(),
         )
-    run_loop(serve(config, log_level=args.log_level))
+    run_loop(serve(config, log_level=args.log_level, drain_s=args.drain_timeout))
     return 0
 
 
@@ -91,7 +102,9 @@ def run_loop(main: Any) -> Any:
     return uvloop.run(main)
 
 
-async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any = None) -> None:
+async def serve(
+    config: GatewayConfig, *, log_level: str = "warning", ready: Any = None, drain_s: float = 10.0
+) -> None:
     import asyncio
 
     import uvicorn
@@ -126,7 +139,8 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
             access_log=False,
             lifespan="on",
             http="httptools",
-            timeout_graceful_shutdown=3,
+            # Our own drain (below) answers every call before this runs out.
+            timeout_graceful_shutdown=int(drain_s) + 5,
             # uvicorn trusts X-Forwarded-* from loopback by default; here only from listed proxies.
             proxy_headers=bool(trusted),
             forwarded_allow_ips=list(trusted),
@@ -155,4 +169,19 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
             print(
                 f"  upstream {name!r}:  http://{shown}:{port}/servers/{name}/mcp", file=sys.stderr, flush=True
             )
-    await task
+
+    async def drain_when_stopping() -> None:
+        # uvicorn sets should_exit on SIGTERM/Ctrl-C and then waits for open connections:
+        # draining here makes every call end with an answer before that wait runs out.
+        while not server.should_exit:
+            await asyncio.sleep(0.1)
+        print(f"mcpwarden: stopping (calls in flight get up to {drain_s:g} s)", file=sys.stderr, flush=True)
+        await core.drain(drain_s)
+
+    watcher = asyncio.create_task(drain_when_stopping())
+    try:
+        await task
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher

@@ -9,6 +9,7 @@ progress notification finds its request.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,17 @@ class InFlight:
             if ch.progress_token == token and ch.upstream == upstream and not ch.done:
                 return ch
         return None
+
+    def fail_all(self, error: Callable[[Any], JSON]) -> list[Any]:
+        """Answer every open request with `error(client_id)`, then stop its work; returns
+        the ids answered. Used when the gateway stops: clients get an error, not silence."""
+        failed = [ch.client_id for ch in list(self.channels.values()) if not ch.done]
+        for channel in list(self.channels.values()):
+            if not channel.done:
+                channel.finish(error(channel.client_id))
+        for task in list(self.tasks.values()):
+            task.cancel()
+        return failed
 
     def cancel_all(self) -> None:
         """End every open request without a response (the session is closing)."""

@@ -22,6 +22,7 @@ from mcpwarden.audit.sinks import AuditFanout
 from mcpwarden.audit.sinks.factory import build_sinks
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
+from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.quota import InFlightQuota
 from mcpwarden.gateway.session import Session
@@ -116,6 +117,22 @@ class GatewayCore:
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
         self.audit_event("gateway.start", details={"upstreams": sorted(self.config.upstreams)})
+
+    async def drain(self, deadline_s: float) -> None:
+        """Let the calls in flight finish within `deadline_s`, answer the rest with a JSON-RPC
+        error and end the GET streams (graceful stop: SIGTERM, Ctrl-C; the HTTP server has
+        stopped accepting connections by then). Sessions are closed afterwards by `stop`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while loop.time() < deadline and any(s.calls.channels for s in self.sessions.values()):
+            await asyncio.sleep(0.05)
+        for session in list(self.sessions.values()):
+            for client_id in session.calls.fail_all(_shutdown_error):
+                self.audit_event(
+                    "error", session=session.id, principal=session.principal.key, reason="gateway.shutdown",
+                    message=f"request {client_id!r} unfinished after the {deadline_s:g} s drain deadline",
+                )  # fmt: skip
+            session.relay.end_streams()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -268,3 +285,12 @@ class GatewayCore:
             record["arguments"] = arguments
         record["latency_ms"] = round(record.get("latency_ms", 0.0), 3)
         self.audit_event(**record)
+
+
+def _shutdown_error(client_id: Any) -> dict[str, Any]:
+    return jsonrpc.error(
+        client_id,
+        jsonrpc.UPSTREAM_UNAVAILABLE,
+        "the gateway is shutting down; the request was not finished",
+        reason="gateway.shutdown",
+    )

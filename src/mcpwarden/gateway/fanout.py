@@ -299,9 +299,9 @@ class Fanout:
                 )
 
     async def _upstream_event(self, upstream: str, what: str, detail: str) -> None:
-        self.core.audit_event(
-            "alert", session=self.session.id, upstream=upstream, reason=what, message=detail
-        )
+        # A child's stderr is information (why it failed to start, usually), not an attack.
+        event = "upstream.stderr" if what == "upstream.stderr" else "alert"
+        self.core.audit_event(event, session=self.session.id, upstream=upstream, reason=what, message=detail)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.conns.values()), return_exceptions=True)
