@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node run test lint typecheck unit bench bench-cli fuzz-wrap clean models
+.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz-wrap clean models
 
 install: install-python install-node
 
@@ -22,6 +22,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error --engine-strict=false
 	@touch $@
 
+# Debian's Chromium for the CORS browser test, only when it is missing.
+browser:
+	@[ -x /usr/bin/chromium ] || bash scripts/install-chromium.sh
+
 run: install-python
 	.venv/bin/python -m mcpwarden.demo.launch
 
@@ -30,7 +34,7 @@ lint: install-python
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
 
-test: install lint
+test: install lint browser
 	.venv/bin/pytest -q
 
 bench: install

@@ -149,6 +149,12 @@ class SecurityConfig(_Model):
         description="Origin values accepted when a client sends one (absent Origin is accepted).",
     )
     max_body_bytes: int = Field(4 * 1_048_576, gt=0)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (exact, or with `*` as in allowed_origins) whose browser pages may call the "
+        "gateway and read its answers (CORS: preflight, Mcp-Session-Id and WWW-Authenticate exposed). "
+        "Empty by default: no CORS headers at all. Listed origins are also allowed by the Origin check.",
+    )
 
 
 class SessionConfig(_Model):

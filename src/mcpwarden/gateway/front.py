@@ -348,4 +348,8 @@ def build_app(
         ],
         lifespan=lifespan,
     )
-    return TransportSecurityMiddleware(McpFastPath(app, endpoint), core)
+    from mcpwarden.gateway.cors import CorsMiddleware
+
+    return TransportSecurityMiddleware(
+        CorsMiddleware(McpFastPath(app, endpoint), core.config.security.cors_origins), core
+    )
