@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("scan_cmd", "audit MCP client configs and servers (table, JSON, SARIF, CycloneDX)"),
     "pins": ("pins_cmd", "list, diff, approve, reject, export or import pinned definitions"),
     "sessions": ("sessions_cmd", "list or revoke the sessions of a running gateway"),
+    "init": (
+        "init_cmd",
+        "write a gateway config for your clients' MCP servers; show the wrap changes",
+    ),
 }
 # Kept for code that lists the modules.
 COMMAND_MODULES: tuple[str, ...] = tuple(module for module, _ in COMMANDS.values())
