@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -85,9 +86,18 @@ def _file_identity(path: str) -> tuple[int, int] | None:
 class IntegrityMonitor:
     """Cross-checks one gateway's pin store and audit log; see the module docstring."""
 
-    def __init__(self, audit: AuditLog, store: SQLiteStore) -> None:
+    def __init__(
+        self,
+        audit: AuditLog,
+        store: SQLiteStore,
+        *,
+        write: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        """`write` is where records go (the gateway's writer, so sinks see them too); it
+        must end in `audit`, whose chain this monitor checks. Default: `audit.write`."""
         self.audit = audit
         self.store = store
+        self._write = write or audit.write
         self._store_identity = _file_identity(store.path)
         self._revision: tuple[int, ...] | None = None
         self._generation = 0
@@ -262,7 +272,7 @@ class IntegrityMonitor:
 
     def _audit(self, record: dict[str, Any]) -> dict[str, Any] | None:
         try:
-            return self.audit.write(record)
+            return self._write(record)
         except (AuditUnavailable, OSError, ValueError):
             log.exception("integrity: audit record %s could not be written", record.get("reason"))
             return None

@@ -47,7 +47,8 @@ from mcpwarden.audit.chain import seal
 from mcpwarden.audit.events import CHAIN_FIELDS, EVENT_FIELDS, AuditEvent
 from mcpwarden.audit.head import HeadAnchor, head_path, write_head
 from mcpwarden.audit.recovery import RECOVERED_EVENT, TornTail, move_torn_tail
-from mcpwarden.audit.resume import AuditChainError, resume
+from mcpwarden.audit.resume import AuditChainError as AuditChainError
+from mcpwarden.audit.resume import resume
 
 _log = logging.getLogger(__name__)
 

@@ -28,7 +28,14 @@ from mcpwarden.gateway.edge import McpFastPath, TransportSecurityMiddleware
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.quotas import QuotaExceeded
 from mcpwarden.gateway.session import Session
-from mcpwarden.gateway.sse import SessionStream, final_message, request_stream, session_stream
+from mcpwarden.gateway.sse import (
+    SessionStream,
+    channel_source,
+    final_message,
+    serve_stream,
+    unsolicited_source,
+)
+from mcpwarden.gateway.streams import EventStream
 from mcpwarden.types import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
@@ -81,7 +88,7 @@ class McpEndpoint:
                 session=request.headers.get(SESSION_HEADER),
                 details={"path": endpoint, "http_method": request.method},
             )
-            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
+            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers, id_=exc.id_)
 
     # ------------------------------------------------------------------ helpers
 
@@ -157,6 +164,9 @@ class McpEndpoint:
             return error_response(
                 400, "jsonrpc.parse_error", f"body is not valid JSON: {exc}", code=jsonrpc.PARSE_ERROR
             )
+        problem = jsonrpc.problem(payload)
+        if problem is not None:
+            raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(payload))
         sid = request.headers.get(SESSION_HEADER)
         if isinstance(payload, list):
             return await self._post_batch(request, principal, endpoint, payload, len(body))
@@ -183,7 +193,7 @@ class McpEndpoint:
             await session.handle_response(payload)
             return Response(status_code=202)
         channel = session.handle_request(payload, len(body))
-        return await self._reply(channel)
+        return await self._reply(session, channel)
 
     async def _initialize(
         self,
@@ -214,29 +224,57 @@ class McpEndpoint:
             return Response(data, media_type="application/json")
         return Response(data, media_type="application/json", headers={SESSION_HEADER: session.id})
 
-    async def _reply(self, channel: Channel) -> Response:
+    async def _reply(self, session: Session, channel: Channel) -> Response:
         msg, data = await channel.queue.get()
         if data is not None:
             if not data:  # cancelled by the client: nothing more to say
                 return Response(status_code=202)
             return Response(data, media_type="application/json")
-        return StreamingResponse(
-            request_stream(msg, channel),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache"},
-        )
+        # More than the response is coming: an SSE stream the client can resume.
+        stream = session.streams.open(channel_source(channel), "request")
+        stream.append(orjson.dumps(msg))
+        return self._stream_response(session, stream, 0)
+
+    def _stream_response(
+        self,
+        session: Session,
+        stream: EventStream,
+        after: int,
+        until: float | None = None,
+        *,
+        release: Callable[[], None] | None = None,
+    ) -> Response:
+        """An SSE response; `release` gives a GET stream's quota slot back however it ends."""
+        retry_ms = self.core.config.sessions.sse_retry_ms
+        body = serve_stream(session, stream, after, retry_ms=retry_ms, until=until)
+        headers = {"cache-control": "no-cache"}
+        if release is not None:
+            return SessionStream(body, release, media_type="text/event-stream", headers=headers)
+        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
     async def _post_batch(
         self, request: Request, principal: Principal, endpoint: str, batch: list[Any], size: int
     ) -> Response:
         session = self._session(request, principal, endpoint) if request.headers.get(SESSION_HEADER) else None
-        version = self._check_version(request, session) or (session.protocol_version if session else None)
-        if session is None or (version or "2025-03-26") not in BATCH_REVISIONS or not batch:
+        self._check_version(request, session)
+        # Only the revision the session negotiated decides: a version header on a later
+        # request cannot unlock batches in a session that agreed on a revision without them.
+        if session is None or session.protocol_version not in BATCH_REVISIONS or not batch:
             raise HttpRejection(
                 400, "jsonrpc.batch", "JSON-RPC batches are not allowed in this protocol revision"
             )
+        limit = self.core.config.sessions.max_batch
+        if len(batch) > limit:
+            raise HttpRejection(
+                400,
+                "jsonrpc.batch_too_large",
+                f"a batch of {len(batch)} messages exceeds the limit of {limit}",
+            )
         channels: list[Channel] = []
         for item in batch:
+            problem = jsonrpc.problem(item)
+            if problem is not None:
+                raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(item))
             kind = jsonrpc.classify(item)
             if kind == "request" and item["method"] != "initialize":
                 channels.append(session.handle_request(item, size))
@@ -258,24 +296,38 @@ class McpEndpoint:
             raise HttpRejection(406, "transport.accept", "GET needs Accept: text/event-stream")
         session = self._session(request, principal, endpoint)
         self._check_version(request, session)
+        until = _credential_expiry(request)
+        last_event_id = request.headers.get("last-event-id")
+        found = None
+        if last_event_id is not None:
+            found = session.streams.find(last_event_id)
+            if found is None:
+                raise HttpRejection(
+                    404, "stream.unknown", "Last-Event-ID names no stream this session can resume"
+                )
         quotas = self.core.quotas
         try:
-            quotas.claim_stream(principal.key, session.get_streams)
+            quotas.claim_stream(principal.key, session.id)
         except QuotaExceeded as exc:
             # Closing the connection too: a refused stream must not keep its descriptor.
             raise HttpRejection(exc.status, exc.reason, str(exc), headers={"connection": "close"}) from None
-        session.stream_opened()
 
         def release() -> None:
-            session.stream_closed()
-            quotas.release_stream(principal.key)
+            quotas.release_stream(principal.key, session.id)
 
-        return SessionStream(
-            session_stream(session, _credential_expiry(request)),
-            release,
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache"},
-        )
+        if found is None:
+            stream = session.streams.open(unsolicited_source(session), "get")
+            return self._stream_response(session, stream, 0, until, release=release)
+        stream, after = found
+        if stream.lost_after(after):
+            self.core.audit_event(
+                "alert",
+                session=session.id,
+                principal=principal.key,
+                reason="stream.replay_gap",
+                message=f"events after {last_event_id} were no longer kept; the client misses some",
+            )
+        return self._stream_response(session, stream, after, until, release=release)
 
     async def _delete(self, request: Request, principal: Principal, endpoint: str) -> Response:
         session = self._session(request, principal, endpoint)
@@ -312,7 +364,9 @@ def build_app(
     endpoint = McpEndpoint(core, authenticate).__call__
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "sessions": len(core.sessions)})
+        return JSONResponse(
+            {"status": "ok", "sessions": len(core.sessions), "in_flight": core.in_flight.total()}
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -335,4 +389,8 @@ def build_app(
         ],
         lifespan=lifespan,
     )
-    return TransportSecurityMiddleware(McpFastPath(app, endpoint), core)
+    from mcpwarden.gateway.cors import CorsMiddleware
+
+    return TransportSecurityMiddleware(
+        CorsMiddleware(McpFastPath(app, endpoint), core.config.security.cors_origins), core
+    )

@@ -27,6 +27,7 @@ class Quotas:
         self.limits = limits
         self.sessions: Counter[str] = Counter()
         self.streams: Counter[str] = Counter()
+        self.session_streams: Counter[str] = Counter()
         self.children: Counter[str] = Counter()
 
     # -- sessions ---------------------------------------------------------------------------
@@ -48,8 +49,13 @@ class Quotas:
 
     # -- GET streams ------------------------------------------------------------------------
 
-    def claim_stream(self, principal: str, open_on_session: int) -> None:
-        """Count one more GET stream, or refuse it; the caller releases it when it ends."""
+    def claim_stream(self, principal: str, session: str) -> None:
+        """Count one more GET stream, or refuse it; the caller releases it when it ends.
+
+        Counted here, synchronously, rather than when a stream starts sending, so a burst of
+        GETs cannot all pass the check before the first of them is counted.
+        """
+        open_on_session = self.session_streams[session]
         if open_on_session >= self.limits.max_streams_per_session:
             raise QuotaExceeded(
                 "stream.limit",
@@ -63,9 +69,11 @@ class Quotas:
                 "(sessions.max_streams_per_principal)",
             )
         self.streams[principal] += 1
+        self.session_streams[session] += 1
 
-    def release_stream(self, principal: str) -> None:
+    def release_stream(self, principal: str, session: str) -> None:
         _decrement(self.streams, principal)
+        _decrement(self.session_streams, session)
 
     # -- stdio children ---------------------------------------------------------------------
 

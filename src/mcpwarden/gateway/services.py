@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mcpwarden.auth.upstream import UpstreamAuth
     from mcpwarden.config import GatewayConfig
     from mcpwarden.gateway.pipeline import Pipeline
+    from mcpwarden.gateway.quota import InFlightQuota
     from mcpwarden.gateway.quotas import Quotas
     from mcpwarden.gateway.shared_stdio import SharedStdio
     from mcpwarden.types import Principal
@@ -41,6 +42,9 @@ class GatewayServices(Protocol):
 
     @property
     def shared_stdio(self) -> SharedStdio: ...
+
+    @property
+    def in_flight(self) -> InFlightQuota: ...
 
     def audit_event(self, event: str, **fields: Any) -> None: ...
 

@@ -30,12 +30,13 @@ from mcpwarden.config import StdioUpstream
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.upstream.base import (
     ClosedHandler,
+    EventHandler,
     MessageHandler,
     UpstreamClosed,
     UpstreamConnection,
     UpstreamError,
 )
-from mcpwarden.gateway.upstream.stdio import EventHandler, StdioConnection
+from mcpwarden.gateway.upstream.stdio import StdioConnection
 
 JSON = dict[str, Any]
 BROADCAST = frozenset(

@@ -59,7 +59,7 @@ def test_full_audit_disk_refuses_calls_unforwarded_and_service_resumes_when_spac
         assert reason_of(replies[-1]) == "audit.unavailable"
         refused = [_note(client, gw, sid, f"full-{i}", 10 + i) for i in range(5)]
         assert [reason_of(r) for r in refused] == ["audit.unavailable"] * 5
-        assert refused[0]["error"]["code"] == -32005
+        assert refused[0]["error"]["code"] == -32006
         assert "audit" in refused[0]["error"]["message"]
         assert not [m for m in seen.read_text().split() if m.startswith("full-")]  # never forwarded
         filler.unlink()
