@@ -40,7 +40,12 @@ def _progress_call(client: httpx.Client, url: str, sid: str, steps: int) -> list
         "params": {"name": "slow_progress", "arguments": {"steps": steps}, "_meta": {"progressToken": "p"}},
     }
     resp = post(client, url, body, **{"mcp-session-id": sid})
-    return [orjson.loads(line[5:]) for line in resp.text.splitlines() if line.startswith("data:")]
+    # An empty data line is the priming event of a resumable stream, not a message.
+    return [
+        orjson.loads(line[5:])
+        for line in resp.text.splitlines()
+        if line.startswith("data:") and line[5:].strip()
+    ]
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="counts child processes through /proc")
