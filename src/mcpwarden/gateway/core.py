@@ -15,14 +15,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-
 from mcpwarden.audit import AuditEvent, AuditLog
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
+from mcpwarden.gateway.upstream.pools import UpstreamPools
 from mcpwarden.guards.base import Guard
 from mcpwarden.types import Principal
 
@@ -50,7 +49,7 @@ class GatewayCore:
         self.audit = audit
         self.pipeline = Pipeline(guards, audit)
         self.sessions: dict[str, Session] = {}
-        self._http_client: aiohttp.ClientSession | None = None
+        self._http_client: UpstreamPools | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.
         self.public_base = config.public_base()
@@ -83,14 +82,10 @@ class GatewayCore:
         return cls(config, build_guards(config) if guards is None else guards, audit=audit)
 
     @property
-    def http_client(self) -> aiohttp.ClientSession:
-        """One pooled client for all HTTP upstreams, created inside the running loop."""
+    def http_client(self) -> UpstreamPools:
+        """Each HTTP upstream's own bounded pools (requests and GET streams), made in the loop."""
         if self._http_client is None:
-            self._http_client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
-                auto_decompress=True,
-            )
+            self._http_client = UpstreamPools(self.config.upstreams)
         return self._http_client
 
     # ------------------------------------------------------------------ lifecycle

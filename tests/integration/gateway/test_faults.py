@@ -145,6 +145,7 @@ def test_200_concurrent_sessions_with_one_broken_upstream_among_healthy_ones() -
                 "broken": {
                     "transport": "http",
                     "url": f"http://127.0.0.1:{free_port()}/mcp",
+                    "allow_private": True,
                     "connect_timeout_s": 2,
                 },
             },
