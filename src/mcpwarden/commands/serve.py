@@ -11,6 +11,12 @@ from typing import Any
 from mcpwarden.cli import UsageError
 from mcpwarden.config import ConfigError, GatewayConfig, load_config
 
+# How long an idle client connection stays open. It must outlast the idle expiry of client
+# pools (httpx, which the MCP SDK uses, reuses connections idle up to 5 s; uvicorn's own
+# default is also 5 s): with equal values a client sends a request on a connection at the
+# instant the gateway closes it, and gets "server disconnected without sending a response".
+CLIENT_KEEPALIVE_S = 30
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -89,6 +95,7 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
             lifespan="on",
             http="httptools",
             timeout_graceful_shutdown=3,
+            timeout_keep_alive=CLIENT_KEEPALIVE_S,
             # uvicorn trusts X-Forwarded-* from loopback by default; here only from listed proxies.
             proxy_headers=bool(trusted),
             forwarded_allow_ips=list(trusted),

@@ -203,7 +203,7 @@ def test_stdio_upstream_speaking_only_garbage_fails_initialize_promptly(
     with gateway({"upstreams": {"noise": up}}) as gw:
         reply = body_of(post(client, gw.url("noise"), init_body()))
         audit = gw.audit()
-    assert reply["error"]["data"]["reason"] == "upstream.unavailable"
+    assert reply["error"]["data"]["reason"] == "upstream.closed"
     closed = [r for r in audit if r.get("event") == "upstream.closed" and r.get("upstream") == "noise"]
     assert closed and "not JSON-RPC" in closed[0]["reason"]
 
@@ -225,28 +225,42 @@ def test_stdio_line_over_the_result_cap_gets_result_too_large_and_the_session_su
 # ------------------------------------------------------------------ item 5: long stream lines
 
 
+# The SDK repeats a str tool's text in structuredContent, so a 900,000-character result is a
+# 1.8 MB message: the cap is raised to 4 MiB here to show that any line up to the cap passes
+# (the old reader gave up on lines over 512 KiB whatever the cap).
+SDK_CAP = 4 * MB
+
+
 @pytest.fixture(scope="module")
 def sdk_http() -> Iterator[Gateway]:
     with (
         http_server(FEATURES_SERVER, "--name", "web") as (url, _),
-        gateway({"upstreams": {"web": http_upstream(url, timeout_s=60)}}) as gw,
+        gateway({"upstreams": {"web": http_upstream(url, timeout_s=60, max_result_bytes=SDK_CAP)}}) as gw,
     ):
         yield gw
 
 
-@pytest.mark.parametrize("size", [270_000, 900_000])
-def test_sdk_server_result_under_the_cap_streams_through_whole(
-    sdk_http: Gateway, client: httpx.Client, size: int
+def test_sdk_server_result_of_270000_characters_passes_under_the_default_cap(client: httpx.Client) -> None:
+    with (
+        http_server(FEATURES_SERVER, "--name", "web") as (url, _),
+        gateway({"upstreams": {"web": http_upstream(url, timeout_s=60)}}) as gw,
+    ):
+        sid = open_session(client, gw.url("web"))
+        reply = call(client, gw.url("web"), sid, "big", {"size": 270_000})
+    assert len(reply["result"]["content"][0]["text"]) == 270_000
+
+
+def test_sdk_server_result_of_900000_characters_streams_through_whole_under_a_4_mib_cap(
+    sdk_http: Gateway, client: httpx.Client
 ) -> None:
     sid = open_session(client, sdk_http.url("web"))
-    reply = call(client, sdk_http.url("web"), sid, "big", {"size": size})
-    text = reply["result"]["content"][0]["text"]
-    assert len(text) == size
+    reply = call(client, sdk_http.url("web"), sid, "big", {"size": 900_000})
+    assert len(reply["result"]["content"][0]["text"]) == 900_000
 
 
 def test_sdk_server_result_over_the_cap_is_refused_as_too_large_not_timed_out(
     sdk_http: Gateway, client: httpx.Client
 ) -> None:
     sid = open_session(client, sdk_http.url("web"))
-    reply = call(client, sdk_http.url("web"), sid, "big", {"size": 3 * MB})
+    reply = call(client, sdk_http.url("web"), sid, "big", {"size": SDK_CAP})
     assert reply["error"]["data"]["reason"] == "result.too_large"
