@@ -1,0 +1,232 @@
+"""Bounded buffers towards clients: what happens when a client reads slower than upstreams write.
+
+Each client stream (a request's SSE stream, a session's GET stream, the wrapper's stdout) has
+an `Outbox`. Messages are serialized when queued, so the buffer is counted in bytes as well as
+in messages, and every outbox of a session also counts against one session budget. When a
+message would not fit, the policy is, in order:
+
+1. drop progress notifications (`notifications/progress`): the newest one arriving, then the
+   oldest queued ones; progress is advisory and a later one supersedes an earlier one;
+2. if it still does not fit, close the slow consumer: its queue is dropped, nothing more is
+   accepted, and the owner is told; the owner may queue one last message (a request's
+   JSON-RPC error) before the stream ends. A request is cancelled upstream; a GET stream ends
+   and the client may reconnect. When the session budget is what overflows, the consumer
+   closed is the session's slowest one (most bytes queued), not whoever happened to push.
+
+A request's final response is always accepted (one message over the limit), so a call that
+finishes is never lost to a burst of notifications before it. Each outbox reports once when
+it first drops progress and once when it closes, for the audit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+# Per stream, and per session across all its streams.
+STREAM_MAX_MESSAGES = 512
+STREAM_MAX_BYTES = 8 * 1024 * 1024
+SESSION_MAX_BYTES = 32 * 1024 * 1024
+
+PROGRESS = "notifications/progress"
+
+
+@dataclass(slots=True)
+class Item:
+    """One queued message: the dict (for callers that need it) and its serialized bytes."""
+
+    msg: dict[str, Any]
+    data: bytes
+    final: bool = False
+
+    @property
+    def droppable(self) -> bool:
+        return not self.final and self.msg.get("method") == PROGRESS
+
+
+class SessionBudget:
+    """Bytes queued across all of one session's outboxes, and those outboxes."""
+
+    def __init__(self, max_bytes: int = SESSION_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self.used = 0
+        self.peak = 0
+        self.outboxes: set[Outbox] = set()
+
+    def slowest(self) -> Outbox | None:
+        live = [o for o in self.outboxes if not o.closed]
+        return max(live, key=lambda o: o.queued_bytes, default=None)
+
+    def take(self, n: int) -> None:
+        self.used += n
+        self.peak = max(self.peak, self.used)
+
+    def give(self, n: int) -> None:
+        self.used -= n
+
+
+# (what happened: "progress_dropped" | "closed", details) for the owner to audit and act on;
+# on "closed" it may return one last message to queue before the end.
+OverflowHandler = Callable[[str, dict[str, Any]], "dict[str, Any] | None"]
+
+
+class Outbox:
+    """A bounded queue of messages for one client stream (see the module docstring)."""
+
+    def __init__(
+        self,
+        budget: SessionBudget | None = None,
+        *,
+        max_messages: int = STREAM_MAX_MESSAGES,
+        max_bytes: int = STREAM_MAX_BYTES,
+        on_overflow: OverflowHandler | None = None,
+    ) -> None:
+        self._items: deque[Item | None] = deque()
+        self._bytes = 0
+        self._budget = budget or SessionBudget()
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
+        self._on_overflow = on_overflow
+        self._waiter: asyncio.Future[None] | None = None
+        self.dropped_progress = 0
+        self.peak_messages = 0
+        self.closed = False
+        self._budget.outboxes.add(self)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._bytes
+
+    def put(self, msg: dict[str, Any], *, final: bool = False, data: bytes | None = None) -> bool:
+        """Queue one message; False when it was dropped (by policy, or the outbox is closed)."""
+        if self.closed:
+            return False
+        item = Item(msg, data if data is not None else orjson.dumps(msg), final)
+        if not final and not self._fits(item):
+            if item.droppable:
+                self._drop_progress(1)
+                return False
+            self._evict_progress(item)
+            if not self._fits(item) and self._stream_fits(item):
+                # The session budget is what overflows: close its slowest consumer.
+                slowest = self._budget.slowest()
+                if slowest is not None and slowest is not self and slowest.queued_bytes > self._bytes:
+                    slowest.overflow(len(item.data))
+            if not self._fits(item):
+                self.overflow(len(item.data))
+                return False
+        self._append(item)
+        return True
+
+    def end(self) -> None:
+        """No more messages: the reader gets None after what is queued."""
+        if not self.closed:
+            self.closed = True
+            self._items.append(None)
+            self._wake()
+
+    async def get(self) -> Item | None:
+        """The next message, or None once the outbox has ended."""
+        while not self._items:
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if item is not None:
+            self._bytes -= len(item.data)
+            self._budget.give(len(item.data))
+        else:
+            self._items.appendleft(None)  # every later get() also sees the end
+        return item
+
+    def release(self) -> None:
+        """The stream is gone: give the session budget back for whatever is still queued."""
+        self._drop_queued()
+        self._budget.outboxes.discard(self)
+        if self.closed:
+            self._items.append(None)
+
+    def overflow(self, refused_bytes: int) -> None:
+        """Close this slow consumer: drop its queue, let the owner add a last word, then end."""
+        if self.closed:
+            return
+        self.closed = True
+        last = self._report("closed", refused_bytes=refused_bytes)  # numbers as they were
+        self._drop_queued()
+        if last is not None:
+            self._append(Item(last, orjson.dumps(last), final=True))
+        self._items.append(None)
+        self._wake()
+
+    def _drop_queued(self) -> None:
+        for item in self._items:
+            if item is not None:
+                self._budget.give(len(item.data))
+        self._items.clear()
+        self._bytes = 0
+
+    # ------------------------------------------------------------------ policy
+
+    def _stream_fits(self, item: Item) -> bool:
+        return len(self._items) < self.max_messages and self._bytes + len(item.data) <= self.max_bytes
+
+    def _fits(self, item: Item) -> bool:
+        return self._stream_fits(item) and self._budget.used + len(item.data) <= self._budget.max_bytes
+
+    def _evict_progress(self, incoming: Item) -> None:
+        """Drop queued progress, oldest first, until `incoming` fits or none is left."""
+        evicted = 0
+        while not self._fits(incoming):
+            victim = next((i for i in self._items if i is not None and i.droppable), None)
+            if victim is None:
+                break
+            self._items.remove(victim)
+            self._bytes -= len(victim.data)
+            self._budget.give(len(victim.data))
+            evicted += 1
+        if evicted:
+            self._drop_progress(evicted)
+
+    def _drop_progress(self, n: int) -> None:
+        first = self.dropped_progress == 0
+        self.dropped_progress += n
+        if first:
+            self._report("progress_dropped")
+
+    def _report(self, what: str, **extra: Any) -> dict[str, Any] | None:
+        if self._on_overflow is None:
+            return None
+        return self._on_overflow(
+            what,
+            {
+                "queued_messages": len(self._items),
+                "queued_bytes": self._bytes,
+                "max_messages": self.max_messages,
+                "max_bytes": self.max_bytes,
+                "session_bytes": self._budget.used,
+                "dropped_progress": self.dropped_progress,
+                **extra,
+            },
+        )
+
+    def _append(self, item: Item) -> None:
+        self._items.append(item)
+        self._bytes += len(item.data)
+        self._budget.take(len(item.data))
+        self.peak_messages = max(self.peak_messages, len(self._items))
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
