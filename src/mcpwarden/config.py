@@ -101,7 +101,7 @@ class HttpUpstream(_UpstreamBase):
         "while reading, so a bigger one is cut off without being buffered.",
     )
     max_connections: int = Field(
-        100, gt=0, description="Connections for requests (POST/DELETE) to this upstream, its own pool."
+        256, gt=0, description="Connections for requests (POST/DELETE) to this upstream, its own pool."
     )
     max_streams: int = Field(
         1000,
@@ -110,7 +110,7 @@ class HttpUpstream(_UpstreamBase):
         "starve calls.",
     )
     pool_timeout_s: float = Field(
-        5.0, gt=0, description="Longest wait for a free connection; the request then fails with an error."
+        10.0, gt=0, description="Longest wait for a free connection; the request then fails with an error."
     )
 
     @field_validator("url")

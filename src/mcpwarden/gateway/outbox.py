@@ -92,7 +92,7 @@ class Outbox:
         self.max_messages = max_messages
         self.max_bytes = max_bytes
         self._on_overflow = on_overflow
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[None]] = []
         self.dropped_progress = 0
         self.peak_messages = 0
         self.closed = False
@@ -134,20 +134,20 @@ class Outbox:
             self._wake()
 
     async def get(self) -> Item | None:
-        """The next message, or None once the outbox has ended."""
+        """The next message, or None once the outbox has ended (for every reader after that)."""
         while not self._items:
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
             try:
-                await self._waiter
+                await waiter
             finally:
-                self._waiter = None
+                self._waiters.remove(waiter)
         item = self._items.popleft()
         if item is not None:
             self._bytes -= len(item.data)
             self._budget.give(len(item.data))
         else:
-            self._items.appendleft(None)  # every later get() also sees the end
+            self._items.appendleft(None)
         return item
 
     def release(self) -> None:
@@ -228,5 +228,64 @@ class Outbox:
         self._wake()
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+class ChannelQueue:
+    """A request stream's outbox behind the `(msg, data)` queue interface its readers use.
+
+    `data` is None for messages before the final response and the serialized response for
+    the final one; `({}, b"")` means the stream ended without one (cancelled, or closed as a
+    slow consumer without a last word).
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def put_nowait(self, item: tuple[dict[str, Any], bytes | None]) -> None:
+        msg, data = item
+        if data is None:
+            self.outbox.put(msg)
+            return
+        if data:
+            self.outbox.put(msg, final=True, data=data)
+        self.outbox.end()
+
+    async def get(self) -> tuple[dict[str, Any], bytes | None]:
+        item = await self.outbox.get()
+        if item is None:
+            return {}, b""
+        return item.msg, item.data if item.final else None
+
+
+class SessionQueue:
+    """A session's server-initiated messages for its GET streams (or the wrapper's stdout).
+
+    `put_nowait(None)` ends every reader (the session is closing). When the outbox is closed
+    as a slow consumer, the streams reading it end and a fresh outbox takes its place, so a
+    client that reconnects gets a working stream (the dropped messages are gone: see the
+    module docstring).
+    """
+
+    def __init__(self, make: Callable[[], Outbox]) -> None:
+        self._make = make
+        self.outbox = make()
+        self._ending = False
+
+    def put_nowait(self, msg: dict[str, Any] | None) -> None:
+        if msg is None:
+            self._ending = True
+            self.outbox.end()
+            return
+        if self.outbox.closed and not self._ending:
+            self.outbox = self._make()
+        self.outbox.put(msg)
+
+    async def get(self) -> dict[str, Any] | None:
+        outbox = self.outbox
+        item = await outbox.get()
+        if item is None and outbox is self.outbox and outbox.closed and not self._ending:
+            self.outbox = self._make()  # this reader ends; the next stream starts afresh
+        return item.msg if item is not None else None

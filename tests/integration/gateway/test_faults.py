@@ -169,6 +169,8 @@ async def _many_sessions(url: str, n: int) -> list[str]:
         async def one(i: int) -> str:
             try:
                 r = await client.post(url, json=init_body(), headers=HEADERS)
+                if "mcp-session-id" not in r.headers:
+                    return f"initialize failed: HTTP {r.status_code} {r.text[:300]}"
                 sid = r.headers["mcp-session-id"]
                 h = {**HEADERS, "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
                 await client.post(
@@ -182,6 +184,8 @@ async def _many_sessions(url: str, n: int) -> list[str]:
                     "params": {"name": f"{owner}__echo", "arguments": {"text": str(i)}},
                 }
                 reply = body_of(await client.post(url, json=body, headers=h))
+                if "result" not in reply:
+                    return f"call failed: {reply.get('error')}"
                 text = reply["result"]["content"][0]["text"]
                 await client.delete(url, headers=h)
                 return "ok" if text == f"{owner}: {i}" else f"wrong answer {text!r}"

@@ -194,8 +194,8 @@ class HttpConnection(UpstreamConnection):
         method = msg.get("method")
         cap = read_cap(method, self.config.max_message_bytes, self.config.max_result_bytes)
         # The whole exchange, waiting for a connection included, runs under the request's
-        # limit (initialize under the connect limit, as the session waits that long).
-        limit = self.config.connect_timeout_s if method == "initialize" else self.config.timeout_s
+        # limit; `connect_timeout_s` bounds reaching the upstream (TCP connect) inside it.
+        limit = self.config.timeout_s
         try:
             async with asyncio.timeout(limit):
                 await self._exchange(msg, rid, cap)
