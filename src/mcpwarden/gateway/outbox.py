@@ -21,6 +21,7 @@ it first drops progress and once when it closes, for the audit.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,24 +51,24 @@ class Item:
 
 
 class SessionBudget:
-    """Bytes queued across all of one session's outboxes, and those outboxes."""
+    """Bytes queued across all of one session's live outboxes.
+
+    Computed from the outboxes themselves (held weakly), so a stream that is abandoned
+    mid-way, whose client went away with messages still queued, stops counting as soon as
+    it is dropped: the budget can never fill up with bytes nobody holds any more.
+    """
 
     def __init__(self, max_bytes: int = SESSION_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
-        self.used = 0
-        self.peak = 0
-        self.outboxes: set[Outbox] = set()
+        self.outboxes: weakref.WeakSet[Outbox] = weakref.WeakSet()
+
+    @property
+    def used(self) -> int:
+        return sum(o.queued_bytes for o in self.outboxes)
 
     def slowest(self) -> Outbox | None:
         live = [o for o in self.outboxes if not o.closed]
         return max(live, key=lambda o: o.queued_bytes, default=None)
-
-    def take(self, n: int) -> None:
-        self.used += n
-        self.peak = max(self.peak, self.used)
-
-    def give(self, n: int) -> None:
-        self.used -= n
 
 
 # (what happened: "progress_dropped" | "closed", details) for the owner to audit and act on;
@@ -145,17 +146,9 @@ class Outbox:
         item = self._items.popleft()
         if item is not None:
             self._bytes -= len(item.data)
-            self._budget.give(len(item.data))
         else:
             self._items.appendleft(None)
         return item
-
-    def release(self) -> None:
-        """The stream is gone: give the session budget back for whatever is still queued."""
-        self._drop_queued()
-        self._budget.outboxes.discard(self)
-        if self.closed:
-            self._items.append(None)
 
     def overflow(self, refused_bytes: int) -> None:
         """Close this slow consumer: drop its queue, let the owner add a last word, then end."""
@@ -170,9 +163,6 @@ class Outbox:
         self._wake()
 
     def _drop_queued(self) -> None:
-        for item in self._items:
-            if item is not None:
-                self._budget.give(len(item.data))
         self._items.clear()
         self._bytes = 0
 
@@ -193,7 +183,6 @@ class Outbox:
                 break
             self._items.remove(victim)
             self._bytes -= len(victim.data)
-            self._budget.give(len(victim.data))
             evicted += 1
         if evicted:
             self._drop_progress(evicted)
@@ -223,7 +212,6 @@ class Outbox:
     def _append(self, item: Item) -> None:
         self._items.append(item)
         self._bytes += len(item.data)
-        self._budget.take(len(item.data))
         self.peak_messages = max(self.peak_messages, len(self._items))
         self._wake()
 
@@ -264,13 +252,16 @@ class SessionQueue:
     """A session's server-initiated messages for its GET streams (or the wrapper's stdout).
 
     `put_nowait(None)` ends every reader (the session is closing). When the outbox is closed
-    as a slow consumer, the streams reading it end and a fresh outbox takes its place, so a
-    client that reconnects gets a working stream (the dropped messages are gone: see the
-    module docstring).
+    as a slow consumer, messages are dropped until a reader comes back for more: that reader
+    gets the end of its stream (so the client reconnects) and a fresh outbox takes over for
+    the next stream. With `resume` (the wrapper's stdout, which cannot reconnect) a fresh
+    outbox takes over at once and the reader simply carries on. Either way what was dropped
+    is gone (see the module docstring).
     """
 
-    def __init__(self, make: Callable[[], Outbox]) -> None:
+    def __init__(self, make: Callable[[], Outbox], *, resume: bool = False) -> None:
         self._make = make
+        self._resume = resume
         self.outbox = make()
         self._ending = False
 
@@ -279,13 +270,21 @@ class SessionQueue:
             self._ending = True
             self.outbox.end()
             return
-        if self.outbox.closed and not self._ending:
+        if self.outbox.closed:
+            if self._ending or not self._resume:
+                return  # the slow stream is being closed; nothing is queued behind it
             self.outbox = self._make()
         self.outbox.put(msg)
 
     async def get(self) -> dict[str, Any] | None:
-        outbox = self.outbox
-        item = await outbox.get()
-        if item is None and outbox is self.outbox and outbox.closed and not self._ending:
-            self.outbox = self._make()  # this reader ends; the next stream starts afresh
-        return item.msg if item is not None else None
+        while True:
+            outbox = self.outbox
+            item = await outbox.get()
+            if item is not None:
+                return item.msg
+            if self._ending:
+                return None
+            if outbox is self.outbox:
+                self.outbox = self._make()
+            if not self._resume:
+                return None

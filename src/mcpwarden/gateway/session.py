@@ -58,7 +58,9 @@ class Session:
         self.fanout = Fanout(self, self._from_upstream)
         self.definitions = Definitions(self, self.fanout)
         self.slow_clients = SlowClients(self)
-        self.relay = Relay(self, self.fanout, self.definitions, self.calls, self.slow_clients.session_queue())
+        # Bounded towards slow clients; the wrapper's stdout cannot reconnect, so it resumes.
+        unsolicited = self.slow_clients.session_queue(resume=transport == "stdio")
+        self.relay = Relay(self, self.fanout, self.definitions, self.calls, unsolicited)
         self.processor = RequestProcessor(self, self.fanout, self.definitions, self.calls)
         # What the fronts read: server-initiated messages for GET streams (or stdout),
         # and an event set once every upstream is gone.

@@ -56,7 +56,7 @@ class SlowClients:
 
         return ChannelQueue(Outbox(self.budget, on_overflow=overflow))
 
-    def session_queue(self) -> SessionQueue:
+    def session_queue(self, *, resume: bool = False) -> SessionQueue:
         def make() -> Outbox:
             def overflow(what: str, details: dict[str, Any]) -> dict[str, Any] | None:
                 self._audit(what, "session", details)
@@ -64,7 +64,7 @@ class SlowClients:
 
             return Outbox(self.budget, on_overflow=overflow)
 
-        return SessionQueue(make)
+        return SessionQueue(make, resume=resume)
 
     def _audit(self, what: str, stream: str, details: dict[str, Any], **extra: Any) -> None:
         action = "stream_closed" if what == "closed" else "progress_dropped"

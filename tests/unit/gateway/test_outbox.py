@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from mcpwarden.gateway.outbox import Outbox, SessionBudget
+from mcpwarden.gateway.outbox import Outbox, SessionBudget, SessionQueue
 
 
 def progress(i: int) -> dict[str, Any]:
@@ -104,11 +104,39 @@ def test_session_budget_closes_the_slowest_stream_not_the_one_pushing() -> None:
     assert budget.used <= budget.max_bytes
 
 
-def test_release_returns_the_budget() -> None:
+def test_session_stream_closed_as_slow_consumer_ends_its_reader_and_starts_afresh() -> None:
+    queue = SessionQueue(lambda: Outbox(max_messages=2))
+
+    async def run() -> list[Any]:
+        queue.put_nowait(log(0))
+        assert (await queue.get()) == log(0)  # a reader that then stops reading
+        for i in range(1, 6):
+            queue.put_nowait(log(i))  # 1, 2 queued; 3 closes the outbox; 4, 5 dropped
+        ended = await queue.get()  # what the stalled reader sees when it reads again
+        queue.put_nowait(log(6))  # for the next stream
+        return [ended, await queue.get()]
+
+    assert [m if m is None else m["params"]["data"] for m in asyncio.run(run())] == [None, 6]
+
+
+def test_wrapper_stream_carries_on_after_an_overflow() -> None:
+    queue = SessionQueue(lambda: Outbox(max_messages=2), resume=True)
+
+    async def run() -> list[Any]:
+        queue.put_nowait(log(0))
+        assert (await queue.get()) == log(0)
+        for i in range(1, 6):
+            queue.put_nowait(log(i))  # 1, 2 queued; 3 closes the outbox; 4, 5 go to a fresh one
+        return [await queue.get(), await queue.get()]
+
+    assert [m["params"]["data"] for m in asyncio.run(run())] == [4, 5]
+
+
+def test_abandoned_stream_stops_counting_against_the_session() -> None:
     budget = SessionBudget()
     box = Outbox(budget)
     for i in range(50):
         box.put(log(i))
     assert budget.used > 0
-    box.release()
-    assert budget.used == 0 and box not in budget.outboxes
+    del box
+    assert budget.used == 0
