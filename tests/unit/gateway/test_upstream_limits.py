@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mcpwarden.gateway.upstream.limits import (
+    Garbage,
     LineSplitter,
     Oversize,
     TooLarge,
@@ -95,3 +96,14 @@ def test_sse_events_under_the_cap_pass() -> None:
         _events(_lines(b"event: message", b"data: {}", b"", b": ping", b"", b"data: 1", b""), 100)
     )
     assert got == ["{}", "1"]
+
+
+def test_sse_stream_of_unknown_fields_is_garbage_not_a_wait() -> None:
+    noise = [b"x-junk: " + str(i).encode() for i in range(500)]
+    with pytest.raises(Garbage):
+        asyncio.run(_events(_lines(*noise), 1_000_000))
+
+
+def test_a_few_unknown_fields_are_ignored_as_the_sse_spec_says() -> None:
+    got = asyncio.run(_events(_lines(b"x-vendor: 1", b"data: {}", b""), 1000))
+    assert got == ["{}"]

@@ -36,7 +36,15 @@ from mcpwarden.gateway.upstream.base import (
     UpstreamConnection,
     UpstreamError,
 )
-from mcpwarden.gateway.upstream.limits import CHUNK, Oversize, TooLarge, read_body, read_cap, split_lines
+from mcpwarden.gateway.upstream.limits import (
+    CHUNK,
+    Garbage,
+    Oversize,
+    TooLarge,
+    read_body,
+    read_cap,
+    split_lines,
+)
 from mcpwarden.gateway.upstream.pools import UpstreamPool
 from mcpwarden.gateway.upstream.sse import iter_sse
 
@@ -208,6 +216,8 @@ class HttpConnection(UpstreamConnection):
                 "result.too_large",
                 cap=exc.cap,
             )
+        except Garbage as exc:
+            await self._fail(rid, f"upstream {self.name!r} sent garbage: {exc}", "upstream.bad_response")
         except UpstreamError as exc:
             await self._fail(rid, str(exc), exc.reason)
         except aiohttp.ClientError as exc:
@@ -352,6 +362,9 @@ class HttpConnection(UpstreamConnection):
             except TooLarge as exc:
                 failures += 1
                 await self._event("result.too_large", f"server-initiated stream: {exc}")
+            except Garbage as exc:
+                failures += 1
+                await self._event("upstream.bad_response", f"server-initiated stream: {exc}")
             except HTTP_ERRORS as exc:
                 failures += 1
                 err = _unreachable(self.name, exc)

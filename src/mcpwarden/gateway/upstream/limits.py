@@ -27,6 +27,10 @@ CHUNK = 64 * 1024
 _ID = re.compile(rb'"id"\s*:\s*(-?\d{1,18}|"(?:[^"\\]|\\.){0,200}")')
 
 
+class Garbage(Exception):
+    """An upstream stream that keeps sending what its protocol does not contain."""
+
+
 class TooLarge(Exception):
     """A message, body or line went past its cap; nothing beyond the cap was kept."""
 

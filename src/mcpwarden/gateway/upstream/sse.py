@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from mcpwarden.gateway.upstream.limits import Oversize, TooLarge
+from mcpwarden.gateway.upstream.limits import Garbage, Oversize, TooLarge
+
+# Lines with a field MCP never uses, per stream. The SSE spec says to ignore them, and a few
+# are; a stream of nothing else is an upstream speaking garbage, which gets an error now
+# rather than a timeout later.
+MAX_UNKNOWN_LINES = 100
 
 
 @dataclass(slots=True)
@@ -30,6 +35,7 @@ async def iter_sse(lines: AsyncIterator[bytes | Oversize], max_event_bytes: int)
     event_id: str | None = None
     retry: int | None = None
     size = 0
+    unknown = 0
     async for raw in lines:
         if isinstance(raw, Oversize):
             raise TooLarge("upstream event", raw.cap, raw.prefix)
@@ -55,5 +61,9 @@ async def iter_sse(lines: AsyncIterator[bytes | Oversize], max_event_bytes: int)
             event_id = value
         elif field == "retry" and value.isdigit():
             retry = int(value)
+        else:
+            unknown += 1
+            if unknown > MAX_UNKNOWN_LINES:
+                raise Garbage(f"more than {MAX_UNKNOWN_LINES} lines that are not SSE fields MCP uses")
     if data:
         yield SseEvent("\n".join(data), event, event_id, retry)
