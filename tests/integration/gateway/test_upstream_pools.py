@@ -4,6 +4,7 @@ item 4), and idle client connections outlive the clients' own pools (item 18).""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -53,17 +54,29 @@ def holding() -> Iterator[str]:
         yield url
 
 
-def test_idle_sessions_holding_server_streams_never_starve_a_fresh_session(
+def test_idle_sessions_and_answers_that_never_end_never_starve_a_fresh_session(
     client: httpx.Client, holding: str
 ) -> None:
-    up = http_upstream(holding, max_streams=4, max_connections=4, pool_timeout_s=1)
+    """Twelve idle sessions each want a server stream (only four fit in the stream pool) and
+    three calls hang on answers that never end (three of the four request connections):
+    a fresh session still initializes and calls through the connection that is left."""
+    up = http_upstream(holding, max_streams=4, max_connections=4, pool_timeout_s=1, timeout_s=60)
     with gateway({"upstreams": {"evil": up}}) as gw:
         idle = [open_session(client, gw.url("evil")) for _ in range(12)]
         wait_until(lambda: pool_report(gw, "evil").get("streams", {}).get("in_use") == 4)
+
+        def never_ending(sid: str) -> None:
+            # Still hanging when the gateway stops at the end of the test, which cuts it off.
+            with httpx.Client(timeout=90) as own, contextlib.suppress(httpx.HTTPError, ValueError):
+                call(own, gw.url("evil"), sid, "never_close", 50)
+
+        hanging = [threading.Thread(target=never_ending, args=(sid,), daemon=True) for sid in idle[:3]]
+        for t in hanging:
+            t.start()
+        wait_until(lambda: pool_report(gw, "evil").get("requests", {}).get("in_use") == 3)
         fresh = open_session(client, gw.url("evil"))
         reply = call(client, gw.url("evil"), fresh, "echo")
         health = httpx.get(f"{gw.base}/healthz", timeout=10)
-    assert len(idle) == 12
     assert reply["result"]["content"][0]["text"] == "hostile: "
     assert health.status_code == 200 and health.json()["status"] == "ok"
 
