@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mcpwarden.auth.upstream import UpstreamAuth
     from mcpwarden.config import GatewayConfig
     from mcpwarden.gateway.pipeline import Pipeline
+    from mcpwarden.gateway.quota import InFlightQuota
     from mcpwarden.gateway.upstream.pools import UpstreamPools
     from mcpwarden.types import Principal
 
@@ -32,6 +33,9 @@ class GatewayServices(Protocol):
 
     @property
     def upstream_auth(self) -> Mapping[str, UpstreamAuth]: ...
+
+    @property
+    def in_flight(self) -> InFlightQuota: ...
 
     def audit_event(self, event: str, **fields: Any) -> None: ...
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from mcpwarden.config import HttpUpstream, StdioUpstream
-from mcpwarden.gateway.upstream.base import ClosedHandler, MessageHandler, UpstreamConnection
+from mcpwarden.gateway.upstream.base import ClosedHandler, EventHandler, MessageHandler, UpstreamConnection
 from mcpwarden.gateway.upstream.http import CredentialHook, HttpConnection
 from mcpwarden.gateway.upstream.pools import UpstreamPools
-from mcpwarden.gateway.upstream.stdio import EventHandler, StdioConnection
+from mcpwarden.gateway.upstream.stdio import StdioConnection
 
 
 def connect_upstream(

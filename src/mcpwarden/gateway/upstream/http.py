@@ -31,6 +31,7 @@ from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.upstream.base import (
     JSON,
     ClosedHandler,
+    EventHandler,
     MessageHandler,
     UpstreamClosed,
     UpstreamConnection,
@@ -56,8 +57,6 @@ log = logging.getLogger("mcpwarden.upstream.http")
 # Produces this upstream's own credential headers for one request. Async because a
 # provider may have to fetch (and then caches) a token at the IdP.
 CredentialHook = Callable[[], Awaitable[dict[str, str]]]
-# (upstream name, reason, detail): problems outside any request (GET stream), audited by the session
-EventHandler = Callable[[str, str, str], Awaitable[None]]
 
 ACCEPT = "application/json, text/event-stream"
 MAX_RESUME_ATTEMPTS = 5
@@ -106,6 +105,9 @@ class HttpConnection(UpstreamConnection):
         self._session_id: str | None = None
         self._posts: dict[Any, asyncio.Task[None]] = {}
         self._get_task: asyncio.Task[None] | None = None
+        # Set once the GET stream is open, or known not to be coming (refused, failed, gone):
+        # requests after `notifications/initialized` wait for it (see `_await_get_stream`).
+        self._get_settled = asyncio.Event()
 
     async def start(self) -> None:
         """Nothing to open: the first POST (initialize) starts the upstream session. An
@@ -144,12 +146,33 @@ class HttpConnection(UpstreamConnection):
                 # The session id arrives on this response; everything else must wait for it.
                 await self._post_request(msg)
             else:
+                await self._await_get_stream()
                 rid = msg["id"]
                 task = asyncio.create_task(self._post_request(msg), name=f"http-post-{self.name}-{rid}")
                 self._posts[rid] = task
                 task.add_done_callback(functools.partial(self._forget_post, rid))
             return
         await self._post_one_way(msg)
+
+    async def _await_get_stream(self) -> None:
+        """Hold requests until the GET stream opened after `notifications/initialized` is up.
+
+        A server may answer a request with a message on its GET stream (an elicitation,
+        say); if the request overtakes the stream, the server has nowhere to send it and
+        the call hangs until its timeout. The wait is bounded by `connect_timeout_s`; a
+        stream that takes longer is reported and the request goes anyway.
+        """
+        if self._get_task is None or self._get_settled.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._get_settled.wait(), self.config.connect_timeout_s)
+        except TimeoutError:
+            self._get_settled.set()  # report once, then stop holding requests
+            await self._event(
+                "upstream.get_stream_slow",
+                f"GET stream not open after {self.config.connect_timeout_s:g}s; "
+                "messages the upstream sends on it before then are lost",
+            )
 
     def _forget_post(self, rid: Any, _task: asyncio.Task[None]) -> None:
         self._posts.pop(rid, None)
@@ -292,6 +315,9 @@ class HttpConnection(UpstreamConnection):
                 await self._fail(rid, "upstream sent an event that is not JSON", "upstream.bad_response")
                 return True, None
             if not isinstance(item, dict):
+                await self._event(
+                    "upstream.garbage", f"SSE event is not a JSON-RPC message: {event.data[:200]}"
+                )
                 continue
             await self._on_message(item, rid)
             if item.get("id") == rid and ("result" in item or "error" in item):
@@ -345,6 +371,12 @@ class HttpConnection(UpstreamConnection):
 
     async def _listen(self) -> None:
         """The server-initiated stream, from the streams pool so it never holds a request slot."""
+        try:
+            await self._listen_loop()
+        finally:
+            self._get_settled.set()
+
+    async def _listen_loop(self) -> None:
         failures = 0
         last_id: str | None = None
         delay = 0.5
@@ -370,7 +402,15 @@ class HttpConnection(UpstreamConnection):
                 err = _unreachable(self.name, exc)
                 if err.reason == "upstream.egress_denied":
                     await self._event(err.reason, str(err))
+            if failures:
+                # Requests stop waiting for a stream that is failing; it may still come back.
+                self._get_settled.set()
             await asyncio.sleep(delay)
+        if failures >= MAX_GET_FAILURES and not self.closed:
+            await self._event(
+                "upstream.get_stream_lost",
+                f"GET stream failed {failures} times; messages the upstream sends on it are lost",
+            )
 
     async def _listen_once(self, last_id: str | None, delay: float) -> tuple[str | None, float, bool]:
         """One GET stream; returns (last event id, retry delay, whether to reconnect)."""
@@ -395,6 +435,9 @@ class HttpConnection(UpstreamConnection):
                     f"({resp.headers.get('content-type', 'no content type')})",
                     reason="upstream.http_error",
                 )
+            # The upstream has registered the stream once it answers: from now on what it
+            # sends there reaches us, so requests may go.
+            self._get_settled.set()
             async for event in iter_sse(_lines(resp, cap), cap):
                 if event.id:
                     last_id = event.id
@@ -411,6 +454,10 @@ class HttpConnection(UpstreamConnection):
                     ) from None
                 if isinstance(item, dict):
                     await self._on_message(item, None)
+                else:
+                    await self._event(
+                        "upstream.garbage", f"SSE event is not a JSON-RPC message: {event.data[:200]}"
+                    )
         return last_id, delay, True
 
     async def close(self) -> None:
