@@ -65,6 +65,8 @@ def checkout(tmp_path: Path) -> Iterator[Path]:
     yield copy
 
 
+# Installs a whole environment: minutes on a loaded machine, not the suite's 120 s default.
+@pytest.mark.timeout(900)
 def test_readme_tour_commands_run_verbatim_in_a_fresh_copy(checkout: Path, tmp_path: Path) -> None:
     commands = tour_commands((checkout / "README.md").read_text())
     assert commands[0] == "make run"
