@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
+from mcpwarden.egress import EgressDenied, EgressPolicy, EgressRule
 from mcpwarden.guards.content_policy import ContentPolicy
 
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
@@ -81,11 +82,50 @@ class HttpUpstream(_UpstreamBase):
         "token is never forwarded.",
     )
 
+    allow_private: bool = Field(
+        False,
+        description="Permit connections to private, loopback, link-local and other internal addresses "
+        "(checked on every resolved address when connecting). Off by default: an upstream URL or DNS "
+        "record must not aim the gateway at internal services. Set it for upstreams on 127.0.0.1 or an "
+        "internal network.",
+    )
+    egress: list[str] = Field(
+        default_factory=list,
+        description="Allow-list of `host:port` destinations for this upstream (`host:*` for any port; host "
+        "may be a name, an address or a network such as `10.1.0.0/16`). Empty: only the URL's own host. "
+        "An address or network listed here is allowed even when it is internal.",
+    )
+    max_message_bytes: int = Field(
+        8 * 1_048_576,
+        gt=0,
+        description="Largest single message (JSON body or SSE event) read from this upstream; counted "
+        "while reading, so a bigger one is cut off without being buffered.",
+    )
+    max_connections: int = Field(
+        256, gt=0, description="Connections for requests (POST/DELETE) to this upstream, its own pool."
+    )
+    max_streams: int = Field(
+        1000,
+        gt=0,
+        description="Long-lived GET streams to this upstream, a separate pool so idle sessions never "
+        "starve calls.",
+    )
+    pool_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for a free connection; the request then fails with an error."
+    )
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
+        return v
+
+    @field_validator("egress")
+    @classmethod
+    def _egress_entries(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            EgressRule.parse(entry)
         return v
 
 
@@ -289,12 +329,18 @@ class GatewayConfig(_Model):
     def _check_names(cls, upstreams: dict[str, Any]) -> dict[str, Any]:
         import re
 
-        for name in upstreams:
+        for name, up in upstreams.items():
             if not re.match(UPSTREAM_NAME_PATTERN, name):
                 raise ValueError(
                     f"upstream name {name!r} must be lowercase letters, digits and '-', starting "
                     f"with a letter, at most 48 characters (pattern {UPSTREAM_NAME_PATTERN})"
                 )
+            if isinstance(up, HttpUpstream):
+                # An address literal is judged now; a name is judged on each resolution.
+                try:
+                    EgressPolicy.build(name, up.egress, up.allow_private).check_url(up.url)
+                except EgressDenied as exc:
+                    raise ValueError(str(exc)) from None
         return upstreams
 
     def resolve_paths(self, base: Path) -> GatewayConfig:

@@ -86,8 +86,9 @@ def stdio_upstream(name: str = "feat", **extra: Any) -> dict[str, Any]:
 
 
 def http_upstream(url: str, **extra: Any) -> dict[str, Any]:
-    """An HTTP upstream; content defense off by default, as for `stdio_upstream`."""
-    return {"transport": "http", "url": url, "content": "off", **extra}
+    """An HTTP upstream; content defense off by default, as for `stdio_upstream`. Test servers
+    listen on 127.0.0.1, which the egress policy refuses unless the upstream allows it."""
+    return {"transport": "http", "url": url, "content": "off", "allow_private": True, **extra}
 
 
 @dataclass

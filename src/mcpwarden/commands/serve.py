@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 # Default drain deadline on SIGTERM/Ctrl-C.
 DRAIN_S = 10.0
 
+# How long an idle client connection stays open. It must outlast the idle expiry of client
+# pools (httpx, which the MCP SDK uses, reuses connections idle up to 5 s; uvicorn's own
+# default is also 5 s): with equal values a client sends a request on a connection at the
+# instant the gateway closes it, and gets "server disconnected without sending a response".
+CLIENT_KEEPALIVE_S = 30
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -146,6 +152,7 @@ async def serve(
             ),
             # Our own drain (below) answers every call before this runs out.
             timeout_graceful_shutdown=int(drain_s) + 5,
+            timeout_keep_alive=CLIENT_KEEPALIVE_S,
             # uvicorn trusts X-Forwarded-* from loopback by default; here only from listed proxies.
             proxy_headers=bool(trusted),
             forwarded_allow_ips=list(trusted),

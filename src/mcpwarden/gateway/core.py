@@ -14,8 +14,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
-
 from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
 from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.audit.sinks import AuditFanout
@@ -30,6 +28,7 @@ from mcpwarden.gateway.quotas import Quotas
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, session_handle
 from mcpwarden.gateway.shared_stdio import SharedStdio
+from mcpwarden.gateway.upstream.pools import UpstreamPools
 from mcpwarden.guards.base import Guard
 from mcpwarden.types import Principal
 
@@ -56,7 +55,7 @@ class GatewayCore:
         self.shared_stdio = SharedStdio()
         # Unanswered client requests per principal, over all its sessions (batch amplification).
         self.in_flight = InFlightQuota(config.sessions.max_in_flight_per_principal)
-        self._http_client: aiohttp.ClientSession | None = None
+        self._http_client: UpstreamPools | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.
         self.public_base = config.public_base()
@@ -103,14 +102,10 @@ class GatewayCore:
         return core
 
     @property
-    def http_client(self) -> aiohttp.ClientSession:
-        """One pooled client for all HTTP upstreams, created inside the running loop."""
+    def http_client(self) -> UpstreamPools:
+        """Each HTTP upstream's own bounded pools (requests and GET streams), made in the loop."""
         if self._http_client is None:
-            self._http_client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
-                auto_decompress=True,
-            )
+            self._http_client = UpstreamPools(self.config.upstreams)
         return self._http_client
 
     # ------------------------------------------------------------------ lifecycle

@@ -364,9 +364,16 @@ def build_app(
     endpoint = McpEndpoint(core, authenticate).__call__
 
     async def health(_request: Request) -> Response:
-        return JSONResponse(
-            {"status": "ok", "sessions": len(core.sessions), "in_flight": core.in_flight.total()}
-        )
+        # 503 while an upstream's request pool is stalled: requests to it are failing for
+        # want of a connection, and a health check that still said ok would hide that.
+        healthy, pools = core.http_client.health()
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "sessions": len(core.sessions),
+            "in_flight": core.in_flight.total(),
+            "upstreams": pools,
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -11,14 +11,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    import aiohttp
-
     from mcpwarden.auth.upstream import UpstreamAuth
     from mcpwarden.config import GatewayConfig
     from mcpwarden.gateway.pipeline import Pipeline
     from mcpwarden.gateway.quota import InFlightQuota
     from mcpwarden.gateway.quotas import Quotas
     from mcpwarden.gateway.shared_stdio import SharedStdio
+    from mcpwarden.gateway.upstream.pools import UpstreamPools
     from mcpwarden.types import Principal
 
 
@@ -32,7 +31,7 @@ class GatewayServices(Protocol):
     def pipeline(self) -> Pipeline: ...
 
     @property
-    def http_client(self) -> aiohttp.ClientSession: ...
+    def http_client(self) -> UpstreamPools: ...
 
     @property
     def upstream_auth(self) -> Mapping[str, UpstreamAuth]: ...
