@@ -52,7 +52,7 @@ def _stdio(payload: str, **extra: Any) -> dict[str, Any]:
 
 
 def _http(url: str, **extra: Any) -> dict[str, Any]:
-    return {"transport": "http", "url": url, "content": {}, **extra}
+    return {"transport": "http", "url": url, "content": {}, "allow_private": True, **extra}
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gwtest.procs import FIXTURES, Gateway, gateway, http_server, http_upstream
+from gwtest.procs import FIXTURES, Gateway, gateway, http_server, http_upstream, stdio_upstream
 from gwtest.raw import body_of, open_session, post
 
 pytestmark = pytest.mark.integration
@@ -119,7 +119,7 @@ def test_idle_client_connection_stays_open_longer_than_client_pools_keep_theirs(
     5 s too races it: the request lands as the connection closes and the client sees
     "server disconnected without sending a response" (the 1-in-200 failure of issue 11
     item 18). The gateway keeps idle connections well past that."""
-    with gateway({"upstreams": {}}, workdir=tmp_path) as gw:
+    with gateway({"upstreams": {"feat": stdio_upstream("feat")}}, workdir=tmp_path) as gw:
         port = int(gw.base.rsplit(":", 1)[1])
         request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
         with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -37,19 +37,11 @@ from mcpwarden.gateway.upstream.base import (
     UpstreamConnection,
     UpstreamError,
 )
-from mcpwarden.gateway.upstream.limits import (
-    CHUNK,
-    Garbage,
-    Oversize,
-    TooLarge,
-    read_body,
-    read_cap,
-    split_lines,
-)
+from mcpwarden.gateway.upstream.http_wire import HTTP_ERRORS, lines, redirect, status_error, unreachable
+from mcpwarden.gateway.upstream.limits import CHUNK, Garbage, TooLarge, read_body, read_cap
 from mcpwarden.gateway.upstream.pools import UpstreamPool
 from mcpwarden.gateway.upstream.sse import iter_sse
 
-HTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 DELETE_TIMEOUT_S = 5.0
 
 log = logging.getLogger("mcpwarden.upstream.http")
@@ -61,29 +53,6 @@ CredentialHook = Callable[[], Awaitable[dict[str, str]]]
 ACCEPT = "application/json, text/event-stream"
 MAX_RESUME_ATTEMPTS = 5
 MAX_GET_FAILURES = 5
-
-
-def _lines(resp: aiohttp.ClientResponse, cap: int) -> AsyncIterator[bytes | Oversize]:
-    return split_lines(functools.partial(resp.content.readany), cap)
-
-
-def _unreachable(name: str, exc: BaseException) -> UpstreamError:
-    """A transport error as the session reports it; an egress refusal keeps its own reason."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, EgressDenied):
-            return UpstreamError(str(cause), reason="upstream.egress_denied")
-        cause = getattr(cause, "os_error", None) or cause.__cause__
-    return UpstreamError(f"upstream {name!r} unreachable: {exc!s}", reason="upstream.unavailable")
-
-
-def _redirect(name: str, resp: aiohttp.ClientResponse) -> UpstreamError:
-    where = resp.headers.get("location", "")[:200]
-    return UpstreamError(
-        f"upstream {name!r} answered HTTP {resp.status} (redirect to {where!r}); redirects are never "
-        "followed: point the upstream's url at the final address",
-        reason="upstream.http_error",
-    )
 
 
 class HttpConnection(UpstreamConnection):
@@ -206,19 +175,12 @@ class HttpConnection(UpstreamConnection):
                 reason="upstream.timeout",
             ) from None
         except aiohttp.ClientError as exc:
-            raise _unreachable(self.name, exc) from exc
+            raise unreachable(self.name, exc) from exc
         if status == 404 and self._session_id is not None:
             await self._closed("upstream session expired (404)")
             raise UpstreamClosed(f"upstream {self.name!r} ended the session")
-        if 300 <= status < 400:
-            raise UpstreamError(
-                f"upstream {self.name!r} answered HTTP {status}; redirects are never followed",
-                reason="upstream.http_error",
-            )
-        if status >= 400:
-            raise UpstreamError(
-                f"upstream {self.name!r} answered HTTP {status}", reason="upstream.http_error"
-            )
+        if status >= 300:
+            raise status_error(self.name, status)
 
     async def _post_request(self, msg: JSON) -> None:
         rid = msg["id"]
@@ -244,7 +206,7 @@ class HttpConnection(UpstreamConnection):
         except UpstreamError as exc:
             await self._fail(rid, str(exc), exc.reason)
         except aiohttp.ClientError as exc:
-            err = _unreachable(self.name, exc)
+            err = unreachable(self.name, exc)
             await self._fail(rid, str(err), err.reason)
 
     async def _exchange(self, msg: JSON, rid: Any, cap: int) -> None:
@@ -267,7 +229,7 @@ class HttpConnection(UpstreamConnection):
                 await self._closed("upstream session expired (404)")
                 return
             if 300 <= resp.status < 400:
-                raise _redirect(self.name, resp)
+                raise redirect(self.name, resp)
             if resp.status >= 400:
                 with contextlib.suppress(TooLarge):
                     text = await read_body(resp.content.iter_chunked(CHUNK), 64 * 1024)
@@ -304,7 +266,7 @@ class HttpConnection(UpstreamConnection):
         """Relay one POST's event stream; a non-JSON event ends it at once (a garbage-speaking
         upstream gets a clear error now, not a timeout later)."""
         last_id: str | None = None
-        async for event in iter_sse(_lines(resp, cap), cap):
+        async for event in iter_sse(lines(resp, cap), cap):
             if event.id:
                 last_id = event.id
             if event.event != "message" or not event.data:
@@ -333,7 +295,7 @@ class HttpConnection(UpstreamConnection):
                 client.get(self.config.url, headers=headers, allow_redirects=False) as resp,
             ):
                 if 300 <= resp.status < 400:
-                    raise _redirect(self.name, resp)
+                    raise redirect(self.name, resp)
                 if resp.status >= 400:
                     return False
                 answered, new_last = await self._relay_sse(resp, rid, cap)
@@ -399,7 +361,7 @@ class HttpConnection(UpstreamConnection):
                 await self._event("upstream.bad_response", f"server-initiated stream: {exc}")
             except HTTP_ERRORS as exc:
                 failures += 1
-                err = _unreachable(self.name, exc)
+                err = unreachable(self.name, exc)
                 if err.reason == "upstream.egress_denied":
                     await self._event(err.reason, str(err))
             if failures:
@@ -428,7 +390,7 @@ class HttpConnection(UpstreamConnection):
                 await self._closed("upstream session expired (404)")
                 return last_id, delay, False
             if 300 <= resp.status < 400:
-                raise _redirect(self.name, resp)
+                raise redirect(self.name, resp)
             if resp.status >= 400 or not resp.headers.get("content-type", "").startswith("text/event-stream"):
                 raise UpstreamError(
                     f"upstream {self.name!r} answered its GET stream with HTTP {resp.status} "
@@ -438,7 +400,7 @@ class HttpConnection(UpstreamConnection):
             # The upstream has registered the stream once it answers: from now on what it
             # sends there reaches us, so requests may go.
             self._get_settled.set()
-            async for event in iter_sse(_lines(resp, cap), cap):
+            async for event in iter_sse(lines(resp, cap), cap):
                 if event.id:
                     last_id = event.id
                 if event.retry_ms is not None:
