@@ -62,11 +62,13 @@ def sse_event(data: bytes, event_id: str | None = None) -> bytes:
 
 
 def opening(session: Session, stream: EventStream, after: int, retry_ms: int) -> bytes:
-    """What a stream connection starts with: a priming event for clients that resume."""
+    """What a stream connection starts with: a comment on GET streams (so the client sees the
+    stream is up at once), then a priming event for clients that can resume."""
+    head = b": stream open\n\n" if stream.kind == "get" else b""
     version = session.protocol_version
     if version is None or version < PRIMING_SINCE:
-        return b": stream open\n\n" if stream.kind == "get" else b""
-    return f"id: {stream.event_id(after)}\nretry: {retry_ms}\ndata: \n\n".encode("ascii")
+        return head
+    return head + f"id: {stream.event_id(after)}\nretry: {retry_ms}\ndata: \n\n".encode("ascii")
 
 
 async def serve_stream(
