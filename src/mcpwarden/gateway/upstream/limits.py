@@ -43,7 +43,10 @@ class TooLarge(Exception):
 def read_cap(method: str | None, max_message: int, max_result: int | None) -> int:
     """The most bytes worth reading for the reply to `method`."""
     if method in RESULT_CAPPED and max_result is not None:
-        return min(max_message, max_result + ENVELOPE_SLACK)
+        # A result may carry its data twice (`content` and `structuredContent`) and the
+        # result-size guard counts it once, so a result within the cap can be twice as long
+        # on the wire; reading less would refuse what the cap allows.
+        return min(max_message, 2 * max_result + ENVELOPE_SLACK)
     return max_message
 
 
