@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
 from mcpwarden.egress import EgressDenied, EgressPolicy, EgressRule
@@ -297,6 +298,10 @@ class GatewayConfig(_Model):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
+    metrics: MetricsConfig | None = Field(None, description="Prometheus /metrics on its own listener.")
+    admin: AdminConfig | None = Field(None, description="Admin HTTP API (kill switch, sessions).")
+    limits: LimitsConfig | None = Field(None, description="Rate limits and concurrency caps.")
+    alerts: AlertsConfig | None = Field(None, description="Anomaly alerts (baselines per principal).")
 
     @field_validator("public_url")
     @classmethod

@@ -14,6 +14,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from mcpwarden.admin.admission import Admission
+from mcpwarden.admin.killswitch import KillSwitch
 from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
 from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.audit.sinks import AuditFanout
@@ -72,6 +74,9 @@ class GatewayCore:
         self._closing: set[asyncio.Task[None]] = set()
         # Cross-checks the pin store and the audit file (set by `from_config`).
         self.integrity: IntegrityMonitor | None = None
+        # Kill switch, rate limits and concurrency caps, checked before any guard. The kill
+        # switch joins when the store is shared (`enable_registry`).
+        self.admission = Admission(config.limits, None, self.audit_event)
 
     @classmethod
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
@@ -87,15 +92,10 @@ class GatewayCore:
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
             )
-        audit: AuditWriter | None = file
-        if config.audit.sinks:
-            audit = AuditFanout(file, build_sinks(config.audit.sinks))
+        # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
+        audit = AuditFanout(file, build_sinks(config.audit.sinks))
         core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
-        if (
-            file is not None
-            and audit is not None
-            and any(up.pinning != "off" for up in config.upstreams.values())
-        ):
+        if file is not None and any(up.pinning != "off" for up in config.upstreams.values()):
             from mcpwarden.store import SQLiteStore
 
             core.integrity = IntegrityMonitor(file, SQLiteStore(config.store.path), write=audit.write)
@@ -115,6 +115,8 @@ class GatewayCore:
         if self.registry is None:
             self.registry = SessionRegistry(self.config.store.path)
             self.registry.forget_dead_gateways()
+        if self.admission.killswitch is None:
+            self.admission.killswitch = KillSwitch(self.config.store.path)
 
     async def start(self) -> None:
         start = getattr(self.audit, "start", None)
@@ -158,6 +160,9 @@ class GatewayCore:
             self.registry.forget_dead_gateways()
             self.registry.close()
             self.registry = None
+        if self.admission.killswitch is not None:
+            self.admission.killswitch.close()
+            self.admission.killswitch = None
         self.audit_event("gateway.stop")
         if self.integrity is not None:
             self.integrity.store.close()
@@ -178,6 +183,7 @@ class GatewayCore:
                     self.integrity.check_running()
                 except Exception:  # a failed check must not stop the sweeper; it runs again
                     log.exception("integrity check failed")
+            self.check_kill_switch()
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
                 last_expiry = time.monotonic()
                 await self.expire_sessions()
@@ -223,6 +229,33 @@ class GatewayCore:
                 task = asyncio.get_running_loop().create_task(session.close("revoked"))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
+
+    def check_kill_switch(self) -> None:
+        """Close live sessions whose principal or session an operator disabled.
+
+        Their next message is refused anyway; closing also ends idle GET streams and the
+        session's upstream connections.
+        """
+        if self.admission.killswitch is None:
+            return
+        self.admission.refresh()
+        if self.admission.killswitch.empty:
+            return
+        for sid, session in list(self.sessions.items()):
+            hit = self.admission.disabled_for(sid, session.principal)
+            if hit is None:
+                continue
+            self._forget(sid)
+            self.audit_event(
+                "session.killed",
+                session=sid,
+                principal=session.principal.key,
+                reason=f"killswitch.{hit.kind}",
+                message=f"session closed: {hit.kind} disabled by an operator",
+            )
+            task = asyncio.get_running_loop().create_task(session.close("killed"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     # ------------------------------------------------------------------ sessions
 
