@@ -53,6 +53,9 @@ class Admission:
         self._tool_rate = _rate(self.limits.per_tool)
         self._tool_rates = {k: Rate(v.rate, v.burst) for k, v in self.limits.tools.items()}
         self._handles: dict[str, str] = {}
+        # Set when signed checkpoints are on with `on_audit_loss: refuse`: names how the
+        # audit file was lost (deleted, replaced), and then every request is refused.
+        self.audit_lost: Callable[[], str | None] = lambda: None
 
     # -- kill switch ----------------------------------------------------------------------
 
@@ -114,6 +117,14 @@ class Admission:
 
         `ctx` holds the audit fields of a refusal record (session, principal, method, ...).
         """
+        lost = self.audit_lost()
+        if lost is not None:
+            self._deny(
+                "audit",
+                "audit.unavailable",
+                f"the audit file was {lost}; the gateway will not run unaudited",
+                ctx,
+            )
         hit = self.disabled_for(sid, who)
         if hit is not None:
             self._deny("kill_switch", f"killswitch.{hit.kind}", f"{hit.kind} disabled by an operator", ctx)

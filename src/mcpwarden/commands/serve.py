@@ -116,6 +116,7 @@ async def serve(
     import uvicorn
 
     from mcpwarden.admin.operations import Operations
+    from mcpwarden.audit.checkpoint import CheckpointError
     from mcpwarden.audit.jsonl import AuditChainError
     from mcpwarden.commands.preflight import port_problem
     from mcpwarden.gateway.core import GatewayCore
@@ -129,6 +130,9 @@ async def serve(
         core = GatewayCore.from_config(config)
     except AuditChainError as exc:
         raise UsageError(f"cannot open the audit file: {exc}") from None
+    except CheckpointError as exc:
+        # The gateway will not run unaudited: say why and stop (see docs/audit.md).
+        raise UsageError(f"audit: {exc}") from None
     core.enable_registry()
     ops = Operations(core, config)
     auth = None
