@@ -121,7 +121,7 @@ def _records(lines: Iterator[bytes]) -> Iterator[tuple[bytes, dict[str, Any]]]:
 
 def compact(record: dict[str, Any], width: int) -> str:
     """One record on one line: time, event, decision, principal, target, reason."""
-    when = str(record.get("time", ""))[11:23]
+    when = str(record.get("time", ""))[11:19]
     principal = str(record.get("principal") or "-")
     parts = principal.split("|")
     who = parts[1] if len(parts) == 3 else principal
@@ -132,7 +132,8 @@ def compact(record: dict[str, Any], width: int) -> str:
     reason = str(record.get("reason") or record.get("message") or "")
     event = str(record.get("event", ""))
     seq = str(record.get("seq", "?"))
-    text = f"{when} {seq:>6} {event:<14.14} {decision:<7.7} {who:<12.12} {target:<22.22} {reason}"
+    # 62 columns of fixed fields leave the reason 18 at 80 columns.
+    text = f"{when:<8} {seq:>5} {event:<12.12} {decision:<5.5} {who:<10.10} {target:<16.16} {reason}"
     return text[:width].rstrip()
 
 
