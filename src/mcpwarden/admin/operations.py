@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.admin.anomaly import AnomalyDetector
 from mcpwarden.admin.counters import SessionCounters, open_counters_table
-from mcpwarden.admin.metrics import GatewayMetrics, count_held_definitions
 from mcpwarden.audit.sinks import AuditFanout, QueuedSink
 from mcpwarden.config import GatewayConfig
 from mcpwarden.gateway.core import GatewayCore
+
+if TYPE_CHECKING:
+    from mcpwarden.admin.metrics import GatewayMetrics
 
 log = logging.getLogger("mcpwarden.admin")
 PUBLISH_INTERVAL_S = 1.0
@@ -35,6 +37,9 @@ class Operations:
         fanout.add_observer(self.counters.observe)
         self.metrics: GatewayMetrics | None = None
         if config.metrics is not None:
+            # prometheus-client is imported only when metrics are on.
+            from mcpwarden.admin.metrics import GatewayMetrics, count_held_definitions
+
             store = config.store.path
             self.metrics = GatewayMetrics(
                 live_sessions=lambda: len(core.sessions),
