@@ -88,12 +88,19 @@ class Admission:
         return handle
 
     def disabled_for(
-        self, session_id: str, principal: Principal, upstream: str | None = None, tool: str | None = None
+        self,
+        session_id: str,
+        principal: Principal,
+        upstream: str | None = None,
+        tool: str | None = None,
+        *,
+        refresh: bool = True,
     ) -> Disabled | None:
         ks = self.killswitch
         if ks is None:
             return None
-        self.refresh()
+        if refresh:
+            self.refresh()
         if ks.empty:
             return None
         return ks.blocks(
@@ -137,7 +144,8 @@ class Admission:
         self, sid: str, who: Principal, upstream: str, tool: str | None, ctx: dict[str, Any]
     ) -> None:
         """A request routed to an upstream: disabled server or tool, upstream and tool rates."""
-        hit = self.disabled_for(sid, who, upstream, tool)
+        # check_request refreshed the set for this same request a moment ago.
+        hit = self.disabled_for(sid, who, upstream, tool, refresh=False)
         if hit is not None:
             self._deny("kill_switch", f"killswitch.{hit.kind}", f"{hit.kind} disabled by an operator", ctx)
         rate = self._upstream_rates.get(upstream, self._upstream_rate)
