@@ -121,6 +121,9 @@ class SessionCounters:
 def open_counters_table(path: str | Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
     conn.execute("PRAGMA journal_mode=WAL")
+    # Counters are a convenience for the CLI: no fsync per commit, so the gateway's own
+    # writes to the store (session rows, pins) never queue behind one.
+    conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(SCHEMA)
     return conn
 
