@@ -79,9 +79,12 @@ class RequestProcessor:
             extra = (
                 {"retry_after": d.details["retry_after"]} if d.details and "retry_after" in d.details else {}
             )
+            # The audit file was lost (signed checkpoints watch it): the same answer as a
+            # record that cannot be written.
+            code = jsonrpc.AUDIT_UNAVAILABLE if d.reason == "audit.unavailable" else jsonrpc.DENIED
             response = jsonrpc.error(
                 client_id,
-                jsonrpc.DENIED,
+                code,
                 d.message or "denied by gateway policy",
                 reason=d.reason,
                 guard=exc.guard,
