@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
 from mcpwarden.egress import EgressDenied, EgressPolicy, EgressRule
@@ -253,6 +254,27 @@ class SessionConfig(_Model):
     )
 
 
+class CheckpointConfig(_Model):
+    """Ed25519-signed checkpoints of the audit chain (see docs/audit.md, "Signed checkpoints")."""
+
+    key: str = Field(
+        description="Secret reference (`env:NAME` or `file:PATH`) to the Ed25519 private key (PEM)."
+    )
+    every: int = Field(1000, ge=1, le=10_000_000, description="Sign a checkpoint every this many records.")
+    on_audit_loss: Literal["refuse", "continue"] = Field(
+        "refuse",
+        description="When the audit file was deleted, replaced or no longer matches its checkpoints: "
+        "`refuse` to start (and refuse requests if it happens while running), or `continue` with an alert.",
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _ref(cls, v: str) -> str:
+        if not v.startswith(("env:", "file:")):
+            raise ValueError("key must be a secret reference: env:NAME or file:PATH")
+        return v
+
+
 class AuditConfig(_Model):
     path: str | None = Field("var/audit.jsonl", description="JSONL audit file (null: no audit file).")
     fsync: Literal["always", "interval", "never"] = "interval"
@@ -263,6 +285,7 @@ class AuditConfig(_Model):
         "it with a JSON-RPC error (reason audit.unavailable) and forwards nothing; `continue` serves it "
         "unaudited. Either way the failure is logged and, once the log is writable again, recorded.",
     )
+    checkpoint: CheckpointConfig | None = Field(None, description="Signed checkpoints (off when unset).")
     sinks: list[SinkConfig] = Field(
         default_factory=list,
         description="Where else records go (stdout, syslog, webhook, otlp), each behind a bounded queue; "
@@ -297,6 +320,10 @@ class GatewayConfig(_Model):
     audit: AuditConfig = Field(default_factory=AuditConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
+    metrics: MetricsConfig | None = Field(None, description="Prometheus /metrics on its own listener.")
+    admin: AdminConfig | None = Field(None, description="Admin HTTP API (kill switch, sessions).")
+    limits: LimitsConfig | None = Field(None, description="Rate limits and concurrency caps.")
+    alerts: AlertsConfig | None = Field(None, description="Anomaly alerts (baselines per principal).")
 
     @field_validator("public_url")
     @classmethod

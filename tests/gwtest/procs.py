@@ -115,6 +115,7 @@ def gateway(
     *,
     workdir: Path | None = None,
     preexec_fn: Callable[[], None] | None = None,
+    start_timeout: float = 20.0,
 ) -> Iterator[Gateway]:
     """Run `mcpwarden serve` as a real process with the given config (dict).
 
@@ -141,7 +142,7 @@ def gateway(
         )
         stack.callback(stop, proc)
         base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz", proc=proc)
+        wait_http(f"{base}/healthz", timeout=start_timeout, proc=proc)
         audit = config["audit"].get("path") if isinstance(config.get("audit"), dict) else None
         yield Gateway(base, proc, Path(audit) if audit else workdir / "audit.jsonl", log_path)
 

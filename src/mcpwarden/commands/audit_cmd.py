@@ -1,4 +1,4 @@
-"""`mcpwarden audit verify|tail|rebind`: check and read hash-chained audit files.
+"""`mcpwarden audit verify|tail|search|export|keygen|rebind`: check and read hash-chained audit files.
 
 `verify` exits 0 when the file is intact, 1 when it was tampered with (naming the first
 bad line), and 2 when it cannot be read; CI and cron jobs depend on those codes.
@@ -11,6 +11,7 @@ import argparse
 import getpass
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,8 +19,10 @@ from rich.console import Console
 from rich.text import Text
 
 from mcpwarden.audit import verify
+from mcpwarden.audit.checkpoint import CheckpointError, generate_keypair, load_public_key, verify_checkpoints
 from mcpwarden.audit.tailread import last_lines
 from mcpwarden.cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from mcpwarden.commands import audit_query
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +45,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="fail when FILE.head is missing (otherwise lines removed from the end go unnoticed)",
     )
+    p_verify.add_argument(
+        "--key",
+        metavar="PUB",
+        help="Ed25519 public key (PEM): also check the signed checkpoints in FILE.checkpoints",
+    )
     p_verify.set_defaults(handler=_verify)
+
+    p_keygen = actions.add_parser(
+        "keygen",
+        help="create an Ed25519 key pair for signed checkpoints",
+        description="Write PRIVATE (mode 600) and PRIVATE.pub; point audit.checkpoint.key at PRIVATE.",
+    )
+    p_keygen.add_argument("private", metavar="PRIVATE")
+    p_keygen.set_defaults(handler=_keygen)
 
     p_tail = actions.add_parser(
         "tail", help="pretty-print the last records", description="Show the last records."
@@ -55,7 +71,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p_tail.add_argument(
         "-f", "--follow", action="store_true", help="keep printing records as they are appended (Ctrl-C ends)"
     )
+    audit_query.add_filters(p_tail)
     p_tail.set_defaults(handler=_tail)
+    audit_query.register(actions)
 
     p_rebind = actions.add_parser(
         "rebind",
@@ -74,18 +92,51 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _missing_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        raise UsageError(f"choose an action: verify, tail or rebind (see `{parser.prog} --help`)")
+        raise UsageError(
+            f"choose an action: verify, tail, search, export, keygen or rebind (see `{parser.prog} --help`)"
+        )
 
     return handler
 
 
 def _verify(args: argparse.Namespace) -> int:
+    public = None
+    if args.key:
+        try:
+            public = load_public_key(Path(args.key).read_bytes())
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.key}: {exc.strerror or exc}") from None
+        except CheckpointError as exc:
+            raise UsageError(f"{args.key}: {exc}") from None
     try:
         result = verify(args.file, require_head=args.require_head)
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     print(result.summary())
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+    if public is None:
+        return EXIT_OK if result.ok else EXIT_FINDINGS
+    signed = verify_checkpoints(args.file, public)
+    print(signed.summary())
+    return EXIT_OK if result.ok and signed.ok else EXIT_FINDINGS
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    private, public = generate_keypair()
+    path = Path(args.private)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; not overwriting a key") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(private)
+    Path(f"{path}.pub").write_bytes(public)
+    print(f"wrote {path} (private, keep it off the audit host's writable paths) and {path}.pub")
+    return EXIT_OK
+
+
+def _filtered(args: argparse.Namespace) -> bool:
+    keys = ("since", "until", "principal", "upstream", "tool", "decision", "event", "session")
+    return any(getattr(args, k) is not None for k in keys)
 
 
 DEFAULT_STORE = "var/mcpwarden.sqlite3"
@@ -132,6 +183,9 @@ def _tail(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    if _filtered(args):
+        # Filters need the whole file (the last N *matching* records): see audit_query.
+        return audit_query.tail(args)
     if args.lines < 1:
         raise UsageError("-n must be at least 1")
     width = shutil.get_terminal_size((100, 24)).columns
@@ -183,8 +237,6 @@ def _tail(args: argparse.Namespace) -> int:
 
 
 def _size(path: str) -> int:
-    import os
-
     try:
         return os.stat(path).st_size
     except OSError:

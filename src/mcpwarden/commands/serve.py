@@ -115,6 +115,8 @@ async def serve(
 
     import uvicorn
 
+    from mcpwarden.admin.operations import Operations
+    from mcpwarden.audit.checkpoint import CheckpointError
     from mcpwarden.audit.jsonl import AuditChainError
     from mcpwarden.commands.preflight import port_problem
     from mcpwarden.gateway.core import GatewayCore
@@ -128,7 +130,11 @@ async def serve(
         core = GatewayCore.from_config(config)
     except AuditChainError as exc:
         raise UsageError(f"cannot open the audit file: {exc}") from None
+    except CheckpointError as exc:
+        # The gateway will not run unaudited: say why and stop (see docs/audit.md).
+        raise UsageError(f"audit: {exc}") from None
     core.enable_registry()
+    ops = Operations(core, config)
     auth = None
     if config.auth is not None:
         from mcpwarden.gateway.authn import GatewayAuth
@@ -158,6 +164,12 @@ async def serve(
             forwarded_allow_ips=list(trusted),
         )
     )
+    try:
+        await ops.start()
+    except BaseException:
+        await ops.stop()
+        await core.stop()
+        raise
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -165,6 +177,7 @@ async def serve(
         # uvicorn logs the reason and exits; say it in one line whatever happened.
         with contextlib.suppress(BaseException):
             await task
+        await ops.stop()
         problem = port_problem(config.listen.host, config.listen.port)
         raise UsageError(
             problem or f"the gateway could not start on {config.listen.host}:{config.listen.port}"
@@ -181,6 +194,12 @@ async def serve(
             print(
                 f"  upstream {name!r}:  http://{shown}:{port}/servers/{name}/mcp", file=sys.stderr, flush=True
             )
+        if ops.metrics_port is not None and config.metrics is not None:
+            mhost = config.metrics.address()[0]
+            print(f"  metrics: http://{mhost}:{ops.metrics_port}/metrics", file=sys.stderr, flush=True)
+        if ops.admin_port is not None and config.admin is not None:
+            ahost = config.admin.address()[0]
+            print(f"  admin API: http://{ahost}:{ops.admin_port}/v1/", file=sys.stderr, flush=True)
 
     async def drain_when_stopping() -> None:
         # uvicorn sets should_exit on SIGTERM/Ctrl-C and then waits for open connections:
@@ -197,3 +216,4 @@ async def serve(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+        await ops.stop()

@@ -14,10 +14,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from mcpwarden.admin.admission import Admission
+from mcpwarden.admin.killswitch import KillSwitch
 from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
 from mcpwarden.audit.binding import IntegrityMonitor
+from mcpwarden.audit.checkpoint import Checkpointer, load_private_key, startup_check
 from mcpwarden.audit.sinks import AuditFanout
 from mcpwarden.audit.sinks.factory import build_sinks
+from mcpwarden.auth.secrets import resolve_secret
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway import jsonrpc
@@ -72,33 +76,47 @@ class GatewayCore:
         self._closing: set[asyncio.Task[None]] = set()
         # Cross-checks the pin store and the audit file (set by `from_config`).
         self.integrity: IntegrityMonitor | None = None
+        # Kill switch, rate limits and concurrency caps, checked before any guard. The kill
+        # switch joins when the store is shared (`enable_registry`).
+        self.admission = Admission(config.limits, None, self.audit_event)
+        self.checkpointer: Checkpointer | None = None
 
     @classmethod
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
         from mcpwarden.gateway.guards_setup import build_guards
 
         file = None
+        checkpointer = None
         if config.audit.path:
             from pathlib import Path
 
             Path(config.audit.path).parent.mkdir(parents=True, exist_ok=True)
+            if config.audit.checkpoint is not None:
+                startup_check(config.audit.path, config.audit.checkpoint.on_audit_loss)
             file = AuditLog(
                 config.audit.path,
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
             )
-        audit: AuditWriter | None = file
-        if config.audit.sinks:
-            audit = AuditFanout(file, build_sinks(config.audit.sinks))
+            if config.audit.checkpoint is not None:
+                checkpointer = Checkpointer(
+                    file,
+                    load_private_key(resolve_secret(config.audit.checkpoint.key)),
+                    every=config.audit.checkpoint.every,
+                )
+        # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
+        audit = AuditFanout(file, build_sinks(config.audit.sinks))
         core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
-        if (
-            file is not None
-            and audit is not None
-            and any(up.pinning != "off" for up in config.upstreams.values())
-        ):
+        if file is not None and any(up.pinning != "off" for up in config.upstreams.values()):
             from mcpwarden.store import SQLiteStore
 
             core.integrity = IntegrityMonitor(file, SQLiteStore(config.store.path), write=audit.write)
+        if checkpointer is not None:
+            checkpointer.alert = core.audit_event
+            audit.add_observer(checkpointer.observe, on_close=checkpointer.close)
+            core.checkpointer = checkpointer
+            if config.audit.checkpoint is not None and config.audit.checkpoint.on_audit_loss == "refuse":
+                core.admission.audit_lost = lambda: checkpointer.lost
         return core
 
     @property
@@ -115,6 +133,8 @@ class GatewayCore:
         if self.registry is None:
             self.registry = SessionRegistry(self.config.store.path)
             self.registry.forget_dead_gateways()
+        if self.admission.killswitch is None:
+            self.admission.killswitch = KillSwitch(self.config.store.path)
 
     async def start(self) -> None:
         start = getattr(self.audit, "start", None)
@@ -158,6 +178,9 @@ class GatewayCore:
             self.registry.forget_dead_gateways()
             self.registry.close()
             self.registry = None
+        if self.admission.killswitch is not None:
+            self.admission.killswitch.close()
+            self.admission.killswitch = None
         self.audit_event("gateway.stop")
         if self.integrity is not None:
             self.integrity.store.close()
@@ -169,7 +192,7 @@ class GatewayCore:
         # Revocations are also polled here, so a revoked session that only holds a GET
         # stream open (and sends no requests) is still closed within a second.
         last_expiry = time.monotonic()
-        frequent = self.registry is not None or self.integrity is not None
+        frequent = self.registry is not None or self.integrity is not None or self.checkpointer is not None
         while True:
             await asyncio.sleep(REVOCATION_POLL_S if frequent else SWEEP_INTERVAL_S)
             self.check_revocations()
@@ -178,6 +201,9 @@ class GatewayCore:
                     self.integrity.check_running()
                 except Exception:  # a failed check must not stop the sweeper; it runs again
                     log.exception("integrity check failed")
+            self.check_kill_switch()
+            if self.checkpointer is not None:
+                self.checkpointer.check_file()
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
                 last_expiry = time.monotonic()
                 await self.expire_sessions()
@@ -223,6 +249,33 @@ class GatewayCore:
                 task = asyncio.get_running_loop().create_task(session.close("revoked"))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
+
+    def check_kill_switch(self) -> None:
+        """Close live sessions whose principal or session an operator disabled.
+
+        Their next message is refused anyway; closing also ends idle GET streams and the
+        session's upstream connections.
+        """
+        if self.admission.killswitch is None:
+            return
+        self.admission.refresh()
+        if self.admission.killswitch.empty:
+            return
+        for sid, session in list(self.sessions.items()):
+            hit = self.admission.disabled_for(sid, session.principal)
+            if hit is None:
+                continue
+            self._forget(sid)
+            self.audit_event(
+                "session.killed",
+                session=sid,
+                principal=session.principal.key,
+                reason=f"killswitch.{hit.kind}",
+                message=f"session closed: {hit.kind} disabled by an operator",
+            )
+            task = asyncio.get_running_loop().create_task(session.close("killed"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
 
     # ------------------------------------------------------------------ sessions
 

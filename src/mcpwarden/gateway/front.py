@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from mcpwarden.admin.admission import retry_after_header
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.channel import Channel
@@ -173,6 +174,15 @@ class McpEndpoint:
         kind = jsonrpc.classify(payload)
         if kind == "invalid":
             raise HttpRejection(400, "jsonrpc.invalid", _invalid_reason(payload))
+        if kind == "request":
+            wait = self.core.admission.http_retry_after(principal)
+            if wait > 0:
+                raise HttpRejection(
+                    429,
+                    "rate.principal",
+                    f"rate limit exceeded for this principal; retry after {wait:.2f}s",
+                    headers={"retry-after": retry_after_header(wait)},
+                )
         if kind == "request" and payload["method"] == "initialize":
             if sid:
                 raise HttpRejection(

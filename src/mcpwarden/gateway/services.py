@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from mcpwarden.admin.admission import Admission
     from mcpwarden.auth.upstream import UpstreamAuth
     from mcpwarden.config import GatewayConfig
     from mcpwarden.gateway.pipeline import Pipeline
@@ -44,6 +45,9 @@ class GatewayServices(Protocol):
 
     @property
     def in_flight(self) -> InFlightQuota: ...
+
+    @property
+    def admission(self) -> Admission: ...
 
     def audit_event(self, event: str, **fields: Any) -> None: ...
 

@@ -72,6 +72,10 @@ class AuditFanout:
 
     def write(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         record = self.file.write(event) if self.file is not None else _unchained(event)
+        self._fan_out(record)
+        return record
+
+    def _fan_out(self, record: dict[str, Any]) -> None:
         for observer in self.observers:
             try:
                 observer(record)
@@ -79,7 +83,6 @@ class AuditFanout:
                 log.exception("audit observer %r failed", observer)
         if self.dispatcher is not None:
             self.dispatcher.offer(record)
-        return record
 
     async def awrite(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         """`write` for coroutines: under `fsync: always`, the wait moves to a worker thread."""
