@@ -32,9 +32,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from mcpwarden.audit.jsonl import AuditLog  # noqa: E402
-from mcpwarden.audit.chain import seal  # noqa: E402
 from mcpwarden.audit.canonical import to_plain_json  # noqa: E402
+from mcpwarden.audit.chain import seal  # noqa: E402
+from mcpwarden.audit.jsonl import AuditLog  # noqa: E402
 from mcpwarden.detect.text import find_pii, find_secrets, scan_text  # noqa: E402
 from mcpwarden.detect.text.features import extract, segments  # noqa: E402
 from mcpwarden.detect.text.model import default_model  # noqa: E402
@@ -58,7 +58,11 @@ def small_result(size: int) -> dict[str, Any]:
     words = "The quarterly report lists revenue by region and the notes explain each change in turn."
     text = (words + " ") * (size // len(words) + 1)
     text = text[:size]
-    return {"content": [{"type": "text", "text": text}], "structuredContent": {"result": text}, "isError": False}
+    return {
+        "content": [{"type": "text", "text": text}],
+        "structuredContent": {"result": text},
+        "isError": False,
+    }
 
 
 def main() -> None:
@@ -84,7 +88,13 @@ def main() -> None:
     loop.run_until_complete(poisoning.tools_list(listing, {"tools": [TOOL]}))
     loop.run_until_complete(pinning.tools_list(listing, {"tools": [TOOL]}))
     params = {"name": "echo", "arguments": {"text": "ping"}}
-    start = {"event": "request.start", "session": "s1", "upstream": "bench", "method": "tools/call", "tool": "echo"}
+    start = {
+        "event": "request.start",
+        "session": "s1",
+        "upstream": "bench",
+        "method": "tools/call",
+        "tool": "echo",
+    }
     end = {**start, "event": "request", "decision": "allow", "latency_ms": 1.234, "response_bytes": 512}
     norm = normalize(text)
     hits = match_rules(norm.text)
@@ -103,10 +113,10 @@ def main() -> None:
     stages: dict[str, Callable[[], object]] = {
         "content: normalization": lambda: normalize(text),
         "content: injection rules": lambda: match_rules(norm.text),
-        "content: model features + scores": lambda: [
-            model.seg_margin(extract(norm.text[s:e], hits)) for s, e in segments(norm.text)
-        ]
-        + [model.doc_margin(extract(norm.text, hits))],
+        "content: model features + scores": lambda: (
+            [model.seg_margin(extract(norm.text[s:e], hits)) for s, e in segments(norm.text)]
+            + [model.doc_margin(extract(norm.text, hits))]
+        ),
         "content: scan_text (all of the above)": lambda: scan_text(text, threshold=threshold),
         "content: secrets": lambda: find_secrets(text),
         "content: PII (off by default)": lambda: find_pii(text),
@@ -131,7 +141,10 @@ def main() -> None:
             times[name].append((time.perf_counter_ns() - t0) / per_round / 1000)
 
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
-    print(f"{args.size}-character tools/call result, {rounds} rounds x {per_round} calls; load average {' '.join(load)}")
+    print(
+        f"{args.size}-character tools/call result, {rounds} rounds x {per_round} calls; "
+        f"load average {' '.join(load)}"
+    )
     print()
     print("| stage | median µs per call | min µs |")
     print("|---|---:|---:|")

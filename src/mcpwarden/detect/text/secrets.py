@@ -25,6 +25,7 @@ from typing import Any
 
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.text._re import Match, Pattern, compile_re, encodable, try_compile
+from mcpwarden.detect.text.prefilter import PatternSet
 from mcpwarden.detect.text.secret_decode import find_encoded
 from mcpwarden.detect.text.secret_forms import (
     ASSIGNMENT,
@@ -173,6 +174,11 @@ def _detectors() -> tuple[_Detector, ...]:
     return tuple(dets)
 
 
+@lru_cache(maxsize=1)
+def _detector_set() -> PatternSet:
+    return PatternSet([det.pattern for det in _detectors()])
+
+
 _KEYWORD_RE = compile_re(_KEYWORD_VALUE)
 _TRIM = " \t\r\n\"'=:"
 
@@ -280,7 +286,9 @@ def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
     _forms_pass(text, taken, found, bearer=False)
-    for det in _detectors():
+    detectors = _detectors()
+    for i in sorted(_detector_set().candidates(text)):  # only those that match (see `prefilter`)
+        det = detectors[i]
         for m in det.pattern.finditer(text):
             span = _span_of(m, text)
             if span[1] <= span[0] or _overlaps(span, taken):
