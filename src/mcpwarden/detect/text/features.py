@@ -191,7 +191,8 @@ def tokens(text: str) -> list[str]:
             word = word.strip("'")
             if not word:
                 continue
-            if any(c.isdigit() for c in word):
+            # A letters-only word holds no digit; only the rest need the per-character look.
+            if not word.isalpha() and any(c.isdigit() for c in word):
                 word = "_num_" if word.isdigit() else "_code_"
             out.append(word)
     return out
