@@ -103,12 +103,16 @@ def main() -> None:
         for record in (start, end):
             seal({**to_plain_json(record), "chain": "c" * 32, "seq": 1, "prev": "0" * 64})
 
-    def call() -> None:
-        loop.run_until_complete(poisoning.tool_call(ex, params))
-        loop.run_until_complete(pinning.tool_call(ex, params))
+    async def guarded_call() -> None:
+        # The hooks one tools/call runs, awaited in one task as the gateway does.
+        await poisoning.tool_call(ex, params)
+        await pinning.tool_call(ex, params)
         audit.write(start)
-        loop.run_until_complete(content.tool_result(ex, result))
+        await content.tool_result(ex, result)
         audit.write(end)
+
+    def call() -> None:
+        loop.run_until_complete(guarded_call())
 
     stages: dict[str, Callable[[], object]] = {
         "content: normalization": lambda: normalize(text),
