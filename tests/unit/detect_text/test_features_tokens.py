@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import orjson
 
 from mcpwarden.detect.text import features
-from mcpwarden.detect.text.features import tokens
+from mcpwarden.detect.text.features import HASH_SIZE, _bucket, tokens
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -45,3 +46,9 @@ def test_tokens_equal_the_reference_on_every_committed_corpus_row() -> None:
     texts = [orjson.loads(line)["text"] for line in lines if line.strip()]
     differing = [i for i, t in enumerate(texts) if tokens(t) != _reference(t)]
     assert differing == []
+
+
+def test_remembered_buckets_equal_the_crc32_of_the_feature() -> None:
+    for feature in ("ignore", "ignore previous", "日本", "\udcff", "ignore"):
+        expected = zlib.crc32(feature.encode("utf-8", "surrogatepass")) & (HASH_SIZE - 1)
+        assert _bucket(feature) == expected
