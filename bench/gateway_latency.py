@@ -6,6 +6,12 @@ clients, in one run, so machine noise hits both sides alike. Prints p50/p99 per 
 added latency and the throughput ratio.
 
     .venv/bin/python bench/gateway_latency.py [--rounds 6] [--calls 300] [--concurrency 8]
+
+`--guards compare` puts three targets in the same alternating run: the upstream directly,
+the gateway with its guards off (content, pinning and poisoning off; audit on) and the
+gateway with the default guards (content scan without spotlighting, pinning `tofu`,
+poisoning), both gateway targets served by one gateway process. `--payload N` makes the
+echoed text N bytes long (default: "ping").
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ async def open_session(client: httpx.AsyncClient, url: str) -> dict[str, str]:
     return h
 
 
-async def round_(url: str, calls: int, concurrency: int) -> tuple[list[float], float]:
+async def round_(url: str, calls: int, concurrency: int, text: str = "ping") -> tuple[list[float], float]:
     latencies: list[float] = []
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency * 2)) as client:
         sessions = [await open_session(client, url) for _ in range(concurrency)]
@@ -47,7 +53,7 @@ async def round_(url: str, calls: int, concurrency: int) -> tuple[list[float], f
                         "jsonrpc": "2.0",
                         "id": i + 10,
                         "method": "tools/call",
-                        "params": {"name": "echo", "arguments": {"text": "ping"}},
+                        "params": {"name": "echo", "arguments": {"text": text}},
                     }
                 )
                 t0 = time.perf_counter()
@@ -59,6 +65,11 @@ async def round_(url: str, calls: int, concurrency: int) -> tuple[list[float], f
         await asyncio.gather(*(worker(h) for h in sessions))
         elapsed = time.perf_counter() - started
     return latencies, len(latencies) / elapsed
+
+
+def _load() -> str:
+    path = Path("/proc/loadavg")
+    return " ".join(path.read_text().split()[:3]) if path.exists() else "?"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -73,49 +84,63 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8, help="clients in the throughput phase")
     ap.add_argument(
         "--guards",
-        choices=["core", "default"],
+        choices=["core", "default", "compare"],
         default="core",
         help="core: the relay with audit, tool filter and size cap (content defense off); "
-        "default: every default guard, content spotlighting and injection scanning included",
+        "default: every default guard, content spotlighting and injection scanning included; "
+        "compare: direct, guards off and default guards without spotlighting, in one run",
     )
+    ap.add_argument("--payload", type=int, default=0, help="bytes of echoed text (0: 'ping')")
     args = ap.parse_args()
 
+    prose = "The quarterly report lists revenue by region and the notes explain each change. "
+    text = (prose * (args.payload // len(prose) + 1))[: args.payload] if args.payload else "ping"
     with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, _):
         # Audit on (fsync interval), pinning and poisoning on (defaults); content per --guards.
         upstream = http_upstream(upstream_url)
+        upstreams = {"bench": upstream}
         if args.guards == "default":
             del upstream["content"]
-        config = {"upstreams": {"bench": upstream}, "audit": {"path": "audit.jsonl", "fsync": "interval"}}
+        elif args.guards == "compare":
+            upstream["content"] = {"spotlight": "never"}
+            upstreams["bare"] = http_upstream(upstream_url, pinning="off", on_poisoning="off")
+        config = {"upstreams": upstreams, "audit": {"path": "audit.jsonl", "fsync": "interval"}}
         with gateway(config) as gw:
-            targets = {"direct": upstream_url, "gateway": gw.url("bench")}
+            if args.guards == "compare":
+                targets = {"direct": upstream_url, "guards off": gw.url("bare"), "default": gw.url("bench")}
+            else:
+                targets = {"direct": upstream_url, "gateway": gw.url("bench")}
             for url in targets.values():
-                asyncio.run(round_(url, 100, 2))  # warm-up
+                asyncio.run(round_(url, 100, 2, text))  # warm-up
             phases = {"latency": 1, "throughput": args.concurrency}
             lat = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
             rps = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
+            names = list(targets)
             for r in range(args.rounds):
-                order = ["direct", "gateway"] if r % 2 == 0 else ["gateway", "direct"]
+                order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
                 for phase, conc in phases.items():
                     for name in order:
-                        values, throughput = asyncio.run(round_(targets[name], args.calls, conc))
+                        values, throughput = asyncio.run(round_(targets[name], args.calls, conc, text))
                         lat[(phase, name)].extend(values)
                         rps[(phase, name)].append(throughput)
 
     print(
-        f"tools/call (echo), guards={args.guards}, {args.rounds} alternating rounds x {args.calls} calls each"
+        f"tools/call (echo, {len(text)}-byte text), guards={args.guards}, "
+        f"{args.rounds} alternating rounds x {args.calls} calls each; load average {_load()}"
     )
     for phase, conc in phases.items():
-        d, g = lat[(phase, "direct")], lat[(phase, "gateway")]
-        drps, grps = statistics.median(rps[(phase, "direct")]), statistics.median(rps[(phase, "gateway")])
+        d = lat[(phase, "direct")]
+        drps = statistics.median(rps[(phase, "direct")])
         print(f"\n{phase} phase, {conc} concurrent client(s)")
-        print(f"{'':10}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
-        print(f"{'direct':10}{pct(d, 0.5):10.2f}{pct(d, 0.99):10.2f}{drps:10.0f}")
-        print(f"{'gateway':10}{pct(g, 0.5):10.2f}{pct(g, 0.99):10.2f}{grps:10.0f}")
-        added50, added99 = pct(g, 0.5) - pct(d, 0.5), pct(g, 0.99) - pct(d, 0.99)
-        print(
-            f"added latency p50 {added50:+.2f} ms, p99 {added99:+.2f} ms; "
-            f"ratio p50 {pct(g, 0.5) / pct(d, 0.5):.2f}x; throughput gateway/direct {grps / drps:.1%}"
-        )
+        heads = "".join(f"{h:>10}" for h in ("p50 ms", "p99 ms", "req/s"))
+        print(f"{'':12}{heads}{'added p50':>11}{'added p99':>11}{'vs direct':>11}")
+        for name in names:
+            g = lat[(phase, name)]
+            grps = statistics.median(rps[(phase, name)])
+            print(
+                f"{name:12}{pct(g, 0.5):10.2f}{pct(g, 0.99):10.2f}{grps:10.0f}"
+                f"{pct(g, 0.5) - pct(d, 0.5):+11.2f}{pct(g, 0.99) - pct(d, 0.99):+11.2f}{grps / drps:11.1%}"
+            )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.text._re import Pattern, compile_re, encodable
+from mcpwarden.detect.text.prefilter import PatternSet
 
 _PRIOR = r"(?:previous|prior|above|earlier|preceding|foregoing|initial|original|old|system|developer|all|any|every|your|the|these|those|other|user's|users'|human's)"
 _GUIDANCE = (
@@ -311,11 +312,20 @@ def _compiled() -> tuple[tuple[Rule, Pattern], ...]:
     return tuple((rule, compile_re(rule.pattern, ignore_case=True)) for rule in RULES)
 
 
+@lru_cache(maxsize=1)
+def _rule_set() -> PatternSet:
+    return PatternSet([pattern for _, pattern in _compiled()])
+
+
 def match_rules(text: str) -> list[RuleHit]:
-    """Every rule occurrence in `text` (already normalized), in text order."""
+    """Every rule occurrence in `text` (already normalized), in text order.
+
+    One set scan says which rules match at all; only those run (see `prefilter`)."""
     text = encodable(text)
     hits: list[RuleHit] = []
-    for rule, pattern in _compiled():
+    compiled = _compiled()
+    for i in sorted(_rule_set().candidates(text)):
+        rule, pattern = compiled[i]
         for m in pattern.finditer(text):
             if m.end() > m.start():
                 hits.append(RuleHit(rule, m.span()))

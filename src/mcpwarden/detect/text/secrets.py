@@ -25,6 +25,7 @@ from typing import Any
 
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.text._re import Match, Pattern, compile_re, encodable, try_compile
+from mcpwarden.detect.text.prefilter import PatternSet
 from mcpwarden.detect.text.secret_decode import find_encoded
 from mcpwarden.detect.text.secret_forms import (
     ASSIGNMENT,
@@ -173,6 +174,11 @@ def _detectors() -> tuple[_Detector, ...]:
     return tuple(dets)
 
 
+@lru_cache(maxsize=1)
+def _detector_set() -> PatternSet:
+    return PatternSet([det.pattern for det in _detectors()])
+
+
 _KEYWORD_RE = compile_re(_KEYWORD_VALUE)
 _TRIM = " \t\r\n\"'=:"
 
@@ -212,9 +218,11 @@ def _url_placeholder(value: str) -> bool:
     return low in URL_PLACEHOLDERS or low.startswith(("$", "{", "<", "%", "*"))
 
 
-def _forms_pass(text: str, taken: list[tuple[int, int]], found: list[Finding], *, bearer: bool) -> None:
-    for form in _forms():
-        if (form.kind == "bearer-token") != bearer:
+def _forms_pass(
+    text: str, taken: list[tuple[int, int]], found: list[Finding], *, bearer: bool, matching: frozenset[int]
+) -> None:
+    for i, form in enumerate(_forms()):
+        if (form.kind == "bearer-token") != bearer or i not in matching:
             continue
         for m in form.pattern.finditer(text):
             span = m.span(1)
@@ -279,8 +287,11 @@ def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
 def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    _forms_pass(text, taken, found, bearer=False)
-    for det in _detectors():
+    matching = _form_set().candidates(text)  # the forms that match at all (see `prefilter`)
+    _forms_pass(text, taken, found, bearer=False, matching=matching)
+    detectors = _detectors()
+    for i in sorted(_detector_set().candidates(text)):  # only those that match (see `prefilter`)
+        det = detectors[i]
         for m in det.pattern.finditer(text):
             span = _span_of(m, text)
             if span[1] <= span[0] or _overlaps(span, taken):
@@ -294,7 +305,8 @@ def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
                 continue
             taken.append(span)
             found.append(Finding(f"secret.{det.kind}", det.severity, f"{det.kind} in text", span=span))
-    _forms_pass(text, taken, found, bearer=True)  # after the JWT detector, which names it better
+    # after the JWT detector, which names it better
+    _forms_pass(text, taken, found, bearer=True, matching=matching)
     _assignments(text, taken, found)
     if decode:
         _decoded(text, taken, found)
@@ -319,3 +331,8 @@ def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
 @lru_cache(maxsize=1)
 def _forms() -> tuple[Any, ...]:
     return forms()
+
+
+@lru_cache(maxsize=1)
+def _form_set() -> PatternSet:
+    return PatternSet([form.pattern for form in _forms()])
