@@ -163,7 +163,57 @@ class AuditConfig(_Model):
 
 
 class StoreConfig(_Model):
-    path: str = "var/mcpwarden.sqlite3"
+    """Where shared state lives: one SQLite file (default) or PostgreSQL + Redis for replicas."""
+
+    backend: Literal["sqlite", "postgres"] = Field(
+        "sqlite",
+        description="sqlite: one embedded file (a single gateway). postgres: pins, approvals and the "
+        "live-session table in PostgreSQL, ownership and change notifications in Redis (replicas).",
+    )
+    path: str = Field("var/mcpwarden.sqlite3", description="SQLite file (backend sqlite).")
+    url: str | None = Field(
+        None, description="PostgreSQL URL, e.g. postgresql://127.0.0.1:5432/mcpwarden (backend postgres)."
+    )
+    schema_name: str = Field(
+        "mcpwarden",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema holding the gateway's tables (created if missing).",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL, e.g. redis://127.0.0.1:6379/0 (required by backend postgres)."
+    )
+    redis_prefix: str = Field(
+        "mcpwarden",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Prefix of every Redis key and channel, so several deployments can share a server.",
+    )
+    timeout_s: float = Field(
+        2.0, gt=0, le=30, description="Connect and query timeout: a down backend fails calls after this."
+    )
+
+    @model_validator(mode="after")
+    def _backend_settings(self) -> StoreConfig:
+        if self.backend == "postgres" and (not self.url or not self.redis_url):
+            raise ValueError("store backend postgres needs both url (PostgreSQL) and redis_url (Redis)")
+        return self
+
+
+class ReplicaConfig(_Model):
+    """This process's identity among several replicas of one gateway."""
+
+    id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Replica id recorded in every audit record and as session owner. Default: host-pid.",
+    )
+    url: str | None = Field(
+        None, description="Where this replica is reached directly; shown to clients that hit another one."
+    )
+
+    def resolved_id(self) -> str:
+        import socket
+
+        return self.id or f"{socket.gethostname()}-{os.getpid()}"
 
 
 class GatewayConfig(_Model):
@@ -188,6 +238,7 @@ class GatewayConfig(_Model):
     sessions: SessionConfig = Field(default_factory=SessionConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    replica: ReplicaConfig = Field(default_factory=ReplicaConfig)
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
 
     @field_validator("public_url")
@@ -232,7 +283,7 @@ class GatewayConfig(_Model):
         """Make relative file paths relative to the config file, not the working directory."""
         if self.audit.path and not Path(self.audit.path).is_absolute():
             self.audit.path = str(base / self.audit.path)
-        if not Path(self.store.path).is_absolute():
+        if self.store.backend == "sqlite" and not Path(self.store.path).is_absolute():
             self.store.path = str(base / self.store.path)
         if self.policy and not Path(self.policy).is_absolute():
             self.policy = str(base / self.policy)
@@ -260,10 +311,10 @@ def load_config(path: str | Path) -> GatewayConfig:
 
 
 # Sections whose string values may be `${NAME}` or `${NAME:-default}`: deployment-specific
-# URLs (issuer, public URL) that differ between environments sharing one file. Only whole
-# values are expanded, and only here: secrets use `env:`/`file:` references instead, resolved
-# when used, and commands and arguments are never rewritten from the environment.
-ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url"})
+# URLs (issuer, public URL, store and Redis URLs, replica id) that differ between environments
+# sharing one file. Only whole values are expanded, and only here: secrets use `env:`/`file:`
+# references instead, resolved when used, and commands and arguments are never rewritten from the environment.
+ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url", "store", "replica"})
 
 
 def _expand_env(value: Any) -> Any:

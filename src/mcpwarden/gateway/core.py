@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -24,7 +24,12 @@ from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
 from mcpwarden.guards.base import Guard
+from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Principal
+
+if TYPE_CHECKING:
+    from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
+    from mcpwarden.store.factory import Backends
 
 log = logging.getLogger("mcpwarden.gateway")
 
@@ -62,7 +67,12 @@ class GatewayCore:
             if isinstance(up, HttpUpstream) and up.credentials.mode != "none"
         }
         # Set by the HTTP front (`serve`): lets `mcpwarden sessions` list and revoke.
-        self.registry: SessionRegistry | None = None
+        self.registry: SessionRegistry | ReplicaSessionRegistry | None = None
+        # This process among several replicas: in every audit record and as session owner.
+        self.replica_id = config.replica.resolved_id()
+        self.backends: Backends | None = None
+        # Why the shared store could not be used last time (None: fine), for /readyz.
+        self.store_error: str | None = None
         self._handles: dict[str, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -79,6 +89,7 @@ class GatewayCore:
                 config.audit.path,
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
+                replica=config.replica.resolved_id(),
             )
         return cls(config, build_guards(config) if guards is None else guards, audit=audit)
 
@@ -97,9 +108,42 @@ class GatewayCore:
 
     def enable_registry(self) -> None:
         """Publish sessions in the store so a CLI beside the running gateway can revoke them."""
-        if self.registry is None:
+        if self.registry is not None:
+            return
+        if self.config.store.backend == "sqlite":
             self.registry = SessionRegistry(self.config.store.path)
-            self.registry.forget_dead_gateways()
+        else:
+            from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
+            from mcpwarden.store.factory import open_backends
+
+            self.backends = open_backends(self.config.store, self.replica_id)
+            assert self.backends.pool is not None and self.backends.redis is not None
+            self.registry = ReplicaSessionRegistry(
+                self.backends.pool,
+                self.backends.redis,
+                self.backends.feed,
+                prefix=self.config.store.redis_prefix,
+                replica=self.replica_id,
+                replica_url=self.config.replica.url,
+                session_ttl_s=self.config.sessions.max_age_s,
+            )
+            self.registry.heartbeat()
+        self.registry.forget_dead_gateways()
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether this replica should get traffic, and why not: what `/readyz` answers."""
+        checks: dict[str, Any] = {"replica": self.replica_id, "upstreams": len(self.config.upstreams)}
+        ok = bool(self.config.upstreams)
+        if self.backends is not None:
+            backends = self.backends.readiness()
+            checks.update(backends)
+            ok = ok and self.backends.ready()
+        elif self.registry is not None:
+            checks["sqlite"] = "ok" if self.registry.ping() else "unavailable"
+            ok = ok and checks["sqlite"] == "ok"
+        if self.store_error is not None:
+            checks["store_error"] = self.store_error
+        return ok, checks
 
     async def start(self) -> None:
         if self._sweeper is None:
@@ -118,9 +162,14 @@ class GatewayCore:
             await self._http_client.close()
         await asyncio.gather(*(a.aclose() for a in self.upstream_auth.values()), return_exceptions=True)
         if self.registry is not None:
-            self.registry.forget_dead_gateways()
+            with contextlib.suppress(StoreUnavailable):
+                self.registry.forget_dead_gateways()
+            self.registry.retire()
             self.registry.close()
             self.registry = None
+        if self.backends is not None:
+            self.backends.close()
+            self.backends = None
         self.audit_event("gateway.stop")
         close = getattr(self.audit, "close", None)
         if callable(close):
@@ -132,7 +181,16 @@ class GatewayCore:
         last_expiry = time.monotonic()
         while True:
             await asyncio.sleep(REVOCATION_POLL_S if self.registry is not None else SWEEP_INTERVAL_S)
-            self.check_revocations()
+            try:
+                if self.registry is not None:
+                    self.registry.heartbeat()
+                self.check_revocations()
+                self.store_error = None
+            except StoreUnavailable as exc:
+                # Requests fail closed on their own check; the sweeper keeps going and retries.
+                if self.store_error is None:
+                    log.warning("shared store unavailable: %s", exc)
+                self.store_error = str(exc)
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
                 last_expiry = time.monotonic()
                 await self.expire_sessions()

@@ -27,6 +27,7 @@ from mcpwarden.gateway.edge import McpFastPath, TransportSecurityMiddleware
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.sse import final_message, request_stream, session_stream
+from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
@@ -103,11 +104,47 @@ class McpEndpoint:
         sid = request.headers.get(SESSION_HEADER)
         if not sid:
             raise HttpRejection(400, "session.missing", "missing Mcp-Session-Id header")
-        session = self.core.find_session(sid, principal)
-        if session is None or session.state.get("_endpoint") != endpoint:
+        try:
+            session = self.core.find_session(sid, principal)
+        except StoreUnavailable as exc:
+            # Revocations cannot be checked: fail closed rather than serve a revoked session.
+            raise HttpRejection(503, "store.unavailable", f"session state unavailable: {exc}") from exc
+        if session is None:
+            raise self._unknown_session(sid)
+        if session.state.get("_endpoint") != endpoint:
             raise HttpRejection(404, "session.unknown", "unknown or expired session")
         session.reauthenticated(principal, getattr(request.state, "bearer", None))
         return session
+
+    def _unknown_session(self, sid: str) -> HttpRejection:
+        """404 for a session this replica does not hold, naming its owner when another has it.
+
+        Sessions stick to the replica that minted them (docs/replicas.md): a load balancer
+        without affinity on Mcp-Session-Id sends strays here, and the answer says so.
+        """
+        registry = self.core.registry
+        owner = None
+        if registry is not None:
+            with contextlib.suppress(StoreUnavailable):
+                owner = registry.owner_of(sid)
+        if owner is None or owner[0] == self.core.replica_id:
+            return HttpRejection(404, "session.unknown", "unknown or expired session")
+        replica, url, alive = owner
+        if not alive:
+            return HttpRejection(
+                404,
+                "session.owner_gone",
+                f"the replica that held this session ({replica}) is gone; "
+                "start a new session with initialize",
+            )
+        where = f" at {url}" if url else ""
+        return HttpRejection(
+            404,
+            "session.other_replica",
+            f"this session belongs to replica {replica}{where}, not {self.core.replica_id}: route every "
+            "request carrying this Mcp-Session-Id to the replica that created it (load-balancer affinity)",
+            headers={"mcpwarden-session-owner": replica},
+        )
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.core.config.security.max_body_bytes
@@ -189,7 +226,11 @@ class McpEndpoint:
         session = self.core.create_session(principal, upstreams, aggregate=name is None)
         session.state["_endpoint"] = endpoint
         session.subject_token = subject_token
-        self.core.register_session(session, endpoint)
+        try:
+            self.core.register_session(session, endpoint)
+        except StoreUnavailable as exc:
+            await self.core.end_session(session, "store unavailable")
+            raise HttpRejection(503, "store.unavailable", f"cannot record the new session: {exc}") from exc
         channel = session.handle_request(msg, size)
         final, data = await final_message(channel)
         if "result" not in final:
@@ -282,7 +323,16 @@ def build_app(
     endpoint = McpEndpoint(core, authenticate).__call__
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "sessions": len(core.sessions)})
+        return JSONResponse({"status": "ok", "sessions": len(core.sessions), "replica": core.replica_id})
+
+    async def ready(_request: Request) -> Response:
+        # Blocking pings (bounded by the store timeout) run off the event loop.
+        import anyio
+
+        ok, checks = await anyio.to_thread.run_sync(core.readiness)
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -301,6 +351,7 @@ def build_app(
             Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
             Route("/servers/{name}/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
             Route("/healthz", health, methods=["GET"]),
+            Route("/readyz", ready, methods=["GET"]),
             *(auth.routes() if auth is not None else []),
         ],
         lifespan=lifespan,
