@@ -30,6 +30,7 @@ class TcpProxy:
                 return
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)  # idle pooled connections must stay open
             except OSError:
                 client.close()
                 continue

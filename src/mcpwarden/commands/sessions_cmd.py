@@ -13,14 +13,17 @@ import getpass
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.config import ConfigError, load_config
-from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
 from mcpwarden.gateway.session_registry import MIN_HANDLE_PREFIX, SessionRegistry
+
+if TYPE_CHECKING:
+    from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
 
 DEFAULT_STORE = "var/mcpwarden.sqlite3"
 
@@ -68,6 +71,7 @@ def _open_registry(args: argparse.Namespace) -> SessionRegistry | ReplicaSession
         except ConfigError as exc:
             raise UsageError(str(exc)) from exc
         if config.store.backend == "postgres":
+            from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
             from mcpwarden.store.factory import open_backends
 
             backends = open_backends(config.store, "cli", start_feed=False)

@@ -77,6 +77,9 @@ class PostgresPool:
             max_size=POOL_MAX,
             timeout=timeout_s,
             open=True,
+            # A connection that died while pooled (server restart, network cut) is replaced
+            # at checkout instead of failing the request that drew it.
+            check=ConnectionPool.check_connection,
             kwargs={
                 "autocommit": True,
                 "connect_timeout": max(1, round(timeout_s)),
