@@ -154,6 +154,9 @@ class SessionConfig(_Model):
     idle_timeout_s: float = Field(1800.0, gt=0)
     max_age_s: float = Field(86400.0, gt=0)
     max_sessions: int = Field(10_000, gt=0)
+    drain_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="On SIGTERM, how long calls in flight may take to finish."
+    )
 
 
 class AuditConfig(_Model):

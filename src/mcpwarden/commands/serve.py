@@ -50,7 +50,12 @@ def run(args: argparse.Namespace) -> int:
             "clients do not use; set public_url to the URL clients reach this gateway at",
             config.public_base(),
         )
-    run_loop(serve(config, log_level=args.log_level))
+
+    def overrides(reloaded: GatewayConfig) -> None:
+        # Command-line settings win over the file on reload too.
+        reloaded.listen = config.listen
+
+    run_loop(serve(config, log_level=args.log_level, config_path=args.config, overrides=overrides))
     return 0
 
 
@@ -63,7 +68,14 @@ def run_loop(main: Any) -> Any:
     return uvloop.run(main)
 
 
-async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any = None) -> None:
+async def serve(
+    config: GatewayConfig,
+    *,
+    log_level: str = "warning",
+    ready: Any = None,
+    config_path: str | None = None,
+    overrides: Any = None,
+) -> None:
     import uvicorn
 
     from mcpwarden.gateway.core import GatewayCore
@@ -98,6 +110,14 @@ async def serve(config: GatewayConfig, *, log_level: str = "warning", ready: Any
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if server.started:
+        from mcpwarden.gateway.lifecycle import Lifecycle
+
+        def request_exit() -> None:
+            server.should_exit = True
+
+        Lifecycle(core, request_exit, config_path=config_path, overrides=overrides).install(
+            asyncio.get_running_loop()
+        )
         port = server.servers[0].sockets[0].getsockname()[1]
         if config.listen.port == 0:
             core.public_base = config.public_base(port)

@@ -73,6 +73,8 @@ class GatewayCore:
         self.backends: Backends | None = None
         # Why the shared store could not be used last time (None: fine), for /readyz.
         self.store_error: str | None = None
+        # Set on SIGTERM (gateway.lifecycle): no new sessions, not ready, in-flight calls finish.
+        self.draining = False
         self._handles: dict[str, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
@@ -130,10 +132,34 @@ class GatewayCore:
             self.registry.heartbeat()
         self.registry.forget_dead_gateways()
 
+    def apply_config(self, new: GatewayConfig) -> None:
+        """Adopt a reloaded config: new guard rules for every session at its next request.
+
+        What a running process cannot change (see `gateway.lifecycle.FIXED_SECTIONS`, and how
+        an upstream is reached) is kept from the current config.
+        """
+        from mcpwarden.gateway.guards_setup import build_guards
+        from mcpwarden.gateway.lifecycle import FIXED_SECTIONS, _connection
+
+        keep = {name: getattr(self.config, name) for name in FIXED_SECTIONS}
+        upstreams = {
+            name: new.upstreams[name]
+            if name in new.upstreams
+            and type(new.upstreams[name]) is type(old)
+            and _connection(new.upstreams[name]) == _connection(old)
+            else old
+            for name, old in self.config.upstreams.items()
+        }
+        merged = new.model_copy(update={**keep, "upstreams": upstreams})
+        self.pipeline = Pipeline(build_guards(merged), self.audit)
+        self.config = merged
+
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether this replica should get traffic, and why not: what `/readyz` answers."""
         checks: dict[str, Any] = {"replica": self.replica_id, "upstreams": len(self.config.upstreams)}
-        ok = bool(self.config.upstreams)
+        ok = bool(self.config.upstreams) and not self.draining
+        if self.draining:
+            checks["draining"] = True
         if self.backends is not None:
             backends = self.backends.readiness()
             checks.update(backends)

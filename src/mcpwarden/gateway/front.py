@@ -218,6 +218,10 @@ class McpEndpoint:
         size: int,
         subject_token: str | None,
     ) -> Response:
+        if self.core.draining:
+            raise HttpRejection(
+                503, "gateway.draining", "this replica is shutting down; start the session on another one"
+            )
         upstreams = [name] if name else list(self.core.config.upstreams)
         if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
             await self.core.expire_sessions()
