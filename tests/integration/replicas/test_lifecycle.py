@@ -124,6 +124,7 @@ def test_sighup_with_a_broken_file_keeps_the_running_config(tmp_path: Any) -> No
         (tmp_path / "gateway.yaml").write_text("upstreams: [not, a, mapping")
         os.killpg(gw.proc.pid, signal.SIGHUP)
         wait_for(lambda: any(r["event"] == "config.reload" for r in gw.audit()), 20, "the reload attempt")
-        assert call(client, url, sid, "echo", {"text": "still"})["result"]["content"][0]["text"] == "feat: still"
+        reply = call(client, url, sid, "echo", {"text": "still"})
+        assert reply["result"]["content"][0]["text"] == "feat: still"
     (record,) = [r for r in gw.audit() if r["event"] == "config.reload"]
     assert (record["decision"], record["reason"]) == ("deny", "config.invalid")
