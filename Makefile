@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node run test lint typecheck unit bench clean
+.PHONY: install install-python install-node run test lint typecheck unit bench clean replicas-up replicas-down
 
 install: install-python install-node
 
@@ -32,6 +32,14 @@ test: install lint
 
 bench: install
 	.venv/bin/python bench/gateway_latency.py
+
+# Two gateway replicas (127.0.0.1:8771, :8772) on the local PostgreSQL and Redis, behind the
+# project's balancer on 127.0.0.1:8770 (docs/replicas.md). Returns once all are ready.
+replicas-up: install-python
+	.venv/bin/python -m mcpwarden.replicas.launch up
+
+replicas-down:
+	.venv/bin/python -m mcpwarden.replicas.launch down
 
 clean:
 	rm -rf .venv node_modules .mypy_cache .ruff_cache .pytest_cache

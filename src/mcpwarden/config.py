@@ -314,10 +314,11 @@ def load_config(path: str | Path) -> GatewayConfig:
 
 
 # Sections whose string values may be `${NAME}` or `${NAME:-default}`: deployment-specific
-# URLs (issuer, public URL, store and Redis URLs, replica id) that differ between environments
-# sharing one file. Only whole values are expanded, and only here: secrets use `env:`/`file:`
-# references instead, resolved when used, and commands and arguments are never rewritten from the environment.
-ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url", "store", "replica"})
+# URLs (issuer, public URL, store and Redis URLs, replica id, audit file) that differ
+# between environments sharing one file. Only whole values are expanded, and only here:
+# secrets use `env:`/`file:` references instead, resolved when used, and commands and
+# arguments are never rewritten from the environment.
+ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url", "store", "replica", "audit"})
 
 
 def _expand_env(value: Any) -> Any:
