@@ -55,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
         # Command-line settings win over the file on reload too.
         reloaded.listen = config.listen
 
-    run_loop(serve(config, log_level=args.log_level, config_path=args.config, overrides=overrides))
+    from mcpwarden.store.base import StoreUnavailable
+
+    try:
+        run_loop(serve(config, log_level=args.log_level, config_path=args.config, overrides=overrides))
+    except StoreUnavailable as exc:
+        # A replica that cannot reach its store at start must not come up half-working.
+        raise UsageError(f"cannot start: {exc}") from exc
     return 0
 
 

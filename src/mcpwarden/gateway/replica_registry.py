@@ -173,6 +173,9 @@ class ReplicaSessionRegistry:
         try:
             self.redis.set(self._session_key(handle), self.replica, ex=self.session_ttl_s)
         except redis.RedisError as exc:
+            # No owner record, no session: take the row back so it is not listed as live.
+            with self.pool.connection() as conn:
+                conn.execute("DELETE FROM gateway_sessions WHERE handle = %s", (handle,))
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
 
     def remove(self, session_id: str) -> None:
