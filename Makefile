@@ -4,7 +4,8 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node run test lint typecheck unit bench clean replicas-up replicas-down
+.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz-wrap clean models \
+	replicas-up replicas-down
 
 install: install-python install-node
 
@@ -15,11 +16,18 @@ install-python:
 
 install-node: node_modules/.package-lock.json
 
+# Node tools are for the tests only (`make run` needs Python alone). Quiet: errors only; the
+# pinned `node` package supplies Node 22 to the tools whatever the system's npm runs on.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm is needed for the Node test tools (make test); make run does not need it" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error --engine-strict=false
 	@touch $@
 
-run: install
+# Debian's Chromium for the CORS browser test, only when it is missing.
+browser:
+	@[ -x /usr/bin/chromium ] || bash scripts/install-chromium.sh
+
+run: install-python
 	.venv/bin/python -m mcpwarden.demo.launch
 
 lint: install-python
@@ -27,7 +35,7 @@ lint: install-python
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
 
-test: install lint
+test: install lint browser
 	.venv/bin/pytest -q
 
 bench: install
@@ -40,6 +48,18 @@ replicas-up: install-python
 
 replicas-down:
 	.venv/bin/python -m mcpwarden.replicas.launch down
+
+# Rebuild the shipped detection models from committed data only (about two minutes on one core).
+models: install-python
+	.venv/bin/python scripts/build_injection_corpus.py
+	.venv/bin/python scripts/train_injection_model.py
+
+bench-cli: install-python
+	.venv/bin/python bench/cli_startup.py
+
+# A long hypothesis run of the wrapper fuzz test (the suite runs a few examples).
+fuzz-wrap: install-python
+	MCPWARDEN_FUZZ_EXAMPLES=$${MCPWARDEN_FUZZ_EXAMPLES:-300} .venv/bin/pytest -q tests/integration/gateway/test_wrap_fuzz.py
 
 clean:
 	rm -rf .venv node_modules .mypy_cache .ruff_cache .pytest_cache

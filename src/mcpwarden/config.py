@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
-from mcpwarden.guards.content import ContentPolicy
+from mcpwarden.guards.content_policy import ContentPolicy
 
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[-1]
@@ -148,14 +149,35 @@ class SecurityConfig(_Model):
         description="Origin values accepted when a client sends one (absent Origin is accepted).",
     )
     max_body_bytes: int = Field(4 * 1_048_576, gt=0)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (exact, or with `*` as in allowed_origins) whose browser pages may call the "
+        "gateway and read its answers (CORS: preflight, Mcp-Session-Id and WWW-Authenticate exposed). "
+        "Empty by default: no CORS headers at all. Listed origins are also allowed by the Origin check.",
+    )
 
 
 class SessionConfig(_Model):
     idle_timeout_s: float = Field(1800.0, gt=0)
     max_age_s: float = Field(86400.0, gt=0)
     max_sessions: int = Field(10_000, gt=0)
-    drain_timeout_s: float = Field(
-        30.0, gt=0, le=3600, description="On SIGTERM, how long calls in flight may take to finish."
+    max_batch: int = Field(
+        32, gt=0, description="Most messages in one JSON-RPC batch (only under 2025-03-26); more is refused."
+    )
+    max_in_flight: int = Field(
+        64, gt=0, description="Most client requests one session may have unanswered at once."
+    )
+    max_in_flight_per_principal: int = Field(
+        256, gt=0, description="Most unanswered client requests of one principal over all its sessions."
+    )
+    sse_retry_ms: int = Field(
+        1000, gt=0, description="`retry:` hint (ms) in the priming event of each SSE stream towards clients."
+    )
+    stream_replay_events: int = Field(
+        64, gt=0, description="Newest events kept per SSE stream for resumption with Last-Event-ID."
+    )
+    stream_replay_bytes: int = Field(
+        1_048_576, gt=0, description="Bytes kept per SSE stream for resumption (the newest event always is)."
     )
 
 
@@ -163,6 +185,11 @@ class AuditConfig(_Model):
     path: str | None = Field("var/audit.jsonl", description="JSONL audit file (null: no audit file).")
     fsync: Literal["always", "interval", "never"] = "interval"
     include_raw_arguments: bool = False
+    sinks: list[SinkConfig] = Field(
+        default_factory=list,
+        description="Where else records go (stdout, syslog, webhook, otlp), each behind a bounded queue; "
+        "redacted first. The file above still gets every record when a sink is down.",
+    )
 
 
 class StoreConfig(_Model):
@@ -270,17 +297,18 @@ class GatewayConfig(_Model):
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port if port is not None else self.listen.port}"
 
-    @model_validator(mode="after")
-    def _check_names(self) -> GatewayConfig:
+    @field_validator("upstreams", mode="after")
+    @classmethod
+    def _check_names(cls, upstreams: dict[str, Any]) -> dict[str, Any]:
         import re
 
-        for name in self.upstreams:
+        for name in upstreams:
             if not re.match(UPSTREAM_NAME_PATTERN, name):
                 raise ValueError(
-                    f"upstream name {name!r} must match {UPSTREAM_NAME_PATTERN} "
-                    "(lowercase letters, digits and '-', starting with a letter)"
+                    f"upstream name {name!r} must be lowercase letters, digits and '-', starting "
+                    f"with a letter, at most 48 characters (pattern {UPSTREAM_NAME_PATTERN})"
                 )
-        return self
+        return upstreams
 
     def resolve_paths(self, base: Path) -> GatewayConfig:
         """Make relative file paths relative to the config file, not the working directory."""
@@ -307,7 +335,12 @@ def load_config(path: str | Path) -> GatewayConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{p}, line {mark.line + 1} column {mark.column + 1}" if mark is not None else str(p)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    if raw is None:
+        raise ConfigError(f"{p}: the file is empty; it needs at least an `upstreams:` section")
     if isinstance(raw, dict):
         raw = {k: _expand_env(v) if k in ENV_EXPANDED_SECTIONS else v for k, v in raw.items()}
     return parse_config(raw or {}, source=str(p)).resolve_paths(p.resolve().parent)
@@ -339,15 +372,13 @@ def _expand_env(value: Any) -> Any:
 
 def parse_config(raw: Any, *, source: str = "<config>") -> GatewayConfig:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping")
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (upstreams:, listen:, ...)")
     try:
         return GatewayConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{source}: invalid configuration"]
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"])
-            lines.append(f"  {loc}: {err['msg']}")
-        raise ConfigError("\n".join(lines)) from exc
+        from mcpwarden.config_errors import describe
+
+        raise ConfigError("\n".join(describe(exc, raw, source, GatewayConfig))) from None
 
 
 def config_json_schema() -> dict[str, Any]:

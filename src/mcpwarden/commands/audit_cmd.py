@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from mcpwarden.audit import verify
@@ -55,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p_tail.add_argument(
         "-n", "--lines", type=int, default=20, metavar="N", help="how many records (default 20)"
     )
+    p_tail.add_argument("--json", action="store_true", help="print the records as JSON lines (for jq)")
+    p_tail.add_argument(
+        "-f", "--follow", action="store_true", help="keep printing records as they are appended (Ctrl-C ends)"
+    )
     p_tail.set_defaults(handler=_tail)
 
 
@@ -88,25 +91,105 @@ def _verify_set(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
-_COLUMNS = ("seq", "time", "event", "session", "principal", "target", "decision", "latency")
 _DECISION_STYLES = {"deny": "bold red", "alert": "yellow", "rewrite": "cyan", "pass": "green"}
 
 
 def _tail(args: argparse.Namespace) -> int:
+    """One line per record, fitted to the terminal (80 columns stay readable); --json prints
+    the records as they are; --follow keeps reading what the gateway appends."""
+    import io
+    import shutil
+    import sys
+    import time
+
     if args.lines < 1:
         raise UsageError("-n must be at least 1")
+    width = shutil.get_terminal_size((100, 24)).columns
+    console = Console(highlight=False, soft_wrap=True)
+
+    def show(raw: bytes) -> None:
+        if args.json:
+            sys.stdout.write(raw.decode("utf-8", "replace").rstrip("\n") + "\n")
+            sys.stdout.flush()
+        else:
+            console.print(_line(_row(raw), width))
+
     try:
         with open(args.file, "rb") as f:
-            lines = last_lines(f, args.lines)
+            # Lines up to a fixed end, so that --follow continues exactly there even while
+            # the gateway appends.
+            end = f.seek(0, 2)
+            window = 1 << 16
+            while True:
+                start = max(0, end - window)
+                f.seek(start)
+                data = f.read(end - start)
+                if start == 0 or data.count(b"\n") > args.lines:
+                    break
+                window *= 4
+            for raw in last_lines(io.BytesIO(data), args.lines):
+                show(raw)
+            if not args.follow:
+                return EXIT_OK
+            f.seek(end)
+            pending = b""
+            try:
+                while True:
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        if f.tell() > _size(args.file):  # truncated or replaced: start over
+                            f.seek(0)
+                        time.sleep(0.25)
+                        continue
+                    pending += chunk
+                    *complete, pending = pending.split(b"\n")
+                    for raw in complete:
+                        if raw.strip():
+                            show(raw)
+            except KeyboardInterrupt:
+                return EXIT_OK
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
-    table = Table(title=args.file, expand=False)
-    for column in _COLUMNS:
-        table.add_column(column, no_wrap=column in ("seq", "time", "event"))
-    for raw in lines:
-        table.add_row(*_row(raw))
-    Console().print(table)
-    return EXIT_OK
+
+
+def _size(path: str) -> int:
+    import os
+
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _line(row: tuple[str | Text, ...], width: int) -> Text:
+    """seq, time of day, event, target, decision and latency on one line of at most `width`
+    columns; session and principal only when there is room. The target keeps at least 24
+    columns; the decision's reason is cut before it."""
+    seq, when, event, session, principal, target, decision, latency = row
+    head = Text(f"{seq:>5} {str(when)[11:] or when} {event!s:<15} ")
+    verdict = decision if isinstance(decision, Text) else Text(str(decision))
+    tail = Text(" ") + verdict + Text(f" {latency}" if latency else "")
+    middle = str(target)
+    if width >= 120 and (principal or session):
+        middle = f"{middle} [{principal or '-'} {session}]"
+    keep = min(len(middle), 24)
+    over = len(head) + keep + len(tail) - width
+    if over > 0:
+        tail = _cut(tail, len(tail) - over)
+    room = max(1, width - len(head) - len(tail))
+    if len(middle) > room:
+        middle = middle[: room - 1] + "…"
+    return head + Text(middle) + tail
+
+
+def _cut(text: Text, width: int) -> Text:
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return Text("")
+    cut = text[: width - 1]
+    cut.append("…")
+    return cut
 
 
 def _row(raw: bytes) -> tuple[str | Text, ...]:
@@ -123,6 +206,8 @@ def _row(raw: bytes) -> tuple[str | Text, ...]:
     if record.get("guard"):
         decision += f" ({record['guard']}"
         decision += f": {record['reason']})" if record.get("reason") else ")"
+    elif record.get("reason"):
+        decision = f"{decision} {record['reason']}".strip()
     style = _DECISION_STYLES.get(str(record.get("decision")), "")
     latency = record.get("latency_ms")
     return (

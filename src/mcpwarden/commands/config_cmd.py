@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from mcpwarden.cli import UsageError
-from mcpwarden.config import ConfigError, config_json_schema, load_config
 
 
 def register(subparsers: Any) -> None:
@@ -15,20 +14,33 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     schema = sub.add_parser("schema", help="print the JSON Schema of the config file (for editors)")
     schema.set_defaults(handler=_schema)
-    check = sub.add_parser("check", help="validate a config file")
+    check = sub.add_parser(
+        "check",
+        help="validate a config file and everything serve needs from it",
+        description="Validate a config file, then check what `serve` would fail on: missing policy or "
+        "secret files, stdio commands not on PATH, unwritable state paths, a port in use.",
+    )
     check.add_argument("file")
     check.set_defaults(handler=_check)
 
 
 def _schema(_args: argparse.Namespace) -> int:
+    from mcpwarden.config import config_json_schema
+
     print(json.dumps(config_json_schema(), indent=2))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
+    from mcpwarden.commands.preflight import problems, read_raw
+    from mcpwarden.config import ConfigError, load_config
+
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
+    found = problems(cfg, args.file, raw=read_raw(args.file))
+    if found:
+        raise UsageError("\n".join(found))
     print(f"{args.file}: ok ({len(cfg.upstreams)} upstreams)")
     return 0

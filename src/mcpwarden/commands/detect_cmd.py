@@ -14,7 +14,6 @@ from pathlib import Path
 
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.commands.jsonl_io import read_rows, write_rows
-from mcpwarden.detect.text import default_threshold, scan_text
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Read JSONL rows with an id and a text field; write one verdict per row.",
     )
     parser.add_argument(
-        "--input", required=True, metavar="FILE.jsonl", help="rows with `id` and a text field"
+        "--input", metavar="FILE.jsonl", help="rows with `id` and a text field (default: stdin)"
     )
     parser.add_argument("--field", default="text", help="name of the text field (default: text)")
     parser.add_argument("--output", metavar="OUT.jsonl", help="where to write verdicts (default: stdout)")
@@ -40,10 +39,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcpwarden.detect.text import default_threshold, scan_text
+
     threshold = default_threshold() if args.threshold is None else float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
-    rows = read_rows(Path(args.input), args.field, str, "a string")
+    rows = read_rows(Path(args.input) if args.input else None, args.field, str, "a string")
     write_rows(
         ({"id": row_id, **scan_text(text, threshold=threshold).to_dict()} for row_id, text in rows),
         args.output,

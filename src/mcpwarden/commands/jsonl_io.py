@@ -16,14 +16,25 @@ import orjson
 from mcpwarden.cli import UsageError
 
 
-def read_rows(path: Path, field: str, kind: type, kind_name: str) -> list[tuple[Any, Any]]:
-    """(id, row[field]) pairs, where row[field] must be an instance of `kind`."""
+def read_rows(path: Path | None, field: str, kind: type, kind_name: str) -> list[tuple[Any, Any]]:
+    """(id, row[field]) pairs, where row[field] must be an instance of `kind`.
+
+    `path` None reads standard input (named `<stdin>` in messages), so rows can be piped in.
+    """
+    if path is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("no input: pass --input FILE.jsonl or pipe JSONL rows on stdin")
+        return parse_rows(sys.stdin.buffer.read(), "<stdin>", field, kind, kind_name)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"input file not found: {path}") from None
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_rows(raw, str(path), field, kind, kind_name)
+
+
+def parse_rows(raw: bytes, path: str, field: str, kind: type, kind_name: str) -> list[tuple[Any, Any]]:
     rows: list[tuple[Any, Any]] = []
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():

@@ -77,6 +77,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--no-project", action="store_true", help="skip project-level configs during discovery")
     p.add_argument(
+        "--quiet", "-q", action="store_true", help="do not list the places discovery looked (stderr)"
+    )
+    p.add_argument(
         "--base-dir", type=Path, help="paths in SARIF are relative to this folder (default: current dir)"
     )
     p.set_defaults(handler=run)
@@ -167,10 +170,29 @@ def _run_with_progress(options: ScanOptions) -> ScanReport:
         return run_scan(options, hook)
 
 
+def where_looked(options: ScanOptions) -> str:
+    """Every config file discovery checked, found or not, so an empty report is explained."""
+    from mcpwarden.scan.locations import project_locations, user_locations
+
+    candidates = user_locations(options.home, options.platform, options.environ)
+    if options.project is not None:
+        candidates += project_locations(options.project)
+    lines = ["looked for MCP client configs in:"]
+    for loc in candidates:
+        try:
+            state = "found  " if loc.path.is_file() else "absent "
+        except OSError:
+            state = "unreadable"
+        lines.append(f"  {state} {loc.client:<15} {loc.path}")
+    return "\n".join(lines) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     from mcpwarden.scan.model import ConfigError
 
     options = _options(args)
+    if not options.paths and not args.quiet:
+        sys.stderr.write(where_looked(options))
     try:
         report = _run_with_progress(options)
     except ConfigError as exc:

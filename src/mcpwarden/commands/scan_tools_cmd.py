@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.commands.jsonl_io import read_rows, write_rows
-from mcpwarden.detect.findings import Detection
-from mcpwarden.detect.tools import DEFAULT_THRESHOLD, scan_tool
+
+if TYPE_CHECKING:
+    from mcpwarden.detect.findings import Detection
+
+# Equal to mcpwarden.detect.tools.DEFAULT_THRESHOLD (a unit test checks): repeated here so that
+# `scan-tools --help` does not load the detector.
+DEFAULT_THRESHOLD = 0.5
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="score JSONL rows of MCP tool definitions for tool poisoning",
         description="Read JSONL rows with `id` and `tool` (an MCP tool object); write one verdict per row.",
     )
-    parser.add_argument("--input", required=True, metavar="FILE.jsonl", help="rows with `id` and `tool`")
+    parser.add_argument("--input", metavar="FILE.jsonl", help="rows with `id` and `tool` (default: stdin)")
     parser.add_argument("--output", metavar="OUT.jsonl", help="where to write verdicts (default: stdout)")
     parser.add_argument(
         "--threshold",
@@ -50,9 +55,11 @@ def verdict(row_id: Any, detection: Detection) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from mcpwarden.detect.tools import scan_tool
+
     threshold = float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
-    rows = read_rows(Path(args.input), "tool", dict, "a JSON object (an MCP tool)")
+    rows = read_rows(Path(args.input) if args.input else None, "tool", dict, "a JSON object (an MCP tool)")
     write_rows((verdict(row_id, scan_tool(tool, threshold=threshold)) for row_id, tool in rows), args.output)
     return EXIT_OK

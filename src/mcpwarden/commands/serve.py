@@ -1,33 +1,64 @@
-"""`mcpwarden serve -c CONFIG.yaml`: run the gateway."""
+"""`mcpwarden serve -c CONFIG.yaml` (or one server: `--upstream URL`, `-- COMMAND ARGS...`):
+run the gateway."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import UsageError
-from mcpwarden.config import ConfigError, GatewayConfig, load_config
+
+if TYPE_CHECKING:
+    from mcpwarden.config import GatewayConfig
+
+# Default drain deadline on SIGTERM/Ctrl-C.
+DRAIN_S = 10.0
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "serve", help="run the gateway (Streamable HTTP) in front of configured upstreams"
+        "serve",
+        help="run the gateway (Streamable HTTP) in front of configured upstreams",
+        usage="mcpwarden serve (-c CONFIG | --upstream URL | -- COMMAND [ARGS...]) [options]",
+        description="Run the gateway in front of the upstreams of a config file, or in front of one "
+        "server given on the command line with the default settings (state in "
+        "$XDG_STATE_HOME/mcpwarden/<name>/).",
     )
-    p.add_argument("-c", "--config", required=True, help="gateway config file (YAML)")
+    p.add_argument("-c", "--config", help="gateway config file (YAML)")
+    p.add_argument("--upstream", metavar="URL", help="front this Streamable HTTP server (no config file)")
+    p.add_argument("--name", help="upstream name for --upstream or COMMAND (default: from the URL/command)")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="a stdio server to front, after --")
     p.add_argument("--host", help="override listen.host")
     p.add_argument("--port", type=int, help="override listen.port (0 picks a free port)")
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=DRAIN_S,
+        metavar="SECONDS",
+        help=f"on SIGTERM or Ctrl-C, how long calls in flight may take to finish before they get "
+        f"an error (default {DRAIN_S:g})",
+    )
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise UsageError(str(exc)) from exc
+    from mcpwarden.commands import one_server
+    from mcpwarden.config import ConfigError, load_config
+
+    source = args.config
+    if one_server.wanted(args):
+        config, source = one_server.build(args)
+    elif not args.config:
+        raise UsageError("serve needs -c CONFIG, --upstream URL, or a server command after --")
+    else:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
     if args.host:
         config.listen.host = args.host
     if args.port is not None:
@@ -41,6 +72,12 @@ def run(args: argparse.Namespace) -> int:
             f"refusing to listen on non-loopback address {config.listen.host!r} without client "
             "authentication; configure `auth:` or set listen.allow_unauthenticated_remote: true"
         )
+    from mcpwarden.commands.preflight import problems, read_raw
+
+    raw = read_raw(args.config) if args.config else None
+    found = problems(config, source, raw=raw, check_port=False)
+    if found:
+        raise UsageError("\n".join(found))
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -58,7 +95,15 @@ def run(args: argparse.Namespace) -> int:
     from mcpwarden.store.base import StoreUnavailable
 
     try:
-        run_loop(serve(config, log_level=args.log_level, config_path=args.config, overrides=overrides))
+        run_loop(
+            serve(
+                config,
+                log_level=args.log_level,
+                drain_s=args.drain_timeout,
+                config_path=args.config,
+                overrides=overrides,
+            )
+        )
     except StoreUnavailable as exc:
         # A replica that cannot reach its store at start must not come up half-working.
         raise UsageError(f"cannot start: {exc}") from exc
@@ -67,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 def run_loop(main: Any) -> Any:
     """Run on uvloop where it is installed: the relay is event-loop bound."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:
@@ -79,15 +126,26 @@ async def serve(
     *,
     log_level: str = "warning",
     ready: Any = None,
+    drain_s: float = 10.0,
     config_path: str | None = None,
     overrides: Any = None,
 ) -> None:
+    import asyncio
+
     import uvicorn
 
+    from mcpwarden.audit.jsonl import AuditChainError
+    from mcpwarden.commands.preflight import port_problem
     from mcpwarden.gateway.core import GatewayCore
     from mcpwarden.gateway.front import build_app
 
-    core = GatewayCore.from_config(config)
+    problem = port_problem(config.listen.host, config.listen.port)
+    if problem is not None:
+        raise UsageError(problem)
+    try:
+        core = GatewayCore.from_config(config)
+    except AuditChainError as exc:
+        raise UsageError(f"cannot open the audit file: {exc}") from None
     core.enable_registry()
     auth = None
     if config.auth is not None:
@@ -106,7 +164,8 @@ async def serve(
             access_log=False,
             lifespan="on",
             http="httptools",
-            timeout_graceful_shutdown=3,
+            # Our own drain (below) answers every call before this runs out.
+            timeout_graceful_shutdown=int(drain_s) + 5,
             # uvicorn trusts X-Forwarded-* from loopback by default; here only from listed proxies.
             proxy_headers=bool(trusted),
             forwarded_allow_ips=list(trusted),
@@ -115,15 +174,18 @@ async def serve(
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
+    if not server.started:
+        # uvicorn logs the reason and exits; say it in one line whatever happened.
+        with contextlib.suppress(BaseException):
+            await task
+        problem = port_problem(config.listen.host, config.listen.port)
+        raise UsageError(
+            problem or f"the gateway could not start on {config.listen.host}:{config.listen.port}"
+        )
     if server.started:
         from mcpwarden.gateway.lifecycle import Lifecycle
 
-        def request_exit() -> None:
-            server.should_exit = True
-
-        Lifecycle(core, request_exit, config_path=config_path, overrides=overrides).install(
-            asyncio.get_running_loop()
-        )
+        Lifecycle(core, config_path=config_path, overrides=overrides).install(asyncio.get_running_loop())
         port = server.servers[0].sockets[0].getsockname()[1]
         if config.listen.port == 0:
             core.public_base = config.public_base(port)
@@ -135,4 +197,20 @@ async def serve(
             print(
                 f"  upstream {name!r}:  http://{shown}:{port}/servers/{name}/mcp", file=sys.stderr, flush=True
             )
-    await task
+
+    async def drain_when_stopping() -> None:
+        # uvicorn sets should_exit on SIGTERM/Ctrl-C and then waits for open connections:
+        # draining here makes every call end with an answer before that wait runs out.
+        while not server.should_exit:
+            await asyncio.sleep(0.1)
+        print(f"mcpwarden: stopping (calls in flight get up to {drain_s:g} s)", file=sys.stderr, flush=True)
+        core.draining = True  # not ready, no new sessions on connections still open
+        await core.drain(drain_s)
+
+    watcher = asyncio.create_task(drain_when_stopping())
+    try:
+        await task
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from typing import Any
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import UsageError
-from mcpwarden.config import ConfigError, GatewayConfig, StdioUpstream, load_config
+from mcpwarden.commands.state import DEFAULT_NAME, server_slug, state_home
 
-DEFAULT_NAME = "wrapped"
+if TYPE_CHECKING:
+    from mcpwarden.config import GatewayConfig
 
 
 def register(subparsers: Any) -> None:
@@ -38,18 +41,33 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
+def check_command(command: str) -> None:
+    """Name a missing or unusable command up front, instead of a failed session later."""
+    from mcpwarden.commands.preflight import command_problem
+
+    problem = command_problem(command)
+    if problem:
+        raise UsageError(f"cannot run the server: {problem}")
+
+
 def build_config(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
     if not command:
         raise UsageError("wrap needs a server command after --, e.g. mcpwarden wrap -- npx -y some-server")
+    check_command(command[0])
+    from mcpwarden.config import ConfigError, GatewayConfig, StdioUpstream, load_config
+
     try:
         config = load_config(args.config) if args.config else GatewayConfig()
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
     if not args.config:
-        config.audit.path = None  # no file written unless the user asks for one
+        # Pins and audit persist per server across client restarts, so protection does too.
+        state = state_home() / "mcpwarden" / (args.name or server_slug(command))
+        config.audit.path = str(state / "audit.jsonl")
+        config.store.path = str(state / "pins.sqlite3")
     name = args.name or (next(iter(config.upstreams)) if len(config.upstreams) == 1 else DEFAULT_NAME)
     base = config.upstreams.get(name)
     settings = (
@@ -76,15 +94,43 @@ def build_config(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
     return config, name
 
 
+def _pass_stderr_through() -> None:
+    """The wrapped server's stderr goes to ours, line by line, as the client would have seen it
+    without the wrapper (MCP clients show a server's stderr in their logs)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    child = logging.getLogger("mcpwarden.upstream.stderr")
+    child.addHandler(handler)
+    child.setLevel(logging.INFO)
+    child.propagate = False
+
+
+def _core(config: GatewayConfig) -> Any:
+    from mcpwarden.audit.jsonl import AuditChainError
+    from mcpwarden.gateway.core import GatewayCore
+
+    try:
+        return GatewayCore.from_config(config)
+    except AuditChainError as exc:
+        if not config.audit.path or "already open" not in str(exc):
+            raise UsageError(str(exc)) from exc
+    # Another wrapper of the same server is running (two clients, or one restarting): it keeps
+    # the main audit file; this one writes its own beside it rather than fork that chain.
+    main = Path(config.audit.path)
+    config.audit.path = str(main.with_name(f"{main.stem}-{os.getpid()}{main.suffix}"))
+    print(f"mcpwarden wrap: {main} is in use; auditing to {config.audit.path}", file=sys.stderr)
+    return GatewayCore.from_config(config)
+
+
 def run(args: argparse.Namespace) -> int:
     config, name = build_config(args)
     logging.basicConfig(level=logging.WARNING, format="mcpwarden wrap: %(levelname)s %(message)s")
+    _pass_stderr_through()
 
     async def main() -> int:
-        from mcpwarden.gateway.core import GatewayCore
         from mcpwarden.gateway.wrap import StdioFront
 
-        return await StdioFront(GatewayCore.from_config(config), name).run()
+        return await StdioFront(_core(config), name).run()
 
     from mcpwarden.commands.serve import run_loop
 

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from mcpwarden.cli import UsageError
+from mcpwarden.commands.preflight import port_problem
 from mcpwarden.commands.serve import run_loop, serve
 from mcpwarden.config import load_config
 
@@ -27,6 +29,10 @@ def main() -> int:
     port = int(os.environ.get("MCPWARDEN_PORT", config.listen.port))
     config.listen.port = port
     base = f"http://127.0.0.1:{port}"
+    problem = port_problem(config.listen.host, port)
+    if problem is not None:
+        print(f"mcpwarden: error: {problem}", file=sys.stderr)
+        return 2
     print(
         f"""
 mcpwarden demo: the bundled notes server behind the gateway.
@@ -46,7 +52,11 @@ mcpwarden demo: the bundled notes server behind the gateway.
         flush=True,
     )
     with contextlib.suppress(KeyboardInterrupt):
-        run_loop(serve(config, log_level="warning"))
+        try:
+            run_loop(serve(config, log_level="warning"))
+        except UsageError as exc:
+            print(f"mcpwarden: error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

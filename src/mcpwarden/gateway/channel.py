@@ -9,6 +9,7 @@ progress notification finds its request.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,9 @@ class InFlight:
         self.channels: dict[Any, Channel] = {}
         self.tasks: dict[Any, asyncio.Task[None]] = {}
 
+    def __len__(self) -> int:
+        return len(self.channels)
+
     def __contains__(self, client_id: Any) -> bool:
         return client_id in self.channels
 
@@ -79,11 +83,25 @@ class InFlight:
         self.channels.pop(client_id, None)
         self.tasks.pop(client_id, None)
 
-    def by_progress_token(self, token: Any) -> Channel | None:
+    def by_progress_token(self, token: Any, upstream: str) -> Channel | None:
+        """The open request that gave `token` and went to `upstream` (no other may claim it)."""
+        if token is None:
+            return None
         for ch in self.channels.values():
-            if ch.progress_token is not None and ch.progress_token == token and not ch.done:
+            if ch.progress_token == token and ch.upstream == upstream and not ch.done:
                 return ch
         return None
+
+    def fail_all(self, error: Callable[[Any], JSON]) -> list[Any]:
+        """Answer every open request with `error(client_id)`, then stop its work; returns
+        the ids answered. Used when the gateway stops: clients get an error, not silence."""
+        failed = [ch.client_id for ch in list(self.channels.values()) if not ch.done]
+        for channel in list(self.channels.values()):
+            if not channel.done:
+                channel.finish(error(channel.client_id))
+        for task in list(self.tasks.values()):
+            task.cancel()
+        return failed
 
     def cancel_all(self) -> None:
         """End every open request without a response (the session is closing)."""

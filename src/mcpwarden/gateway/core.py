@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from mcpwarden.audit import AuditEvent, AuditLog
+from mcpwarden.audit.sinks import AuditFanout
+from mcpwarden.audit.sinks.factory import build_sinks
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
+from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
+from mcpwarden.gateway.quota import InFlightQuota
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
 from mcpwarden.guards.base import Guard
@@ -55,6 +59,8 @@ class GatewayCore:
         self.audit = audit
         self.pipeline = Pipeline(guards, audit)
         self.sessions: dict[str, Session] = {}
+        # Unanswered client requests per principal, over all its sessions (batch amplification).
+        self.in_flight = InFlightQuota(config.sessions.max_in_flight_per_principal)
         self._http_client: aiohttp.ClientSession | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.
@@ -82,17 +88,20 @@ class GatewayCore:
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
         from mcpwarden.gateway.guards_setup import build_guards
 
-        audit = None
+        file = None
         if config.audit.path:
             from pathlib import Path
 
             Path(config.audit.path).parent.mkdir(parents=True, exist_ok=True)
-            audit = AuditLog(
+            file = AuditLog(
                 config.audit.path,
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
                 replica=config.replica.resolved_id(),
             )
+        audit: AuditWriter | None = file
+        if config.audit.sinks:
+            audit = AuditFanout(file, build_sinks(config.audit.sinks), replica=config.replica.resolved_id())
         return cls(config, build_guards(config) if guards is None else guards, audit=audit)
 
     @property
@@ -132,28 +141,6 @@ class GatewayCore:
             self.registry.heartbeat()
         self.registry.forget_dead_gateways()
 
-    def apply_config(self, new: GatewayConfig) -> None:
-        """Adopt a reloaded config: new guard rules for every session at its next request.
-
-        What a running process cannot change (see `gateway.lifecycle.FIXED_SECTIONS`, and how
-        an upstream is reached) is kept from the current config.
-        """
-        from mcpwarden.gateway.guards_setup import build_guards
-        from mcpwarden.gateway.lifecycle import FIXED_SECTIONS, _connection
-
-        keep = {name: getattr(self.config, name) for name in FIXED_SECTIONS}
-        upstreams = {
-            name: new.upstreams[name]
-            if name in new.upstreams
-            and type(new.upstreams[name]) is type(old)
-            and _connection(new.upstreams[name]) == _connection(old)
-            else old
-            for name, old in self.config.upstreams.items()
-        }
-        merged = new.model_copy(update={**keep, "upstreams": upstreams})
-        self.pipeline = Pipeline(build_guards(merged), self.audit)
-        self.config = merged
-
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether this replica should get traffic, and why not: what `/readyz` answers."""
         checks: dict[str, Any] = {"replica": self.replica_id, "upstreams": len(self.config.upstreams)}
@@ -172,9 +159,28 @@ class GatewayCore:
         return ok, checks
 
     async def start(self) -> None:
+        start = getattr(self.audit, "start", None)
+        if callable(start):
+            start()
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
         self.audit_event("gateway.start", details={"upstreams": sorted(self.config.upstreams)})
+
+    async def drain(self, deadline_s: float) -> None:
+        """Let the calls in flight finish within `deadline_s`, answer the rest with a JSON-RPC
+        error and end the GET streams (graceful stop: SIGTERM, Ctrl-C; the HTTP server has
+        stopped accepting connections by then). Sessions are closed afterwards by `stop`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + deadline_s
+        while loop.time() < deadline and any(s.calls.channels for s in self.sessions.values()):
+            await asyncio.sleep(0.05)
+        for session in list(self.sessions.values()):
+            for client_id in session.calls.fail_all(_shutdown_error):
+                self.audit_event(
+                    "error", session=session.id, principal=session.principal.key, reason="gateway.shutdown",
+                    message=f"request {client_id!r} unfinished after the {deadline_s:g} s drain deadline",
+                )  # fmt: skip
+            session.relay.end_streams()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -341,3 +347,12 @@ class GatewayCore:
             record["arguments"] = arguments
         record["latency_ms"] = round(record.get("latency_ms", 0.0), 3)
         self.audit_event(**record)
+
+
+def _shutdown_error(client_id: Any) -> dict[str, Any]:
+    return jsonrpc.error(
+        client_id,
+        jsonrpc.UPSTREAM_UNAVAILABLE,
+        "the gateway is shutting down; the request was not finished",
+        reason="gateway.shutdown",
+    )

@@ -23,12 +23,15 @@ from mcpwarden.types import Denied, Exchange
 
 JSON = dict[str, Any]
 
-# A list_changed notification and the list method that re-checks what it announced.
-LIST_CHANGED: dict[str, str] = {
-    "notifications/tools/list_changed": "tools/list",
-    "notifications/prompts/list_changed": "prompts/list",
-    "notifications/resources/list_changed": "resources/templates/list",
+# A list_changed notification and the list methods that re-check what it announced.
+LIST_CHANGED: dict[str, tuple[str, ...]] = {
+    "notifications/tools/list_changed": ("tools/list",),
+    "notifications/prompts/list_changed": ("prompts/list",),
+    "notifications/resources/list_changed": ("resources/list", "resources/templates/list"),
 }
+# What every session lists through the guards at initialize (resources too: their
+# descriptions are scanned and pinned like the other definitions).
+INITIAL_LISTS = ("tools/list", "prompts/list", "resources/list", "resources/templates/list")
 
 # Requests that use a listed definition, and so must wait for a pending re-check.
 DEFINITION_USES = frozenset({"tools/call", "prompts/get", "resources/read", "completion/complete"})
@@ -99,7 +102,7 @@ class Definitions:
 
     async def recheck(self, upstream: str, methods: tuple[str, ...] | None = None) -> None:
         """List an upstream's definitions through the guards (pinning, poisoning) now."""
-        wanted = methods or ("tools/list", "prompts/list", "resources/templates/list")
+        wanted = methods or INITIAL_LISTS
         for method in wanted:
             key, _, capability = LIST_METHODS[method]
             if not self.fanout.has_capability(upstream, capability) or not self.core.pipeline.has(
@@ -120,10 +123,10 @@ class Definitions:
 
     def list_changed(self, upstream: str, notification: str) -> None:
         """Start re-checking what a list_changed notification announced (if it is one)."""
-        method = LIST_CHANGED.get(notification)
-        if method is None:
+        methods = LIST_CHANGED.get(notification)
+        if methods is None:
             return
-        task = asyncio.create_task(self.recheck(upstream, (method,)))
+        task = asyncio.create_task(self.recheck(upstream, methods))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         self._rechecks[upstream] = task

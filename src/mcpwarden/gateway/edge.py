@@ -63,7 +63,7 @@ class TransportSecurityMiddleware:
         if not _host_allowed(host, self.allowed_hosts):
             response = error_response(421, "transport.bad_host", f"Host {host!r} is not allowed")
         elif origin is not None and not any(
-            fnmatchcase(origin.lower(), p.lower()) for p in sec.allowed_origins
+            fnmatchcase(origin.lower(), p.lower()) for p in (*sec.allowed_origins, *sec.cors_origins)
         ):
             response = error_response(403, "transport.bad_origin", f"Origin {origin!r} is not allowed")
         if response is not None:

@@ -167,25 +167,49 @@ class RequestProcessor:
         channel.upstream = upstream
         reply = await self.fanout.request(upstream, method, params, channel)
         if "result" not in reply:
-            out = dict(reply)
-            out["id"] = client_id
-            return out
+            return await self._guarded_error(ex, reply, client_id)
         result = reply["result"]
-        hook = RESULT_HOOKS.get(method)
-        if hook is not None and isinstance(result, dict):
+        # A method without a hook of its own (completion/complete, one a later revision
+        # adds) still goes through the generic `result` hook: every result is inspected.
+        hook = RESULT_HOOKS.get(method, "result")
+        if isinstance(result, dict):
             result = await pipeline.run(hook, ex, result)
         if s.aggregate and isinstance(result, dict):
             result = prefix_result(upstream, method, result)
         return jsonrpc.result(client_id, result)
 
+    async def _guarded_error(self, ex: Exchange, reply: JSON, client_id: Any) -> JSON:
+        """An upstream's error reply, its `message` and `data` through the `error` hook."""
+        out = dict(reply)
+        out["id"] = client_id
+        error = reply.get("error")
+        if isinstance(error, dict) and self.core.pipeline.has("error"):
+            out["error"] = await self.core.pipeline.run("error", ex, error)
+        return out
+
+    async def _guarded_init(self, ok: dict[str, JSON]) -> dict[str, JSON]:
+        """Each upstream's initialize reply through the guards: instructions, serverInfo, errors."""
+        s = self.session
+        out: dict[str, JSON] = {}
+        for name, reply in ok.items():
+            ex = Exchange("initialize", name, s.principal, s.id, None, None, {}, s.state)
+            result = reply.get("result")
+            if isinstance(result, dict):
+                out[name] = {**reply, "result": await self.core.pipeline.run("initialize_result", ex, result)}
+            elif isinstance(reply.get("error"), dict):
+                out[name] = await self._guarded_error(ex, reply, reply.get("id"))
+            else:
+                out[name] = reply
+        return out
+
     async def _initialize(self, client_id: Any, params: JSON) -> JSON:
         requested = params.get("protocolVersion")
         if self.fanout.conns:
             raise ClientError("session is already initialized", code=jsonrpc.INVALID_REQUEST)
-        ok = await self.fanout.initialize_all(params)
+        ok = await self._guarded_init(await self.fanout.initialize_all(params))
         # Integrity guards judge calls against the definitions an upstream lists, so list
         # them now: a client that calls a tool without listing first is checked the same way.
-        if self.core.pipeline.has("tools_list") or self.core.pipeline.has("prompts_list"):
+        if any(self.core.pipeline.has(h) for h in ("tools_list", "prompts_list", "resources_list")):
             await asyncio.gather(*(self.definitions.recheck(name) for name in ok if "result" in ok[name]))
         if not self.session.aggregate:
             _, reply = next(iter(ok.items()))

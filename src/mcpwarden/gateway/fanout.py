@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from mcpwarden.gateway.channel import Channel, Pending
 from mcpwarden.gateway.errors import UpstreamTimeout
 from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamConnection, UpstreamError, connect_upstream
+
+log = logging.getLogger("mcpwarden.session")
 
 JSON = dict[str, Any]
 # (upstream, message, related upstream request id or None)
@@ -209,14 +212,18 @@ class Fanout:
     async def send(self, upstream: str, msg: JSON) -> None:
         """Send a message that expects no reply; raises UpstreamError if it cannot go."""
         conn = self.conns.get(upstream)
-        if conn is not None:
-            await conn.send(msg)
+        if conn is None:
+            raise UpstreamError(f"upstream {upstream!r} is not connected", reason="upstream.unavailable")
+        await conn.send(msg)
 
     # ------------------------------------------------------------------ upstream → gateway
 
     async def _from_upstream(self, upstream: str, msg: JSON, related: Any) -> None:
+        if jsonrpc.nesting_depth_exceeds(msg):
+            await self._refuse_too_deep(upstream, msg)
+            return
         if "method" not in msg:
-            pending = self._pending.get((upstream, msg.get("id")))  # type: ignore[arg-type]
+            pending = self._pending_for(upstream, msg.get("id"))
             if pending is not None and not pending.future.done():
                 pending.future.set_result(msg)
             else:
@@ -230,20 +237,47 @@ class Fanout:
             return
         await self._on_server_message(upstream, msg, related)
 
+    async def _refuse_too_deep(self, upstream: str, msg: JSON) -> None:
+        """Drop a message nested past `jsonrpc.MAX_DEPTH`; a reply becomes an error for its caller.
+
+        Such a message could not be serialized again towards the client or into the audit log,
+        so it is refused here, where every transport's messages arrive.
+        """
+        message = f"upstream message nests objects or arrays deeper than {jsonrpc.MAX_DEPTH} levels"
+        log.debug("session %s: dropped a message from %s: %s", self.session.id, upstream, message)
+        self.core.audit_event(
+            "error",
+            session=self.session.id,
+            upstream=upstream,
+            method=msg.get("method") if isinstance(msg.get("method"), str) else None,
+            reason="upstream.too_deep",
+            message=message,
+        )
+        if "method" in msg:
+            return
+        pending = self._pending_for(upstream, msg.get("id"))
+        if pending is not None and not pending.future.done():
+            pending.future.set_result(
+                jsonrpc.error(
+                    msg.get("id"),
+                    jsonrpc.UPSTREAM_UNAVAILABLE,
+                    message,
+                    reason="upstream.too_deep",
+                    upstream=upstream,
+                )
+            )
+
+    def _pending_for(self, upstream: str, up_id: Any) -> Pending | None:
+        """The request a reply answers; ids the gateway never minted (not integers) match none."""
+        if not isinstance(up_id, int) or isinstance(up_id, bool):
+            return None
+        return self._pending.get((upstream, up_id))
+
     def channel_of(self, upstream: str, up_id: Any) -> Channel | None:
         """The open client channel that upstream request `up_id` serves, if any."""
-        pending = self._pending.get((upstream, up_id))
+        pending = self._pending_for(upstream, up_id)
         if pending is not None and pending.channel is not None and not pending.channel.done:
             return pending.channel
-        return None
-
-    def sole_channel(self, upstream: str) -> Channel | None:
-        """The client channel of the only client request in flight on `upstream`, if exactly one."""
-        in_flight = [
-            p.channel for (u, _), p in self._pending.items() if u == upstream and p.channel is not None
-        ]
-        if len(in_flight) == 1 and in_flight[0] is not None and not in_flight[0].done:
-            return in_flight[0]
         return None
 
     async def _upstream_closed(self, upstream: str, reason: str) -> None:
@@ -265,9 +299,9 @@ class Fanout:
                 )
 
     async def _upstream_event(self, upstream: str, what: str, detail: str) -> None:
-        self.core.audit_event(
-            "alert", session=self.session.id, upstream=upstream, reason=what, message=detail
-        )
+        # A child's stderr is information (why it failed to start, usually), not an attack.
+        event = "upstream.stderr" if what == "upstream.stderr" else "alert"
+        self.core.audit_event(event, session=self.session.id, upstream=upstream, reason=what, message=detail)
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.conns.values()), return_exceptions=True)

@@ -26,7 +26,8 @@ from mcpwarden.gateway.core import GatewayCore
 from mcpwarden.gateway.edge import McpFastPath, TransportSecurityMiddleware
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.session import Session
-from mcpwarden.gateway.sse import final_message, request_stream, session_stream
+from mcpwarden.gateway.sse import channel_source, final_message, serve_stream, unsolicited_source
+from mcpwarden.gateway.streams import EventStream
 from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import ANONYMOUS, Principal
 
@@ -80,7 +81,7 @@ class McpEndpoint:
                 session=request.headers.get(SESSION_HEADER),
                 details={"path": endpoint, "http_method": request.method},
             )
-            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
+            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers, id_=exc.id_)
 
     # ------------------------------------------------------------------ helpers
 
@@ -181,6 +182,9 @@ class McpEndpoint:
             return error_response(
                 400, "jsonrpc.parse_error", f"body is not valid JSON: {exc}", code=jsonrpc.PARSE_ERROR
             )
+        problem = jsonrpc.problem(payload)
+        if problem is not None:
+            raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(payload))
         sid = request.headers.get(SESSION_HEADER)
         if isinstance(payload, list):
             return await self._post_batch(request, principal, endpoint, payload, len(body))
@@ -207,7 +211,7 @@ class McpEndpoint:
             await session.handle_response(payload)
             return Response(status_code=202)
         channel = session.handle_request(payload, len(body))
-        return await self._reply(channel)
+        return await self._reply(session, channel)
 
     async def _initialize(
         self,
@@ -242,14 +246,23 @@ class McpEndpoint:
             return Response(data, media_type="application/json")
         return Response(data, media_type="application/json", headers={SESSION_HEADER: session.id})
 
-    async def _reply(self, channel: Channel) -> Response:
+    async def _reply(self, session: Session, channel: Channel) -> Response:
         msg, data = await channel.queue.get()
         if data is not None:
             if not data:  # cancelled by the client: nothing more to say
                 return Response(status_code=202)
             return Response(data, media_type="application/json")
+        # More than the response is coming: an SSE stream the client can resume.
+        stream = session.streams.open(channel_source(channel), "request")
+        stream.append(orjson.dumps(msg))
+        return self._stream_response(session, stream, 0)
+
+    def _stream_response(
+        self, session: Session, stream: EventStream, after: int, until: float | None = None
+    ) -> Response:
+        retry_ms = self.core.config.sessions.sse_retry_ms
         return StreamingResponse(
-            request_stream(msg, channel),
+            serve_stream(session, stream, after, retry_ms=retry_ms, until=until),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache"},
         )
@@ -258,13 +271,25 @@ class McpEndpoint:
         self, request: Request, principal: Principal, endpoint: str, batch: list[Any], size: int
     ) -> Response:
         session = self._session(request, principal, endpoint) if request.headers.get(SESSION_HEADER) else None
-        version = self._check_version(request, session) or (session.protocol_version if session else None)
-        if session is None or (version or "2025-03-26") not in BATCH_REVISIONS or not batch:
+        self._check_version(request, session)
+        # Only the revision the session negotiated decides: a version header on a later
+        # request cannot unlock batches in a session that agreed on a revision without them.
+        if session is None or session.protocol_version not in BATCH_REVISIONS or not batch:
             raise HttpRejection(
                 400, "jsonrpc.batch", "JSON-RPC batches are not allowed in this protocol revision"
             )
+        limit = self.core.config.sessions.max_batch
+        if len(batch) > limit:
+            raise HttpRejection(
+                400,
+                "jsonrpc.batch_too_large",
+                f"a batch of {len(batch)} messages exceeds the limit of {limit}",
+            )
         channels: list[Channel] = []
         for item in batch:
+            problem = jsonrpc.problem(item)
+            if problem is not None:
+                raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(item))
             kind = jsonrpc.classify(item)
             if kind == "request" and item["method"] != "initialize":
                 channels.append(session.handle_request(item, size))
@@ -286,11 +311,27 @@ class McpEndpoint:
             raise HttpRejection(406, "transport.accept", "GET needs Accept: text/event-stream")
         session = self._session(request, principal, endpoint)
         self._check_version(request, session)
-        return StreamingResponse(
-            session_stream(session, _credential_expiry(request)),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache"},
-        )
+        until = _credential_expiry(request)
+        last_event_id = request.headers.get("last-event-id")
+        if last_event_id is None:
+            return self._stream_response(
+                session, session.streams.open(unsolicited_source(session), "get"), 0, until
+            )
+        found = session.streams.find(last_event_id)
+        if found is None:
+            raise HttpRejection(
+                404, "stream.unknown", "Last-Event-ID names no stream this session can resume"
+            )
+        stream, after = found
+        if stream.lost_after(after):
+            self.core.audit_event(
+                "alert",
+                session=session.id,
+                principal=principal.key,
+                reason="stream.replay_gap",
+                message=f"events after {last_event_id} were no longer kept; the client misses some",
+            )
+        return self._stream_response(session, stream, after, until)
 
     async def _delete(self, request: Request, principal: Principal, endpoint: str) -> Response:
         session = self._session(request, principal, endpoint)
@@ -327,7 +368,14 @@ def build_app(
     endpoint = McpEndpoint(core, authenticate).__call__
 
     async def health(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", "sessions": len(core.sessions), "replica": core.replica_id})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "sessions": len(core.sessions),
+                "in_flight": core.in_flight.total(),
+                "replica": core.replica_id,
+            }
+        )
 
     async def ready(_request: Request) -> Response:
         # Blocking pings (bounded by the store timeout) run off the event loop.
@@ -360,4 +408,8 @@ def build_app(
         ],
         lifespan=lifespan,
     )
-    return TransportSecurityMiddleware(McpFastPath(app, endpoint), core)
+    from mcpwarden.gateway.cors import CorsMiddleware
+
+    return TransportSecurityMiddleware(
+        CorsMiddleware(McpFastPath(app, endpoint), core.config.security.cors_origins), core
+    )

@@ -15,13 +15,22 @@ from mcpwarden.gateway import jsonrpc
 
 
 class HttpRejection(Exception):
+    """Refuse the HTTP request; `id_` is the JSON-RPC id to answer with, when one is known."""
+
     def __init__(
-        self, status: int, reason: str, message: str, *, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        id_: Any = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.headers = headers or {}
+        self.id_ = id_
 
 
 def error_response(

@@ -23,6 +23,7 @@ UPSTREAM_UNAVAILABLE = -32001
 UPSTREAM_TIMEOUT = -32002
 DENIED = -32003
 SESSION_EXPIRED = -32004
+TOO_MANY_REQUESTS = -32005
 
 
 def classify(msg: Any) -> Kind:
@@ -46,6 +47,45 @@ def classify(msg: Any) -> Kind:
     if has_id and ("result" in msg or "error" in msg):
         return "response" if valid_id(msg["id"]) or msg["id"] is None else "invalid"
     return "invalid"
+
+
+# Deepest nesting of objects and arrays accepted in one message, from clients and upstreams.
+# Messages are serialized again (towards the peer, into the audit log) by a serializer that
+# stops at 254 levels, and some guards walk them; far below either limit, and far above
+# anything an MCP message or a tool's JSON Schema needs.
+MAX_DEPTH = 128
+
+
+def nesting_depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and arrays in `value` nest deeper than `limit` (iterative, linear)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def problem(msg: Any) -> tuple[str, str] | None:
+    """(reason, message) when a parsed message must be refused whatever its kind, else None.
+
+    Checks what `classify` does not: nesting depth, and the one notification whose params
+    the gateway itself acts on (`notifications/cancelled` names a request by its id).
+    """
+    if isinstance(msg, dict | list) and nesting_depth_exceeds(msg):
+        return "jsonrpc.too_deep", f"message nests objects or arrays deeper than {MAX_DEPTH} levels"
+    if isinstance(msg, dict) and msg.get("method") == "notifications/cancelled":
+        params = msg.get("params")
+        if not isinstance(params, dict) or not valid_id(params.get("requestId")):
+            return "jsonrpc.invalid", "notifications/cancelled needs params.requestId, a string or an integer"
+    return None
+
+
+def request_id_of(msg: Any) -> Any:
+    """The message's id when it is a valid one, for an error answer; else None."""
+    return msg.get("id") if isinstance(msg, dict) and valid_id(msg.get("id")) else None
 
 
 def valid_id(value: Any) -> bool:

@@ -1,17 +1,14 @@
-"""Graceful drain on SIGTERM and configuration reload on SIGHUP.
+"""Configuration reload on SIGHUP, without dropping sessions.
 
-Why its own module: both are about a replica's life in a fleet, not about MCP. A rolling
-upgrade sends SIGTERM; the replica then
-
-1. stops taking new sessions (initialize answers 503 `gateway.draining`) and reports
-   not-ready on `/readyz`, so the load balancer sends new clients elsewhere;
-2. lets the calls already in flight finish, up to `sessions.drain_timeout_s`;
-3. stops (uvicorn closes the listener; sessions still open are ended).
+Why its own module: it is about a replica's life in a fleet, not about MCP. (Graceful stop
+on SIGTERM is `GatewayCore.drain`, run by `commands.serve`; while it runs `core.draining`
+is set, so `/readyz` says 503 and `initialize` is refused.)
 
 SIGHUP re-reads the config file and swaps in a guard pipeline built from it; sessions
 keep their upstream connections and see the new rules at their next request. Settings
 that cannot change under a running process (listen address, store, replica id, auth,
-the upstream list) are left as they are and named in the log and the audit record.
+the upstream list and how each upstream is reached) are left as they are and named in the
+log and the audit record; a file that does not validate is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,14 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mcpwarden.gateway.lifecycle")
 
-DRAIN_POLL_S = 0.05
 # Top-level sections that a reload cannot apply to a running process.
 FIXED_SECTIONS = ("listen", "store", "replica", "auth", "public_url", "audit")
-
-
-def in_flight(core: GatewayCore) -> int:
-    """Client requests not yet answered, over every session."""
-    return sum(len(s.calls.channels) for s in core.sessions.values())
 
 
 def fixed_changes(old: GatewayConfig, new: GatewayConfig) -> list[str]:
@@ -61,41 +51,18 @@ class Lifecycle:
     def __init__(
         self,
         core: GatewayCore,
-        request_exit: Callable[[], None],
         *,
         config_path: str | Path | None = None,
         overrides: Callable[[GatewayConfig], None] | None = None,
     ) -> None:
         self.core = core
-        self.request_exit = request_exit
         self.config_path = Path(config_path) if config_path is not None else None
         self.overrides = overrides
-        self._drain: asyncio.Task[None] | None = None
 
     def install(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Take SIGTERM and SIGHUP from uvicorn (call once the server has started)."""
-        loop.add_signal_handler(signal.SIGTERM, self.begin_drain)
+        """Reload on SIGHUP (only when the gateway runs from a config file)."""
         if self.config_path is not None:
             loop.add_signal_handler(signal.SIGHUP, self.reload)
-
-    # -- drain -------------------------------------------------------------------------------
-
-    def begin_drain(self) -> None:
-        if self._drain is not None:
-            return
-        self.core.draining = True
-        self.core.audit_event("gateway.drain", details={"in_flight": in_flight(self.core)})
-        self._drain = asyncio.get_running_loop().create_task(self._wait_and_exit(), name="drain")
-
-    async def _wait_and_exit(self) -> None:
-        deadline = time.monotonic() + self.core.config.sessions.drain_timeout_s
-        while in_flight(self.core) and time.monotonic() < deadline:
-            await asyncio.sleep(DRAIN_POLL_S)
-        left = in_flight(self.core)
-        if left:
-            log.warning("drain deadline passed with %d calls in flight; stopping anyway", left)
-        self.core.audit_event("gateway.drained", details={"abandoned": left})
-        self.request_exit()
 
     # -- reload ------------------------------------------------------------------------------
 
@@ -110,7 +77,30 @@ class Lifecycle:
         if self.overrides is not None:
             self.overrides(new)
         ignored = fixed_changes(self.core.config, new)
-        self.core.apply_config(new)
+        apply_config(self.core, new)
         if ignored:
             log.warning("config reloaded; these need a restart and were kept: %s", ", ".join(ignored))
         self.core.audit_event("config.reload", decision="allow", details={"kept_until_restart": ignored})
+
+
+def apply_config(core: GatewayCore, new: GatewayConfig) -> None:
+    """Adopt a reloaded config: new guard rules for every session at its next request.
+
+    What a running process cannot change (`FIXED_SECTIONS`, and how an upstream is reached)
+    is kept from the current config.
+    """
+    from mcpwarden.gateway.guards_setup import build_guards
+    from mcpwarden.gateway.pipeline import Pipeline
+
+    keep = {name: getattr(core.config, name) for name in FIXED_SECTIONS}
+    upstreams = {
+        name: new.upstreams[name]
+        if name in new.upstreams
+        and type(new.upstreams[name]) is type(old)
+        and _connection(new.upstreams[name]) == _connection(old)
+        else old
+        for name, old in core.config.upstreams.items()
+    }
+    merged = new.model_copy(update={**keep, "upstreams": upstreams})
+    core.pipeline = Pipeline(build_guards(merged), core.audit)
+    core.config = merged

@@ -26,7 +26,11 @@ HOOKS: tuple[str, ...] = (
     "resource_read",
     "prompts_list",
     "prompt_get",
+    "initialize_result",
+    "result",
+    "error",
     "server_request",
+    "client_response",
     "notification",
 )
 

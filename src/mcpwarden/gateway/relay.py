@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections import deque
 from typing import Any
 
@@ -23,6 +24,8 @@ from mcpwarden.gateway.naming import prefix_uri
 from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamError
 from mcpwarden.types import Denied, Exchange
+
+log = logging.getLogger("mcpwarden.session")
 
 JSON = dict[str, Any]
 UNSOLICITED_BUFFER = 1000
@@ -43,7 +46,8 @@ class Relay:
         self._backlog: deque[JSON] = deque(maxlen=UNSOLICITED_BUFFER)
         self.get_streams = 0
         self._ids = itertools.count(1)
-        self._server_requests: dict[str, tuple[str, Any]] = {}
+        # gateway id -> (upstream, the upstream's own id, method)
+        self._server_requests: dict[str, tuple[str, Any, str]] = {}
 
     # ------------------------------------------------------------------ upstream → client
 
@@ -56,19 +60,28 @@ class Relay:
             await self._server_notification(upstream, msg, channel)
 
     def _related_channel(self, upstream: str, msg: JSON, related: Any) -> Channel | None:
+        """The client request a message belongs to, by what the upstream itself said.
+
+        An HTTP upstream relates a message by sending it on the request's own POST stream
+        (`related`); a progress notification names its request by progress token. Anything
+        else (the upstream's GET stream, a stdio message without a token) belongs to no call
+        and goes to the session's own stream: guessing would put it on an unrelated call.
+        """
         if related is not None:
             return self.fanout.channel_of(upstream, related)
         params = msg.get("params")
         if msg.get("method") == "notifications/progress" and isinstance(params, dict):
-            channel = self.calls.by_progress_token(params.get("progressToken"))
-            if channel is not None:
-                return channel
-        # stdio carries no relation; with exactly one request in flight it is unambiguous.
-        return self.fanout.sole_channel(upstream)
+            return self.calls.by_progress_token(params.get("progressToken"), upstream)
+        return None
 
     async def _server_request(self, upstream: str, msg: JSON, channel: Channel | None) -> None:
         s = self.session
-        ex = Exchange(msg["method"], upstream, s.principal, s.id, msg.get("id"), None, {}, s.state)
+        method = str(msg["method"])
+        # Both directions are on the record: the request here, the client's answer below.
+        self.core.audit_event(
+            "server_request", session=s.id, upstream=upstream, method=method, request_id=_audit_id(msg)
+        )
+        ex = Exchange(method, upstream, s.principal, s.id, msg.get("id"), None, {}, s.state)
         try:
             msg = await self.core.pipeline.run("server_request", ex, msg)
         except Denied as exc:
@@ -84,7 +97,7 @@ class Relay:
                 )
             return
         gw_id = f"{upstream}-{next(self._ids)}"
-        self._server_requests[gw_id] = (upstream, msg["id"])
+        self._server_requests[gw_id] = (upstream, msg["id"], method)
         out = dict(msg)
         out["id"] = gw_id
         self._to_client(out, channel)
@@ -103,7 +116,7 @@ class Relay:
             if method == "notifications/cancelled":
                 # The upstream withdrew one of its own requests: name it by our id.
                 original = params.get("requestId")
-                for gw_id, (up, orig) in list(self._server_requests.items()):
+                for gw_id, (up, orig, _) in list(self._server_requests.items()):
                     if up == upstream and orig == original:
                         msg = {**msg, "params": {**params, "requestId": gw_id}}
                         del self._server_requests[gw_id]
@@ -122,7 +135,19 @@ class Relay:
         elif self.get_streams > 0 or self.session.transport == "stdio":
             self.unsolicited.put_nowait(msg)
         else:
-            self._backlog.append(msg)  # held for the next GET stream (bounded)
+            # Held for the next GET stream; when full the oldest message gives way, visibly.
+            if len(self._backlog) == self._backlog.maxlen:
+                self._dropped(
+                    self._backlog[0], "relay.backlog_full", "no GET stream open and the backlog is full"
+                )
+            self._backlog.append(msg)
+
+    def _dropped(self, msg: JSON, reason: str, why: str) -> None:
+        method = msg.get("method") if isinstance(msg.get("method"), str) else None
+        log.debug("session %s: dropped %s: %s", self.session.id, method or "a message", why)
+        self.core.audit_event(
+            "alert", session=self.session.id, method=method, reason=reason, message=f"message dropped: {why}"
+        )
 
     # ------------------------------------------------------------------ client → upstream
 
@@ -137,9 +162,27 @@ class Relay:
                 message="response to no pending request",
             )
             return
-        upstream, original_id = target
+        upstream, original_id, method = target
+        s = self.session
+        answer = "result" if "result" in msg else "error"
+        self.core.audit_event(
+            "client_response",
+            session=s.id,
+            upstream=upstream,
+            method=method,
+            request_id=_audit_id(msg),
+            details={"answer": answer},
+        )
+        ex = Exchange(method, upstream, s.principal, s.id, original_id, None, {}, s.state)
         out = dict(msg)
-        out["id"] = original_id
+        try:
+            out = await self.core.pipeline.run("client_response", ex, out)
+        except Denied as exc:
+            # The answer is withheld; the upstream learns why instead.
+            out = jsonrpc.error(
+                original_id, jsonrpc.DENIED, exc.decision.message or "denied", reason=exc.decision.reason
+            )
+        out = {**out, "id": original_id}
         try:
             await self.fanout.send(upstream, out)
         except UpstreamError as exc:
@@ -161,3 +204,8 @@ class Relay:
         """Wake each open GET stream so that it ends (the session is closing)."""
         for _ in range(self.get_streams):
             self.unsolicited.put_nowait(None)
+
+
+def _audit_id(msg: JSON) -> str | int | None:
+    value = msg.get("id")
+    return value if isinstance(value, str | int) and not isinstance(value, bool) else None

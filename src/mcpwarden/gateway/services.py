@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mcpwarden.auth.upstream import UpstreamAuth
     from mcpwarden.config import GatewayConfig
     from mcpwarden.gateway.pipeline import Pipeline
+    from mcpwarden.gateway.quota import InFlightQuota
     from mcpwarden.types import Principal
 
 
@@ -33,6 +34,9 @@ class GatewayServices(Protocol):
 
     @property
     def upstream_auth(self) -> Mapping[str, UpstreamAuth]: ...
+
+    @property
+    def in_flight(self) -> InFlightQuota: ...
 
     def audit_event(self, event: str, **fields: Any) -> None: ...
 

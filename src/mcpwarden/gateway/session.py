@@ -22,6 +22,7 @@ from mcpwarden.gateway.exchange import RequestProcessor
 from mcpwarden.gateway.fanout import Fanout
 from mcpwarden.gateway.relay import Relay
 from mcpwarden.gateway.services import GatewayServices
+from mcpwarden.gateway.streams import StreamRegistry
 from mcpwarden.gateway.upstream import UpstreamError
 from mcpwarden.types import Denied, Exchange, Principal
 
@@ -54,6 +55,11 @@ class Session:
         self.state: dict[str, Any] = {}
         self.closed = False
         self.calls = InFlight()
+        limits = core.config.sessions
+        # The SSE streams towards the client, kept for resumption with Last-Event-ID.
+        self.streams = StreamRegistry(
+            max_events=limits.stream_replay_events, max_bytes=limits.stream_replay_bytes
+        )
         self.fanout = Fanout(self, self._from_upstream)
         self.definitions = Definitions(self, self.fanout)
         self.relay = Relay(self, self.fanout, self.definitions, self.calls)
@@ -116,9 +122,37 @@ class Session:
                 jsonrpc.error(msg["id"], jsonrpc.INVALID_REQUEST, "request id already in use in this session")
             )
             return channel
+        limit = self.core.config.sessions.max_in_flight
+        if len(self.calls) >= limit:
+            self._refuse(msg, channel, "session.too_many_in_flight", f"more than {limit} requests in flight")
+            return channel
+        key = self.principal.key
+        if not self.core.in_flight.try_acquire(key):
+            self._refuse(
+                msg,
+                channel,
+                "principal.too_many_in_flight",
+                f"more than {self.core.in_flight.limit} requests in flight for this principal",
+            )
+            return channel
         task = asyncio.create_task(self.processor.process(msg, channel, request_bytes))
+        # The slot is given back however the task ends (answered, cancelled before it ran).
+        task.add_done_callback(lambda _task: self.core.in_flight.release(key))
         self.calls.add(channel, task)
         return channel
+
+    def _refuse(self, msg: JSON, channel: Channel, reason: str, message: str) -> None:
+        """Answer a request the session will not start (over a quota), and audit it."""
+        size = channel.finish(jsonrpc.error(msg["id"], jsonrpc.TOO_MANY_REQUESTS, message, reason=reason))
+        self.core.audit_request(
+            session=self.id,
+            principal=self.principal.key,
+            method=msg["method"],
+            decision="deny",
+            reason=reason,
+            latency_ms=0.0,
+            response_bytes=size,
+        )
 
     async def handle_notification(self, msg: JSON) -> None:
         self.touch()

@@ -1,7 +1,10 @@
-"""Server-Sent Event streams towards clients: one per POSTed request, and the GET stream.
+"""Server-Sent Event streams towards clients: one per POSTed request, and GET streams.
 
-A request's stream carries what relates to that request (progress, server requests)
-and ends with its response; the session's GET stream carries everything else.
+A request's stream carries what relates to that request (progress, server requests) and
+ends with its response; a GET stream carries the session's other messages. Both are
+`EventStream`s (see `streams`): every event has an id, and a client of revision 2025-11-25
+or later gets a priming event (an id and a `retry:` hint, no data) first, so it can resume
+the stream with `Last-Event-ID` after a dropped connection.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ import orjson
 
 from mcpwarden.gateway.channel import Channel
 from mcpwarden.gateway.session import Session
+from mcpwarden.gateway.streams import EventStream, Keepalive, Source
 
 KEEPALIVE_S = 15.0
+# The first revision whose clients expect priming events (older ones may choke on empty data).
+PRIMING_SINCE = "2025-11-25"
 
 
 async def final_message(channel: Channel) -> tuple[dict[str, Any], bytes]:
@@ -27,46 +33,73 @@ async def final_message(channel: Channel) -> tuple[dict[str, Any], bytes]:
             return msg, data
 
 
-def sse_event(data: bytes) -> bytes:
-    """One serialized JSON-RPC message as an SSE `message` event."""
-    return b"event: message\ndata: " + data + b"\n\n"
+def channel_source(channel: Channel) -> Source:
+    """A request's messages, ending with its response (or nothing, when it was cancelled)."""
 
-
-async def request_stream(first: dict[str, Any], channel: Channel) -> AsyncIterator[bytes]:
-    """A POSTed request's messages as SSE, from `first` up to and including its response."""
-    yield sse_event(orjson.dumps(first))
-    while True:
+    async def pull(_timeout: float | None) -> tuple[bytes, bool] | None:
         msg, data = await channel.queue.get()
         if data is None:
-            yield sse_event(orjson.dumps(msg))
-            continue
-        if data:
-            yield sse_event(data)
-        return
+            return orjson.dumps(msg), False
+        return (data, True) if data else None
+
+    return pull
 
 
-async def session_stream(session: Session, until: float | None = None) -> AsyncIterator[bytes]:
-    """The session's server-initiated messages; ends when the token it was opened with expires,
-    so a long-lived stream never outlives its authentication (the client reconnects with a
-    fresh token)."""
-    session.stream_opened()
+def unsolicited_source(session: Session) -> Source:
+    """The session's messages that belong to no request; None once the session closes."""
+
+    async def pull(timeout: float | None) -> tuple[bytes, bool] | None:
+        msg = await asyncio.wait_for(session.unsolicited.get(), timeout)
+        return None if msg is None else (orjson.dumps(msg), False)
+
+    return pull
+
+
+def sse_event(data: bytes, event_id: str | None = None) -> bytes:
+    """One serialized JSON-RPC message as an SSE `message` event."""
+    head = b"id: " + event_id.encode("ascii") + b"\n" if event_id is not None else b""
+    return head + b"event: message\ndata: " + data + b"\n\n"
+
+
+def opening(session: Session, stream: EventStream, after: int, retry_ms: int) -> bytes:
+    """What a stream connection starts with: a priming event for clients that resume."""
+    version = session.protocol_version
+    if version is None or version < PRIMING_SINCE:
+        return b": stream open\n\n" if stream.kind == "get" else b""
+    return f"id: {stream.event_id(after)}\nretry: {retry_ms}\ndata: \n\n".encode("ascii")
+
+
+async def serve_stream(
+    session: Session, stream: EventStream, after: int, *, retry_ms: int, until: float | None = None
+) -> AsyncIterator[bytes]:
+    """One connection's view of a stream, from after event `after` on.
+
+    A GET stream also ends when the token it was opened with expires, so a long-lived
+    stream never outlives its authentication (the client reconnects with a fresh token
+    and `Last-Event-ID`, and misses nothing).
+    """
+
+    def wait() -> float | None:
+        if stream.kind != "get":
+            return None
+        return KEEPALIVE_S if until is None else max(0.0, min(KEEPALIVE_S, until - time.time()))
+
+    stream.readers += 1
+    if stream.kind == "get":
+        session.stream_opened()
     try:
-        yield b": stream open\n\n"
-        while not session.closed:
-            wait = KEEPALIVE_S
-            if until is not None:
-                left = until - time.time()
-                if left <= 0:
-                    break
-                wait = min(wait, left)
-            try:
-                msg = await asyncio.wait_for(session.unsolicited.get(), wait)
-            except TimeoutError:
-                if until is None or time.time() < until:
-                    yield b": keepalive\n\n"
+        first = opening(session, stream, after, retry_ms)
+        if first:
+            yield first
+        async for item in stream.follow(after, wait):
+            if until is not None and time.time() >= until:
+                return
+            if isinstance(item, Keepalive):
+                yield b": keepalive\n\n"
                 continue
-            if msg is None:
-                break
-            yield sse_event(orjson.dumps(msg))
+            seq, data = item
+            yield sse_event(data, stream.event_id(seq))
     finally:
-        session.stream_closed()
+        stream.readers -= 1
+        if stream.kind == "get":
+            session.stream_closed()

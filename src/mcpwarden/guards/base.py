@@ -27,7 +27,8 @@ class Guard:
     Request-side hooks (`tool_call`, `resource_read_request`, `prompt_get_request`,
     `request`) see the params the client sent. Result-side hooks see the `result`
     object of the upstream's response. `server_request` sees requests the server sends
-    to the client (sampling, elicitation, roots) and `notification` sees notifications
+    to the client (sampling, elicitation, roots), `client_response` the client's answers
+    to them, `error` an upstream's JSON-RPC errors, and `notification` sees notifications
     in either direction.
     """
 
@@ -69,8 +70,24 @@ class Guard:
     async def prompt_get(self, ex: Exchange, result: JSON) -> Decision | None:
         return None
 
+    async def initialize_result(self, ex: Exchange, result: JSON) -> Decision | None:
+        """An upstream's `initialize` result (instructions, serverInfo, capabilities)."""
+        return None
+
+    async def result(self, ex: Exchange, result: JSON) -> Decision | None:
+        """The result of any method without a hook of its own (completion/complete, new methods)."""
+        return None
+
+    async def error(self, ex: Exchange, error: JSON) -> Decision | None:
+        """The `error` object of an upstream's JSON-RPC error response, before the client sees it."""
+        return None
+
     # server-initiated
     async def server_request(self, ex: Exchange, msg: JSON) -> Decision | None:
+        return None
+
+    async def client_response(self, ex: Exchange, msg: JSON) -> Decision | None:
+        """The client's answer to a server request (`ex.method` names the request), before the upstream."""
         return None
 
     async def notification(self, ex: Exchange, msg: JSON) -> Decision | None:

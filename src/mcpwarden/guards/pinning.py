@@ -1,9 +1,13 @@
 """Rug-pull defence: only pinned, approved definitions reach the client.
 
-Every tool, prompt and resource template an upstream lists is hashed in canonical form
+Every tool, prompt, resource and resource template an upstream lists, and the
+`instructions` of its `initialize` result, is hashed in canonical form
 (`mcpwarden.pinning`) and compared with its pin in the store. New or changed definitions
 are held back from the listing and recorded as pending with a diff; calls to them are
 denied with a reason that names the pin, until someone runs `mcpwarden pins approve`.
+Resources are pinned by URI; a read of a held-back resource, or of a URI that only a
+held-back template produces, is denied. Held-back instructions are removed from the
+`initialize` result (the session still works, without them).
 
 Approvals are made by another process (the CLI) while the gateway runs, so the guard
 caches pins and re-reads them only when `store.revision()` changes: a call costs one
@@ -27,6 +31,7 @@ from typing import Any, Literal
 
 from mcpwarden.guards.base import Guard
 from mcpwarden.pinning import body_hash, definition_diff, definition_hash
+from mcpwarden.pinning.templates import template_matches
 from mcpwarden.store import Pin, Store
 from mcpwarden.types import JSON, Decision, Exchange
 
@@ -37,14 +42,16 @@ MODES: tuple[Mode, ...] = ("approve", "tofu", "locked")
 _LISTS: dict[str, tuple[str, str]] = {
     "tool": ("tools", "name"),
     "prompt": ("prompts", "name"),
+    "resource": ("resources", "uri"),
     "resource_template": ("resourceTemplates", "name"),
 }
-# Which kind a list_changed notification announces (resources: the templates are pinned).
-_CHANGED: dict[str, str] = {
-    "notifications/tools/list_changed": "tool",
-    "notifications/prompts/list_changed": "prompt",
-    "notifications/resources/list_changed": "resource_template",
+# Which kinds a list_changed notification announces.
+_CHANGED: dict[str, tuple[str, ...]] = {
+    "notifications/tools/list_changed": ("tool",),
+    "notifications/prompts/list_changed": ("prompt",),
+    "notifications/resources/list_changed": ("resource", "resource_template"),
 }
+INSTRUCTIONS = "instructions"  # the one name of the `instructions` kind
 # Sessions whose offered definitions are remembered; an evicted session falls back to the
 # strict rule (only an approved pin with nothing pending is callable).
 LIVE_SESSIONS = 10_000
@@ -55,6 +62,9 @@ _LiveKey = tuple[str | None, str, str]  # (session, upstream, kind)
 
 
 def _identity(kind: str, item: dict[str, Any]) -> str | None:
+    if kind == "resource":  # names of resources need not be unique; URIs are
+        uri = item.get("uri")
+        return uri if isinstance(uri, str) and uri else None
     name = item.get("name")
     if isinstance(name, str) and name:
         return name
@@ -100,6 +110,8 @@ class PinningGuard(Guard):
         self._live: OrderedDict[_LiveKey, dict[str, str]] = OrderedDict()
         # Re-checks announced by list_changed and not yet seen through tools_list & co.
         self._rechecks: OrderedDict[_LiveKey, asyncio.Event] = OrderedDict()
+        # uriTemplate of each listed template definition, by (upstream, name, hash).
+        self._templates: OrderedDict[tuple[str, str, str], str] = OrderedDict()
 
     def mode_for(self, upstream: str) -> Mode:
         return self.modes.get(upstream, self.default_mode)
@@ -133,6 +145,13 @@ class PinningGuard(Guard):
         if event is not None:
             event.set()
 
+    def _remember_template(self, upstream: str, name: str, h: str, uri_template: str) -> None:
+        key = (upstream, name, h)
+        self._templates[key] = uri_template
+        self._templates.move_to_end(key)
+        while len(self._templates) > LIVE_SESSIONS:
+            self._templates.popitem(last=False)
+
     async def _await_recheck(self, ex: Exchange, kind: str, name: str) -> Decision | None:
         event = self._rechecks.get(self._key(ex, kind))
         if event is None:
@@ -152,8 +171,10 @@ class PinningGuard(Guard):
 
     # -- listing ----------------------------------------------------------------------------
 
-    def _check_list(self, ex: Exchange, result: JSON, kind: str) -> Decision | None:
-        list_key, _ = _LISTS[kind]
+    def _check_list(
+        self, ex: Exchange, result: JSON, kind: str, *, list_key: str | None = None
+    ) -> Decision | None:
+        list_key = list_key or _LISTS[kind][0]
         items = result.get(list_key)
         if not isinstance(items, list):
             return None
@@ -174,6 +195,8 @@ class PinningGuard(Guard):
                 continue
             h = definition_hash(item)
             live[ident] = h
+            if kind == "resource_template" and isinstance(item.get("uriTemplate"), str):
+                self._remember_template(upstream, ident, h, item["uriTemplate"])
             pin = pins.get(ident)
             if pin is not None and pin.allows(h):
                 kept.append(item)
@@ -310,6 +333,54 @@ class PinningGuard(Guard):
     async def resource_templates_list(self, ex: Exchange, result: JSON) -> Decision | None:
         return self._check_list(ex, result, "resource_template")
 
+    async def resources_list(self, ex: Exchange, result: JSON) -> Decision | None:
+        return self._check_list(ex, result, "resource")
+
+    async def initialize_result(self, ex: Exchange, result: JSON) -> Decision | None:
+        """Pin the server's `instructions` like a definition; held back, they are left out."""
+        text = result.get("instructions")
+        if not isinstance(text, str) or not text:
+            return None
+        listed = {"instructions": [{"name": INSTRUCTIONS, "instructions": text}]}
+        decision = self._check_list(ex, listed, INSTRUCTIONS, list_key="instructions")
+        if decision is None or decision.kind != "rewrite":
+            return decision
+        kept = {k: v for k, v in result.items() if k != "instructions"}
+        return Decision(decision.kind, decision.reason, decision.message, kept, decision.details)
+
+    async def resource_read_request(self, ex: Exchange, params: JSON) -> Decision | None:
+        uri = params.get("uri")
+        if not isinstance(uri, str):
+            return None
+        if uri in self._pins_for(ex.upstream, "resource"):
+            return await self._check_use(ex, "resource", uri)
+        return self._check_template_use(ex, uri)
+
+    def _check_template_use(self, ex: Exchange, uri: str) -> Decision | None:
+        """A URI no resource pin names is allowed unless only a held-back template produces it."""
+        live = self._live.get(self._key(ex, "resource_template"), {})
+        pins = self._pins_for(ex.upstream, "resource_template")
+        held: str | None = None
+        for name, h in live.items():
+            pin = pins.get(name)
+            template = self._templates.get((ex.upstream, name, h))
+            if template is None or not template_matches(template, uri):
+                continue
+            if pin is not None and pin.allows(h):
+                return None
+            held = name
+        if held is None:
+            return None
+        command = _pins_command("approve", ex.upstream, "resource_template", held)
+        return Decision.deny(
+            "pin.unapproved",
+            f"resource {uri!r} on {ex.upstream!r} comes from resource_template {held!r}, which is held "
+            f"back pending approval; approve it with `{command}`",
+            upstream=ex.upstream,
+            kind="resource_template",
+            name=held,
+        )
+
     async def tool_call(self, ex: Exchange, params: JSON) -> Decision | None:
         return await self._check_use(ex, "tool", params.get("name", ex.tool))
 
@@ -318,12 +389,13 @@ class PinningGuard(Guard):
 
     async def notification(self, ex: Exchange, msg: JSON) -> Decision | None:
         """An upstream's list_changed: hold its calls until the session's re-list is checked."""
-        kind = _CHANGED.get(str(msg.get("method")))
-        if kind is None or ex.upstream == "*":  # "*": a notification from the client
+        kinds = _CHANGED.get(str(msg.get("method")), ())
+        if ex.upstream == "*":  # "*": a notification from the client
             return None
-        key = self._key(ex, kind)
-        if key not in self._rechecks:
-            self._rechecks[key] = asyncio.Event()
-            while len(self._rechecks) > LIVE_SESSIONS:
-                self._rechecks.popitem(last=False)  # its waiters time out and are denied
+        for kind in kinds:
+            key = self._key(ex, kind)
+            if key not in self._rechecks:
+                self._rechecks[key] = asyncio.Event()
+                while len(self._rechecks) > LIVE_SESSIONS:
+                    self._rechecks.popitem(last=False)  # its waiters time out and are denied
         return None

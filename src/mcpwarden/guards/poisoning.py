@@ -1,4 +1,10 @@
-"""Tool-poisoning defence on the gateway path: scan every tools/list an upstream returns.
+"""Tool-poisoning defence on the gateway path: scan every definition an upstream lists.
+
+Tools, prompts, resources, resource templates and the server's `instructions` are all
+model-visible text; the non-tool ones go through the same detector as tool-shaped objects
+(`detect.tools.definitions`). A flagged prompt, resource or template is removed from its
+listing and uses of it (`prompts/get`, `resources/read`) are denied; flagged instructions
+are removed from the `initialize` result.
 
 Per upstream, `quarantine` removes a flagged tool from the listing and denies later calls
 to it; `warn` lets it through with an audit alert. Upstreams are also compared with each
@@ -23,14 +29,16 @@ applied to that upstream's quarantine in the same session at once.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from mcpwarden.detect.findings import Detection, Severity
 from mcpwarden.detect.tools import DEFAULT_THRESHOLD, scan_tool
 from mcpwarden.detect.tools.cross import CrossFinding, cross_server_report
+from mcpwarden.detect.tools.definitions import instructions_as_tool, prompt_as_tool, resource_as_tool
 from mcpwarden.guards.base import Guard
 from mcpwarden.pinning import definition_hash
+from mcpwarden.pinning.templates import template_matches
 from mcpwarden.types import JSON, Decision, Exchange
 
 Action = Literal["quarantine", "warn"]
@@ -42,6 +50,14 @@ CROSS_FLAG_SEVERITY = Severity.HIGH
 SESSIONS = 10_000
 
 _Key = tuple[str | None, str]  # (session, upstream)
+_DefKey = tuple[str | None, str, str]  # (session, upstream, kind)
+
+# kind -> (list key, identity field, adapter to a tool-shaped object)
+_DEFINITIONS: dict[str, tuple[str, str, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
+    "prompt": ("prompts", "name", prompt_as_tool),
+    "resource": ("resources", "uri", resource_as_tool),
+    "resource_template": ("resourceTemplates", "uriTemplate", resource_as_tool),
+}
 
 
 class PoisoningGuard(Guard):
@@ -65,6 +81,7 @@ class PoisoningGuard(Guard):
         self._cache: OrderedDict[tuple[str, frozenset[str]], Detection] = OrderedDict()
         self._tools: dict[str, list[dict[str, Any]]] = {}
         self._quarantined: OrderedDict[_Key, dict[str, dict[str, Any]]] = OrderedDict()
+        self._held: OrderedDict[_DefKey, dict[str, dict[str, Any]]] = OrderedDict()
         # Configured upstreams first, in config order; others in the order first seen.
         self._order: dict[str, None] = dict.fromkeys([*self.on_poisoning, *self.quotas])
 
@@ -187,6 +204,113 @@ class PoisoningGuard(Guard):
             f"tool {name!r} on {ex.upstream!r} is quarantined: its definition looks poisoned "
             f"(score {entry['score']:.2f}; {', '.join(rules[:5])})",
             upstream=ex.upstream,
+            name=name,
+            hash=entry["hash"],
+        )
+
+    # -- prompts, resources, templates, instructions -----------------------------------------
+
+    def _definitions(self, ex: Exchange, result: JSON, kind: str) -> Decision | None:
+        list_key, ident_key, adapt = _DEFINITIONS[kind]
+        items = result.get(list_key)
+        if not isinstance(items, list):
+            return None
+        flagged: dict[int, dict[str, Any]] = {}
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            det = self._detect(adapt(item), frozenset())
+            if det.flagged:
+                entry = self._entry(item, det.score, [f.to_dict() for f in det.findings[:8]])
+                entry["name"] = str(item.get(ident_key) or item.get("name"))
+                flagged[i] = entry
+        action = self.action_for(ex.upstream)
+        if action == "quarantine":
+            key = (ex.session_id, ex.upstream, kind)
+            held = self._held.setdefault(key, {})
+            self._held.move_to_end(key)
+            while len(self._held) > SESSIONS:
+                self._held.popitem(last=False)
+            held.clear()
+            held.update((e["name"], e) for e in flagged.values())
+        if not flagged:
+            return None
+        listed = ", ".join(f"{e['name']} ({e['score']:.2f})" for e in flagged.values())
+        if action == "quarantine":
+            kept = [t for i, t in enumerate(items) if i not in flagged]
+            return Decision.rewrite(
+                {**result, list_key: kept},
+                "poison.quarantined",
+                f"{ex.upstream}: removed {len(flagged)} {kind} definition(s) that look poisoned: {listed}",
+                upstream=ex.upstream,
+                kind=kind,
+                definitions=list(flagged.values()),
+            )
+        return Decision.alert(
+            "poison.suspected",
+            f"{ex.upstream}: {kind} {listed}",
+            upstream=ex.upstream,
+            kind=kind,
+            definitions=list(flagged.values()),
+        )
+
+    async def prompts_list(self, ex: Exchange, result: JSON) -> Decision | None:
+        return self._definitions(ex, result, "prompt")
+
+    async def resources_list(self, ex: Exchange, result: JSON) -> Decision | None:
+        return self._definitions(ex, result, "resource")
+
+    async def resource_templates_list(self, ex: Exchange, result: JSON) -> Decision | None:
+        return self._definitions(ex, result, "resource_template")
+
+    async def initialize_result(self, ex: Exchange, result: JSON) -> Decision | None:
+        text = result.get("instructions")
+        if not isinstance(text, str) or not text:
+            return None
+        det = self._detect(instructions_as_tool(text), frozenset())
+        if not det.flagged:
+            return None
+        details = {
+            "upstream": ex.upstream,
+            "kind": "instructions",
+            "score": round(det.score, 4),
+            "findings": [f.to_dict() for f in det.findings[:8]],
+        }
+        if self.action_for(ex.upstream) == "quarantine":
+            kept = {k: v for k, v in result.items() if k != "instructions"}
+            message = f"{ex.upstream}: removed server instructions that look poisoned ({det.score:.2f})"
+            return Decision.rewrite(kept, "poison.quarantined", message, **details)
+        return Decision.alert(
+            "poison.suspected", f"{ex.upstream}: server instructions ({det.score:.2f})", **details
+        )
+
+    def _held_use(self, ex: Exchange, kind: str, name: str) -> dict[str, Any] | None:
+        return self._held.get((ex.session_id, ex.upstream, kind), {}).get(name)
+
+    async def prompt_get_request(self, ex: Exchange, params: JSON) -> Decision | None:
+        name = str(params.get("name"))
+        entry = self._held_use(ex, "prompt", name)
+        return None if entry is None else self._deny_use(ex, "prompt", name, entry)
+
+    async def resource_read_request(self, ex: Exchange, params: JSON) -> Decision | None:
+        uri = str(params.get("uri"))
+        entry = self._held_use(ex, "resource", uri)
+        if entry is not None:
+            return self._deny_use(ex, "resource", uri, entry)
+        for template, held in self._held.get((ex.session_id, ex.upstream, "resource_template"), {}).items():
+            if template_matches(template, uri):
+                return self._deny_use(ex, "resource_template", template, held)
+        return None
+
+    @staticmethod
+    def _deny_use(ex: Exchange, kind: str, name: str, entry: dict[str, Any]) -> Decision:
+        rules = sorted({f["rule"] for f in entry["findings"]})
+        return Decision.deny(
+            "poison.quarantined",
+            f"{kind} {name!r} on {ex.upstream!r} is quarantined: its definition looks poisoned "
+            f"(score {entry['score']:.2f}; {', '.join(rules[:5])})",
+            upstream=ex.upstream,
+            kind=kind,
             name=name,
             hash=entry["hash"],
         )

@@ -13,8 +13,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-Kind = Literal["tool", "prompt", "resource_template"]
-KINDS: tuple[Kind, ...] = ("tool", "prompt", "resource_template")
+Kind = Literal["tool", "prompt", "resource", "resource_template", "instructions"]
+KINDS: tuple[Kind, ...] = ("tool", "prompt", "resource", "resource_template", "instructions")
 
 # `_meta` is protocol bookkeeping (progress tokens, vendor hints) that servers may vary per
 # response; it is not shown to the model, so it must not churn pins. Everything else a

@@ -13,6 +13,7 @@ from typing import Any
 
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.tools import cross_server_findings, scan_tool
+from mcpwarden.detect.tools.definitions import instructions_as_tool, prompt_as_tool, resource_as_tool
 from mcpwarden.pinning import definition_hash
 from mcpwarden.scan.checks.secrets import mask_text
 from mcpwarden.scan.live import Inspection
@@ -21,37 +22,13 @@ from mcpwarden.scan.rules import rule
 from mcpwarden.store import SQLiteStore
 
 
-def _prompt_as_tool(prompt: Mapping[str, Any]) -> dict[str, Any]:
-    props = {
-        str(arg.get("name", f"arg{i}")): {"type": "string", "description": str(arg.get("description") or "")}
-        for i, arg in enumerate(prompt.get("arguments") or [])
-        if isinstance(arg, Mapping)
-    }
-    tool: dict[str, Any] = {
-        "name": str(prompt.get("name", "")),
-        "inputSchema": {"type": "object", "properties": props},
-    }
-    for key in ("title", "description"):
-        if prompt.get(key):
-            tool[key] = str(prompt[key])
-    return tool
-
-
-def _resource_as_tool(resource: Mapping[str, Any]) -> dict[str, Any]:
-    tool: dict[str, Any] = {"name": str(resource.get("name", "")), "inputSchema": {"type": "object"}}
-    for key in ("title", "description"):
-        if resource.get(key):
-            tool[key] = str(resource[key])
-    return tool
-
-
 def _model_visible(ins: Inspection) -> list[tuple[str, dict[str, Any]]]:
     items: list[tuple[str, dict[str, Any]]] = [("tool", t) for t in ins.tools]
-    items += [("prompt", _prompt_as_tool(p)) for p in ins.prompts]
-    items += [("resource", _resource_as_tool(r)) for r in ins.resources]
-    items += [("resource template", _resource_as_tool(r)) for r in ins.resource_templates]
+    items += [("prompt", prompt_as_tool(p)) for p in ins.prompts]
+    items += [("resource", resource_as_tool(r)) for r in ins.resources]
+    items += [("resource template", resource_as_tool(r)) for r in ins.resource_templates]
     if ins.instructions:
-        items.append(("server instructions", {"name": "instructions", "description": ins.instructions}))
+        items.append(("server instructions", instructions_as_tool(ins.instructions)))
     return items
 
 

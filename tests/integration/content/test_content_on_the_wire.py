@@ -100,7 +100,7 @@ async def test_secret_in_a_tool_result_is_redacted(gw: Gateway) -> None:
     async with sdk_session(gw.url("default")) as (s, _):
         saved = _text(await s.call_tool("add_note", {"title": "deploy", "body": f"token: {GITHUB_TOKEN}"}))
         # The reply is spotlighted: the note's name is the line inside the data boundary.
-        name = next(line for line in saved.splitlines() if line and not line.startswith(("<<", "The text")))
+        name = next(line for line in saved.splitlines() if line and not line.startswith(("<<", "The ")))
         text = _text(await s.call_tool("read_note", {"path": name.strip()}))
     assert GITHUB_TOKEN not in text
     assert "REDACTED" in text

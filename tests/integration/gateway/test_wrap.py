@@ -3,7 +3,9 @@ runs the real server as its child with the same pipeline and audit as the gatewa
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import orjson
 import pytest
 import yaml
 from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
+from mcp.client.stdio import get_default_environment, stdio_client
 from mcp.shared.exceptions import McpError
 from mcp.types import TextContent
 
@@ -20,9 +22,14 @@ from gwtest.procs import FEATURES_SERVER, PYTHON
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 
+# Without -c the wrapper keeps pins and audit under $XDG_STATE_HOME: not the user's real one.
+STATE_HOME = tempfile.mkdtemp(prefix="mcpw-wrap-state-")
+
+
 def _params(*wrap_args: str) -> StdioServerParameters:
     return StdioServerParameters(
         command=PYTHON,
+        env={**get_default_environment(), "XDG_STATE_HOME": STATE_HOME},
         args=["-m", "mcpwarden", "wrap", *wrap_args, "--", PYTHON, str(FEATURES_SERVER), "--name", "wrapped"],
     )
 
@@ -102,7 +109,8 @@ def test_wrapper_answers_malformed_client_input_with_a_parse_error() -> None:
     import subprocess
 
     cmd = [PYTHON, "-m", "mcpwarden", "wrap", "--", PYTHON, str(FEATURES_SERVER)]
-    out = subprocess.run(cmd, input=b"this is not json\n", capture_output=True, timeout=60, check=True)
+    env = {**os.environ, "XDG_STATE_HOME": STATE_HOME}
+    out = subprocess.run(cmd, input=b"not json\n", capture_output=True, timeout=60, check=True, env=env)
     reply = orjson.loads(out.stdout.splitlines()[0])
     assert reply["error"]["code"] == -32700
 

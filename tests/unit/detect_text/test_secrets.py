@@ -52,7 +52,7 @@ def test_random_value_after_credential_keyword_is_found() -> None:
 
 
 def test_plain_words_after_credential_keyword_are_not_secrets() -> None:
-    assert find_secrets("the token: please_remember_this_value and password: correcthorsebattery") == []
+    assert find_secrets("the token: please_remember_this_value and the api_key: see_the_docs_please") == []
 
 
 def test_ordinary_prose_has_no_secrets() -> None:

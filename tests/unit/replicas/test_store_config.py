@@ -38,7 +38,3 @@ def test_replica_id_defaults_to_host_and_pid() -> None:
 def test_replica_id_is_restricted_to_safe_characters() -> None:
     with pytest.raises(ConfigError):
         parse_config({"replica": {"id": "a b"}})
-
-
-def test_drain_timeout_has_a_default() -> None:
-    assert parse_config({}).sessions.drain_timeout_s == 30.0

@@ -30,12 +30,15 @@ RULE_INDEX = {rid: HASH_SIZE + i for i, rid in enumerate(RULE_IDS)}
 _FAMILY_INDEX = {fam: HASH_SIZE + len(RULE_IDS) + i for i, fam in enumerate(FAMILIES)}
 _CUE_INDEX = {cue: HASH_SIZE + len(RULE_IDS) + len(FAMILIES) + i for i, cue in enumerate(CUES)}
 
-_SEGMENT = compile_re(r"[^\n.!?|]+[.!?]*")
+_SEGMENT = compile_re(r"[^\n.!?|\x{3002}\x{ff01}\x{ff1f}\x{0964}]+[.!?\x{3002}\x{ff01}\x{ff1f}\x{0964}]*")
 SEGMENT_MIN, SEGMENT_MAX = 12, 400
 # Tokenizing with str.translate + split keeps this linear and fast without a regex:
 # ASCII punctuation and common Unicode punctuation become spaces (the apostrophe stays).
 _PUNCT = (
-    '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~' + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u00bf\u00a1"
+    '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'
+    + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u00bf\u00a1"
+    # CJK, Arabic and Devanagari punctuation
+    + "\u3001\u3002\uff0c\uff1a\uff1b\uff01\uff1f\u300c\u300d\u3010\u3011\uff08\uff09\u060c\u061f\u0964"
 )
 _TOKEN_TABLE = str.maketrans({c: " " for c in _PUNCT} | {"\u2019": "'"})
 _SENTENCE_TABLE = str.maketrans({c: "\n" for c in ".!?:;|"})
@@ -141,6 +144,32 @@ _STYLE_UNIGRAMS = frozenset(
 )  # fmt: skip
 
 
+def _cjk(c: str) -> bool:
+    o = ord(c)
+    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF
+
+
+def _split_cjk(word: str) -> list[str]:
+    """Chinese and Japanese are written without spaces: a whitespace "word" can be a whole
+    sentence, which would hash to one feature seen once. Runs of CJK characters become
+    overlapping character pairs (the usual unit for these scripts); other runs stay words."""
+    out: list[str] = []
+    run = ""
+    kind = False
+    for c in word + " ":
+        is_cjk = c != " " and _cjk(c)
+        if run and (is_cjk != kind or c == " "):
+            if kind:
+                out.extend(run[i : i + 2] for i in range(max(1, len(run) - 1)))
+            else:
+                out.append(run)
+            run = ""
+        if c != " ":
+            run += c
+            kind = is_cjk
+    return out
+
+
 def tokens(text: str) -> list[str]:
     """Lowercased words; addresses, URLs and numbers become class tokens.
 
@@ -155,7 +184,10 @@ def tokens(text: str) -> list[str]:
         if raw.startswith(("http://", "https://", "www.")):
             out.append("_url_")
             continue
-        for word in raw.translate(_TOKEN_TABLE).split():
+        parts = raw.translate(_TOKEN_TABLE).split()
+        if not raw.isascii() and any(_cjk(c) for c in raw):
+            parts = [piece for part in parts for piece in _split_cjk(part)]
+        for word in parts:
             word = word.strip("'")
             if not word:
                 continue

@@ -1,47 +1,61 @@
-"""The tiered injection scan: normalize, then rules, then the learned models.
+"""The tiered injection scan over the whole text: normalize, rules, learned models.
 
-Rules run once over the whole normalized text (RE2, linear time). The document model
-scores overlapping windows and the segment model scores each sentence or line, so an
-instruction buried in a long document is not diluted by the surrounding text; the best
-window and the best segment are combined into one calibrated score. Decoded and
-smuggled segments are scanned as texts of their own. Text that a person cannot see
-(tag characters, variation selectors, hidden HTML) but that carries an instruction puts
-a floor under the score, since there is no benign reason to hide instructions from the
-reader. Work is capped (windows, segments, characters) so a 100 KB result costs a
-bounded, predictable amount of time.
+Nothing is left unscanned and nothing is sampled. A text is cut into blocks of BLOCK
+characters (overlapping by OVERLAP, so a phrase or a window that straddles a cut is seen
+whole in one of them); each block is normalized, every rule runs over all of it (RE2,
+linear time), the document model scores every 2 KB window and the segment model every
+sentence, line or table cell. Decoded and smuggled segments are scanned as texts of
+their own. Cost is therefore linear in the length, and memory is bounded by the block.
+
+Aggregation is what keeps long texts honest. The best of many window scores is higher
+than the best of few even when every part is benign, so the combiner sees how many
+windows and segments were scored and was calibrated on benign documents joined 1 to 16
+at a time (see `model.py`). A padded attack is protected differently: a window holding a
+strong rule hit (override, chat-template spoofing, and the like) is also scored as if it
+were the whole text, and that local score is a floor. Text a person cannot see (tag
+characters, variation selectors, hidden HTML) that carries an instruction puts a fixed
+floor under the score, since there is no benign reason to hide instructions from the
+reader.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcpwarden.detect.findings import Detection, Finding, Severity
 from mcpwarden.detect.text import features
-from mcpwarden.detect.text.model import InjectionModel, default_model
+from mcpwarden.detect.text.model import Channel, InjectionModel, check_channel, default_model
 from mcpwarden.detect.text.normalize import Normalized, normalize
 from mcpwarden.detect.text.rules import RuleHit, hit_to_finding, match_rules, rule_score
 
 WINDOW = 2000
 STRIDE = 1500
-MAX_WINDOWS = 64  # ~100 KB of text gets full model coverage; beyond that rules still see everything
-MAX_SEGMENTS = 1000
-MAX_CHARS = 1_000_000
+BLOCK = 131_072  # characters normalized and scored at a time
+OVERLAP = 4_096  # > WINDOW: a window-sized instruction across a block cut is whole in one block
+STRONG_RULE = 0.8  # rules at least this heavy make their window a local floor
 HIDDEN_FLOOR = 0.9  # a strong rule hit inside hidden or smuggled text
 SMUGGLED_FLOOR = 0.75  # any readable text smuggled in invisible characters
+_MEMO_LIMIT = 4096  # distinct rule-free segments remembered within one scan
 
 
 @dataclass(slots=True)
-class _Best:
-    """The highest document-window and segment margins, and where they came from."""
+class Margins:
+    """What the combiner needs from a scan: best margins, local rule score and counts."""
 
     doc: float = -math.inf
     seg: float = -math.inf
+    rules: float = 0.0
+    n_windows: int = 0
+    n_segments: int = 0
     doc_span: tuple[int, int] = (0, 0)
     seg_span: tuple[int, int] = (0, 0)
     doc_origin: str = "text"
     seg_origin: str = "text"
+    local: list[tuple[float, float, float, int]] = field(default_factory=list)
+    memo: dict[tuple[str, bool], float] = field(default_factory=dict)
 
     def offer_doc(self, margin: float, span: tuple[int, int], origin: str) -> None:
         if margin > self.doc:
@@ -53,39 +67,96 @@ class _Best:
 
 
 def windows(length: int, window: int = WINDOW, stride: int = STRIDE) -> list[tuple[int, int]]:
-    """Overlapping spans covering [0, length), at most MAX_WINDOWS of them spread evenly."""
+    """Overlapping spans covering all of [0, length); their number grows linearly with it."""
     if length <= window:
         return [(0, length)]
     starts = list(range(0, length - window + stride, stride))
-    if len(starts) > MAX_WINDOWS:
-        step = len(starts) / MAX_WINDOWS
-        starts = [starts[int(i * step)] for i in range(MAX_WINDOWS)]
     return [(s, min(s + window, length)) for s in starts]
 
 
-def _overlapping(hits: list[RuleHit], start: int, end: int) -> list[RuleHit]:
-    return [h for h in hits if h.span[0] < end and start < h.span[1]]
+def blocks(length: int, text: str | None = None) -> list[tuple[int, int]]:
+    """Spans of at most BLOCK + OVERLAP characters covering [0, length), overlapping by OVERLAP.
+
+    With `text`, a cut moves back to a line break in the last eighth of the block when there
+    is one, so fewer sentences are split.
+    """
+    out: list[tuple[int, int]] = []
+    start = 0
+    while True:
+        end = min(start + BLOCK + OVERLAP, length)
+        out.append((start, end))
+        if end >= length:
+            return out
+        cut = end - OVERLAP
+        if text is not None:
+            newline = text.rfind("\n", cut - BLOCK // 8, cut)
+            cut = newline + 1 if newline > start else cut
+        start = cut
+
+
+class _HitIndex:
+    """Rule hits sorted by start, for overlap queries in O(log n + k).
+
+    A linear scan of every hit per window and per segment would make the whole-text scan
+    quadratic on long texts with many (harmless) rule hits.
+    """
+
+    def __init__(self, hits: list[RuleHit]) -> None:
+        self.hits = sorted(hits, key=lambda h: h.span)
+        self.starts = [h.span[0] for h in self.hits]
+        self.longest = max((h.span[1] - h.span[0] for h in self.hits), default=0)
+
+    def overlapping(self, start: int, end: int) -> list[RuleHit]:
+        if not self.hits:
+            return []
+        lo = bisect.bisect_left(self.starts, start - self.longest)
+        hi = bisect.bisect_left(self.starts, end)
+        return [h for h in self.hits[lo:hi] if h.span[0] < end and start < h.span[1]]
+
+
+def _seg_margin(text: str, start: int, end: int, hits: _HitIndex, model: InjectionModel, m: Margins) -> float:
+    embedded = len(text) >= 2 * (end - start)
+    seg_hits = hits.overlapping(start, end)
+    if seg_hits:
+        return model.seg_margin(features.extract(text[start:end], seg_hits, embedded=embedded))
+    key = (text[start:end], embedded)
+    cached = m.memo.get(key)
+    if cached is None:
+        cached = model.seg_margin(features.extract(key[0], (), embedded=embedded))
+        if len(m.memo) < _MEMO_LIMIT:
+            m.memo[key] = cached
+    return cached
 
 
 def _score_text(
     text: str,
     hits: list[RuleHit],
     model: InjectionModel,
-    best: _Best,
+    m: Margins,
     to_original: Callable[[int, int], tuple[int, int]],
     origin: str,
 ) -> None:
-    for start, end in windows(len(text)):
-        vector = features.extract(text[start:end], _overlapping(hits, start, end))
-        best.offer_doc(model.doc_margin(vector), to_original(start, end), origin)
+    """Score every window and segment of `text` into `m`."""
+    index = _HitIndex(hits)
     spans = features.segments(text)
-    if len(spans) > MAX_SEGMENTS:
-        step = len(spans) / MAX_SEGMENTS
-        spans = [spans[int(i * step)] for i in range(MAX_SEGMENTS)]
+    starts = [s for s, _ in spans]
+    seg_margins: list[float] = []
     for start, end in spans:
-        embedded = len(text) >= 2 * (end - start)
-        vector = features.extract(text[start:end], _overlapping(hits, start, end), embedded=embedded)
-        best.offer_seg(model.seg_margin(vector), to_original(start, end), origin)
+        margin = _seg_margin(text, start, end, index, model, m)
+        seg_margins.append(margin)
+        m.offer_seg(margin, to_original(start, end), origin)
+    m.n_segments += len(spans)
+    for start, end in windows(len(text)):
+        inside = index.overlapping(start, end)
+        margin = model.doc_margin(features.extract(text[start:end], inside))
+        m.offer_doc(margin, to_original(start, end), origin)
+        m.n_windows += 1
+        local_rules = rule_score(inside)
+        m.rules = max(m.rules, local_rules)
+        if any(h.rule.weight >= STRONG_RULE for h in inside):
+            lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+            seg_best = max(seg_margins[lo:hi], default=model.seg_margin({}))
+            m.local.append((margin, seg_best, local_rules, max(1, hi - lo)))
 
 
 def _constant(span: tuple[int, int]) -> Callable[[int, int], tuple[int, int]]:
@@ -97,85 +168,138 @@ def _constant(span: tuple[int, int]) -> Callable[[int, int], tuple[int, int]]:
     return to_original
 
 
-def _margins(norm: Normalized, hits: list[RuleHit], model: InjectionModel) -> _Best:
-    best = _Best()
-    _score_text(norm.text, hits, model, best, norm.original_span, "text")
-    for seg in norm.segments:
-        seg_text = seg.text[:WINDOW]
-        _score_text(seg_text, match_rules(seg_text), model, best, _constant(seg.span), seg.origin)
-    if best.seg == -math.inf:
-        best.seg = model.seg_margin({})
-    return best
+def _shifted(norm: Normalized, base: int) -> Callable[[int, int], tuple[int, int]]:
+    def to_original(start: int, end: int) -> tuple[int, int]:
+        s, e = norm.original_span(start, end)
+        return s + base, e + base
+
+    return to_original
 
 
-def default_threshold() -> float:
-    """The shipped model's operating point: the calibrated score that gave 1% false
-    positives on benign text held out from training."""
-    return default_model().threshold
+@dataclass(slots=True)
+class _Block:
+    """One normalized block: its rule hits and decoded segments' hits, already scored into margins."""
+
+    norm: Normalized
+    base: int
+    hits: list[RuleHit]
+    seg_hits: list[list[RuleHit]]
 
 
-def _all_hits(norm: Normalized, hits: list[RuleHit]) -> list[RuleHit]:
-    extra = [h for seg in norm.segments for h in match_rules(seg.text[:WINDOW])]
-    return hits + extra if extra else hits
+def _scan_blocks(text: str, model: InjectionModel, m: Margins) -> list[_Block]:
+    out: list[_Block] = []
+    for start, end in blocks(len(text), text):
+        norm = normalize(text[start:end])
+        hits = match_rules(norm.text)
+        _score_text(norm.text, hits, model, m, _shifted(norm, start), "text")
+        seg_hits = []
+        for seg in norm.segments:
+            found = match_rules(seg.text)
+            seg_hits.append(found)
+            span = (seg.span[0] + start, seg.span[1] + start)
+            _score_text(seg.text, found, model, m, _constant(span), seg.origin)
+        out.append(_Block(norm, start, hits, seg_hits))
+    if m.seg == -math.inf:
+        m.seg = model.seg_margin({})
+    return out
 
 
-def raw_margins(text: str, model: InjectionModel) -> tuple[float, float, float]:
-    """The three uncalibrated scores `scan_text` combines; the training script fits on them."""
-    norm = normalize(text[:MAX_CHARS])
-    hits = match_rules(norm.text)
-    best = _margins(norm, hits, model)
-    return best.doc, best.seg, rule_score(_all_hits(norm, hits))
+def raw_margins(text: str, model: InjectionModel) -> Margins:
+    """The uncalibrated quantities `scan_text` combines; the training script fits on them."""
+    m = Margins()
+    _scan_blocks(text, model, m)
+    return m
 
 
-def scan_text(text: str, *, threshold: float | None = None, model: InjectionModel | None = None) -> Detection:
-    """Score `text` for prompt injection: a calibrated probability in [0, 1] with findings.
+def default_threshold(channel: Channel = "tool_result") -> float:
+    """The shipped model's flag threshold for `channel` (see docs/detect-text.md)."""
+    return default_model().flag_threshold(check_channel(channel))
 
-    Findings include what normalization removed or decoded, every rule hit, and the
-    model's verdict when it crosses `threshold` (default: the model's operating point,
-    see `default_threshold`); spans point into `text` as given.
+
+def block_threshold(channel: Channel = "tool_result") -> float:
+    """The shipped model's stricter block threshold for `channel`."""
+    return default_model().block_threshold(check_channel(channel))
+
+
+def combined_score(m: Margins, model: InjectionModel) -> float:
+    """The calibrated probability: the combiner over everything, floored by strong local windows."""
+    score = model.probability(m.doc, m.seg, m.rules, m.n_windows, m.n_segments)
+    for doc, seg, rules, n_segments in m.local:
+        score = max(score, model.probability(doc, seg, rules, 1, n_segments))
+    return score
+
+
+def _findings(scanned: list[_Block]) -> tuple[list[Finding], float]:
+    """Normalization and rule findings in original offsets, deduplicated across block overlaps,
+    and the floor that hidden or smuggled instructions put under the score."""
+    findings: list[Finding] = []
+    seen: set[tuple[str, tuple[int, int] | None]] = set()
+    floor = 0.0
+
+    def add(finding: Finding) -> None:
+        key = (finding.rule, finding.span)
+        if key not in seen:
+            seen.add(key)
+            findings.append(finding)
+
+    for block in scanned:
+        norm, base = block.norm, block.base
+
+        def shift(span: tuple[int, int], base: int = base) -> tuple[int, int]:
+            return span[0] + base, span[1] + base
+
+        for f in norm.findings:
+            add(Finding(f.rule, f.severity, f.message, f.path, shift(f.span) if f.span else None, f.score))
+        for hit in block.hits:
+            hidden = norm.in_hidden(*hit.span)
+            add(hit_to_finding(hit, shift(norm.original_span(*hit.span)), hidden=hidden))
+            if hidden and hit.rule.weight >= 0.5:
+                floor = max(floor, HIDDEN_FLOOR)
+        for seg, seg_hits in zip(norm.segments, block.seg_hits, strict=True):
+            for hit in seg_hits:
+                add(hit_to_finding(hit, shift(seg.span), origin=seg.origin))
+            invisible = seg.origin in {"tag-characters", "variation-selectors"}
+            if invisible and sum(c.isalpha() for c in seg.text) >= 4:
+                floor = max(floor, SMUGGLED_FLOOR)
+            if any(h.rule.weight >= 0.5 for h in seg_hits):
+                floor = max(floor, HIDDEN_FLOOR)
+    return findings, floor
+
+
+def scan_text(
+    text: str,
+    *,
+    threshold: float | None = None,
+    model: InjectionModel | None = None,
+    channel: Channel = "tool_result",
+) -> Detection:
+    """Score all of `text` for prompt injection: a calibrated probability in [0, 1] with findings.
+
+    `channel` says where the text comes from: `tool_result` (tool results, resource reads,
+    anything an upstream returns as data) or `prompt` (prompt messages and sampling
+    requests, instructions by design). It picks the default `threshold`, which decides
+    `flagged` (see `default_threshold` and `block_threshold`). Findings include what
+    normalization removed or decoded, every rule hit, and the model's verdict when it
+    crosses the threshold; spans point into `text` as given.
     """
     model = model or default_model()
     if threshold is None:
-        threshold = model.threshold
-    findings: list[Finding] = []
-    if len(text) > MAX_CHARS:
-        findings.append(
-            Finding("scan.truncated", Severity.INFO, f"only the first {MAX_CHARS} characters were scanned")
-        )
-    norm = normalize(text[:MAX_CHARS])
-    findings.extend(norm.findings)
-    floor = 0.0
-
-    hits = match_rules(norm.text)
-    for hit in hits:
-        hidden = norm.in_hidden(*hit.span)
-        findings.append(hit_to_finding(hit, norm.original_span(*hit.span), hidden=hidden))
-        if hidden and hit.rule.weight >= 0.5:
-            floor = max(floor, HIDDEN_FLOOR)
-    best = _margins(norm, hits, model)
-
-    for seg in norm.segments:
-        seg_hits = match_rules(seg.text[:WINDOW])
-        for hit in seg_hits:
-            findings.append(hit_to_finding(hit, seg.span, origin=seg.origin))
-        invisible = seg.origin in {"tag-characters", "variation-selectors"}
-        if invisible and sum(c.isalpha() for c in seg.text) >= 4:
-            floor = max(floor, SMUGGLED_FLOOR)
-        if any(h.rule.weight >= 0.5 for h in seg_hits):
-            floor = max(floor, HIDDEN_FLOOR)
-
-    score = max(model.probability(best.doc, best.seg, rule_score(_all_hits(norm, hits))), floor)
+        threshold = model.flag_threshold(check_channel(channel))
+    m = Margins()
+    scanned = _scan_blocks(text, model, m)
+    findings, floor = _findings(scanned)
+    score = max(combined_score(m, model), floor)
     flagged = score >= threshold
     if flagged:
-        by_segment = best.seg >= best.doc
-        origin = best.seg_origin if by_segment else best.doc_origin
+        by_segment = m.seg >= m.doc
+        origin = m.seg_origin if by_segment else m.doc_origin
         where = "" if origin == "text" else f" in {origin} content"
         findings.append(
             Finding(
                 "injection.model",
                 Severity.HIGH if score >= 0.9 else Severity.MEDIUM,
                 f"text reads as instructions aimed at an AI model{where}",
-                span=best.seg_span if by_segment else best.doc_span,
+                span=m.seg_span if by_segment else m.doc_span,
                 score=score,
             )
         )

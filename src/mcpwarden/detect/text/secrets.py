@@ -5,7 +5,10 @@ maintained catalogue instead of keeping its own copy. The plugins compile them w
 Python's backtracking `re`; here each one is recompiled with RE2 because the text is
 attacker-controlled. The few plugin patterns RE2 cannot express (look-behind) are
 skipped, and a trailing `(?!\\w)` is replaced by an explicit boundary check.
-A handful of newer token formats the plugins do not know are added locally.
+A handful of newer token formats the plugins do not know are added locally, and
+`secret_forms` adds credentials recognised by their assignment (AWS secret access keys,
+passwords) rather than by a prefix. Secrets wrapped in base64 or URL-encoding are found
+by decoding within a budget (`secret_decode`); the whole encoded run is reported.
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ from typing import Any
 
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.text._re import Match, Pattern, compile_re, encodable, try_compile
+from mcpwarden.detect.text.secret_decode import find_encoded
+from mcpwarden.detect.text.secret_forms import (
+    ASSIGNMENT,
+    URL_PLACEHOLDERS,
+    XML_ASSIGNMENT,
+    assignment_value_ok,
+    forms,
+)
 
 # detect-secrets plugin class name -> (placeholder kind, severity)
 _PLUGINS: dict[str, tuple[str, Severity]] = {
@@ -71,7 +82,7 @@ _BASIC_AUTH = (
 _KEYWORD_VALUE = (
     r"(?i)(?:api[_\-]?key|apikey|secret(?:[_\-]?key)?|access[_\-]?token|auth[_\-]?token|bearer|token|"
     r"passw(?:or)?d|passwd|pwd|client[_\-]?secret|private[_\-]?key|credentials?|x-api-key)"
-    r"[\"']?\s*(?:[:=]|=>|\s)\s*[\"']?([A-Za-z0-9+/=_\-.~]{16,256})"
+    r"[\"']?[ \t]*(?:[:=]|=>|[ \t])[ \t]*[\"']?([A-Za-z0-9+/=_\-.~]{16,256})"
 )
 _BASE64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-.~"
 _HEX_CHARS = "0123456789abcdefABCDEF"
@@ -196,6 +207,65 @@ def _overlaps(span: tuple[int, int], taken: Iterable[tuple[int, int]]) -> bool:
     return any(span[0] < e and s < span[1] for s, e in taken)
 
 
+def _url_placeholder(value: str) -> bool:
+    low = value.lower()
+    return low in URL_PLACEHOLDERS or low.startswith(("$", "{", "<", "%", "*"))
+
+
+def _forms_pass(text: str, taken: list[tuple[int, int]], found: list[Finding], *, bearer: bool) -> None:
+    for form in _forms():
+        if (form.kind == "bearer-token") != bearer:
+            continue
+        for m in form.pattern.finditer(text):
+            span = m.span(1)
+            if span[1] <= span[0] or _overlaps(span, taken) or not form.followed_ok(text, span[1]):
+                continue
+            if form.kind == "bearer-token" and not _looks_random(text[span[0] : span[1]]):
+                continue
+            taken.append(span)
+            found.append(Finding(f"secret.{form.kind}", form.severity, f"{form.kind} in text", span=span))
+
+
+def _assignments(text: str, taken: list[tuple[int, int]], found: list[Finding]) -> None:
+    """`password = ...`, `DB_PASSWORD=...`, `"secret": "..."` with a value that reads as real."""
+    for m in ASSIGNMENT.finditer(text):
+        group = next(g for g in (3, 4, 5) if m.span(g)[0] >= 0)
+        span = m.span(group)
+        if _overlaps(span, taken):
+            continue
+        key = m.group(1)
+        value = text[span[0] : span[1]]
+        if not assignment_value_ok(key, m.group(2), value, quoted=group != 5, following=text[span[1] :]):
+            continue
+        _add_assignment(key, span, taken, found)
+    for m in XML_ASSIGNMENT.finditer(text):
+        span = m.span(2)
+        if _overlaps(span, taken) or not assignment_value_ok(
+            m.group(1), ">", m.group(2), quoted=True, following=""
+        ):
+            continue
+        _add_assignment(m.group(1), span, taken, found)
+
+
+def _add_assignment(
+    key: str, span: tuple[int, int], taken: list[tuple[int, int]], found: list[Finding]
+) -> None:
+    kind = "secret" if "secret" in key.lower() and "pass" not in key.lower() else "password"
+    taken.append(span)
+    found.append(Finding(f"secret.{kind}", Severity.HIGH, f"{kind} assignment in text", span=span))
+
+
+def _decoded(text: str, taken: list[tuple[int, int]], found: list[Finding]) -> None:
+    def detect(decoded: str) -> list[tuple[str, str]]:
+        return [(f.rule.split(".", 1)[1], "") for f in _find(decoded, entropy=True, decode=False)]
+
+    for span, kind, how in find_encoded(text, detect):
+        if _overlaps(span, taken):
+            continue
+        taken.append(span)
+        found.append(Finding(f"secret.{kind}", Severity.HIGH, f"{kind} inside {how}-encoded text", span=span))
+
+
 def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
     """Credentials in `text`, each as a `secret.<kind>` finding with its span.
 
@@ -203,9 +273,13 @@ def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
     auth). `entropy` adds random-looking values that follow a credential keyword, such
     as `api_key = "..."`, which is where unknown token formats usually appear.
     """
-    text = encodable(text)
+    return _find(encodable(text), entropy=entropy, decode=True)
+
+
+def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
+    _forms_pass(text, taken, found, bearer=False)
     for det in _detectors():
         for m in det.pattern.finditer(text):
             span = _span_of(m, text)
@@ -216,8 +290,14 @@ def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
             value = text[span[0] : span[1]]
             if det.kind == "jwt" and not _jwt_is_well_formed(value):
                 continue
+            if det.kind in {"connection-string", "basic-auth"} and _url_placeholder(value):
+                continue
             taken.append(span)
             found.append(Finding(f"secret.{det.kind}", det.severity, f"{det.kind} in text", span=span))
+    _forms_pass(text, taken, found, bearer=True)  # after the JWT detector, which names it better
+    _assignments(text, taken, found)
+    if decode:
+        _decoded(text, taken, found)
     if entropy:
         for m in _KEYWORD_RE.finditer(text):
             span = m.span(1)
@@ -234,3 +314,8 @@ def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
             )
     found.sort(key=lambda f: f.span or (0, 0))
     return found
+
+
+@lru_cache(maxsize=1)
+def _forms() -> tuple[Any, ...]:
+    return forms()

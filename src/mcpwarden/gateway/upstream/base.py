@@ -18,6 +18,8 @@ JSON = dict[str, Any]
 MessageHandler = Callable[[JSON, Any], Awaitable[None]]
 # (reason) called once when the connection is gone for good
 ClosedHandler = Callable[[str], Awaitable[None]]
+# (upstream name, what happened, detail): garbage, dropped messages, lost streams; audited
+EventHandler = Callable[[str, str, str], Awaitable[None]]
 
 
 class UpstreamError(Exception):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aiohttp
 
 from mcpwarden.config import HttpUpstream, StdioUpstream
-from mcpwarden.gateway.upstream.base import ClosedHandler, MessageHandler, UpstreamConnection
+from mcpwarden.gateway.upstream.base import ClosedHandler, EventHandler, MessageHandler, UpstreamConnection
 from mcpwarden.gateway.upstream.http import CredentialHook, HttpConnection
-from mcpwarden.gateway.upstream.stdio import EventHandler, StdioConnection
+from mcpwarden.gateway.upstream.stdio import StdioConnection
 
 
 def connect_upstream(
@@ -23,5 +23,5 @@ def connect_upstream(
     """`credentials` applies to HTTP upstreams only: a stdio child gets its secrets through its
     allow-listed environment and never sees any token (MCP AUTHZ-01)."""
     if isinstance(config, HttpUpstream):
-        return HttpConnection(name, config, http_client, on_message, on_closed, credentials)
+        return HttpConnection(name, config, http_client, on_message, on_closed, credentials, on_event)
     return StdioConnection(name, config, on_message, on_closed, on_event)

@@ -24,6 +24,7 @@ from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.upstream.base import (
     JSON,
     ClosedHandler,
+    EventHandler,
     MessageHandler,
     UpstreamClosed,
     UpstreamConnection,
@@ -60,14 +61,19 @@ class HttpConnection(UpstreamConnection):
         on_message: MessageHandler,
         on_closed: ClosedHandler,
         credentials: CredentialHook | None = None,
+        on_event: EventHandler | None = None,
     ) -> None:
         super().__init__(name, on_message, on_closed)
         self.config = config
         self._client = client
         self._credentials = credentials
+        self._on_event = on_event
         self._session_id: str | None = None
         self._posts: dict[Any, asyncio.Task[None]] = {}
         self._get_task: asyncio.Task[None] | None = None
+        # Set once the GET stream is open, or known not to be coming (refused, failed, gone):
+        # requests after `notifications/initialized` wait for it (see `_await_get_stream`).
+        self._get_settled = asyncio.Event()
 
     async def start(self) -> None:
         """Nothing to open: the first POST (initialize) starts the upstream session."""
@@ -101,12 +107,39 @@ class HttpConnection(UpstreamConnection):
                 # The session id arrives on this response; everything else must wait for it.
                 await self._post_request(msg)
             else:
+                await self._await_get_stream()
                 rid = msg["id"]
                 task = asyncio.create_task(self._post_request(msg), name=f"http-post-{self.name}-{rid}")
                 self._posts[rid] = task
                 task.add_done_callback(functools.partial(self._forget_post, rid))
             return
         await self._post_one_way(msg)
+
+    async def _await_get_stream(self) -> None:
+        """Hold requests until the GET stream opened after `notifications/initialized` is up.
+
+        A server may answer a request with a message on its GET stream (an elicitation,
+        say); if the request overtakes the stream, the server has nowhere to send it and
+        the call hangs until its timeout. The wait is bounded by `connect_timeout_s`; a
+        stream that takes longer is reported and the request goes anyway.
+        """
+        if self._get_task is None or self._get_settled.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._get_settled.wait(), self.config.connect_timeout_s)
+        except TimeoutError:
+            self._get_settled.set()  # report once, then stop holding requests
+            await self._event(
+                "upstream.get_stream_slow",
+                f"GET stream not open after {self.config.connect_timeout_s:g}s; "
+                "messages the upstream sends on it before then are lost",
+            )
+
+    async def _event(self, what: str, detail: str) -> None:
+        """Report something the session should audit (a dropped message, a lost stream)."""
+        log.debug("upstream %s: %s: %s", self.name, what, detail)
+        if self._on_event is not None:
+            await self._on_event(self.name, what, detail)
 
     def _forget_post(self, rid: Any, _task: asyncio.Task[None]) -> None:
         self._posts.pop(rid, None)
@@ -201,9 +234,12 @@ class HttpConnection(UpstreamConnection):
             try:
                 item = orjson.loads(event.data)
             except orjson.JSONDecodeError:
-                log.warning("upstream %s sent a non-JSON SSE event", self.name)
+                await self._event("upstream.garbage", f"non-JSON SSE event: {event.data[:200]}")
                 continue
             if not isinstance(item, dict):
+                await self._event(
+                    "upstream.garbage", f"SSE event is not a JSON-RPC message: {event.data[:200]}"
+                )
                 continue
             if item.get("id") == rid and ("result" in item or "error" in item):
                 answered = True
@@ -253,6 +289,12 @@ class HttpConnection(UpstreamConnection):
             self._get_task = asyncio.create_task(self._listen(), name=f"http-get-{self.name}")
 
     async def _listen(self) -> None:
+        try:
+            await self._listen_loop()
+        finally:
+            self._get_settled.set()
+
+    async def _listen_loop(self) -> None:
         failures = 0
         last_id: str | None = None
         delay = 0.5
@@ -279,6 +321,9 @@ class HttpConnection(UpstreamConnection):
                         await resp.read()
                     else:
                         failures = 0
+                        # The upstream has registered the stream once it answers: from now
+                        # on what it sends there reaches us, so requests may go.
+                        self._get_settled.set()
                         async for event in iter_sse(_lines(resp)):
                             if event.id:
                                 last_id = event.id
@@ -289,14 +334,30 @@ class HttpConnection(UpstreamConnection):
                             try:
                                 item = orjson.loads(event.data)
                             except orjson.JSONDecodeError:
+                                await self._event(
+                                    "upstream.garbage", f"non-JSON SSE event: {event.data[:200]}"
+                                )
                                 continue
                             if isinstance(item, dict):
                                 await self._on_message(item, None)
+                            else:
+                                await self._event(
+                                    "upstream.garbage",
+                                    f"SSE event is not a JSON-RPC message: {event.data[:200]}",
+                                )
             except asyncio.CancelledError:
                 raise
             except HTTP_ERRORS:
                 failures += 1
+            if failures:
+                # Requests stop waiting for a stream that is failing; it may still come back.
+                self._get_settled.set()
             await asyncio.sleep(delay)
+        if failures >= MAX_GET_FAILURES and not self.closed:
+            await self._event(
+                "upstream.get_stream_lost",
+                f"GET stream failed {failures} times; messages the upstream sends on it are lost",
+            )
 
     async def close(self) -> None:
         tasks = [t for t in self._posts.values() if not t.done()]

@@ -2,8 +2,8 @@
 
 The child gets only the environment the config allows, stdout lines that are not
 JSON-RPC are dropped and reported (a server must not print anything else there), stderr
-is drained to the log so a chatty child can never block on a full pipe, and shutdown
-follows the spec's order: close stdin, wait, SIGTERM, then SIGKILL.
+is drained to its own logger (and its first lines to the audit) so a chatty child can never
+block on a full pipe, and shutdown follows the spec's order: close stdin, wait, SIGTERM, then SIGKILL.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import shutil
-from collections.abc import Awaitable, Callable
 
 import orjson
 
@@ -21,6 +20,7 @@ from mcpwarden.gateway.jsonrpc import classify
 from mcpwarden.gateway.upstream.base import (
     JSON,
     ClosedHandler,
+    EventHandler,
     MessageHandler,
     UpstreamClosed,
     UpstreamConnection,
@@ -28,9 +28,13 @@ from mcpwarden.gateway.upstream.base import (
 )
 
 log = logging.getLogger("mcpwarden.upstream.stdio")
+stderr_log = logging.getLogger("mcpwarden.upstream.stderr")
 
-# (upstream name, what happened, detail) for garbage lines and stderr, audited by the session
-EventHandler = Callable[[str, str, str], Awaitable[None]]
+# The first lines a child writes on stderr go to the audit too (why a server failed to start
+# is usually there); a chatty child must not flood the audit, so only these many, this long.
+STDERR_AUDIT_LINES = 20
+STDERR_AUDIT_CHARS = 500
+
 
 TERM_GRACE_S = 2.0
 
@@ -132,6 +136,7 @@ class StdioConnection(UpstreamConnection):
     async def _drain_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None
         stderr = self._proc.stderr
+        audited = 0
         while True:
             try:
                 line = await stderr.readline()
@@ -139,7 +144,12 @@ class StdioConnection(UpstreamConnection):
                 continue
             if not line:
                 return
-            log.debug("[%s stderr] %s", self.name, line.decode("utf-8", "replace").rstrip())
+            text = line.decode("utf-8", "replace").rstrip()
+            # Its own logger so that `wrap` can pass a child's stderr through to the user.
+            stderr_log.info("%s", text, extra={"upstream": self.name})
+            if audited < STDERR_AUDIT_LINES and self._on_event is not None:
+                audited += 1
+                await self._on_event(self.name, "upstream.stderr", text[:STDERR_AUDIT_CHARS])
 
     async def _event(self, what: str, detail: str) -> None:
         log.warning("upstream %s: %s: %s", self.name, what, detail)

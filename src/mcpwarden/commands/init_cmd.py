@@ -1,0 +1,237 @@
+"""`mcpwarden init`: a commented gateway config for the MCP servers this machine's clients use,
+and the change that puts `mcpwarden wrap` in front of each stdio server, shown as a diff.
+
+Discovery is the scanner's (the same client config locations `scan` lists). Nothing of the
+user's client configs changes without `--apply`; with it, each changed file is first copied to
+`FILE.mcpwarden-backup`. Secrets are never copied: environment values and HTTP headers of the
+servers are left out of the generated config, which names them in comments instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import re
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mcpwarden.cli import EXIT_OK, UsageError
+from mcpwarden.commands.state import state_home
+
+if TYPE_CHECKING:
+    from mcpwarden.scan.model import ServerEntry
+
+# Client config formats whose server entries init can rewrite (plain JSON, servers under one key).
+_EDITABLE = {"mcpServers": "mcpServers", "vscode-mcp": "servers"}
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "init",
+        help="write a gateway config for your clients' MCP servers; show the wrap changes",
+        description="Find the MCP servers configured in this machine's clients (as `scan` does), write a "
+        "commented gateway config for them, and show as a diff how each client config would run its "
+        "stdio servers through `mcpwarden wrap`. Client configs change only with --apply.",
+    )
+    p.add_argument("--output", "-o", type=Path, help="gateway config to write (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
+    p.add_argument("--apply", action="store_true", help="rewrite the client configs as shown (backups kept)")
+    p.add_argument("--home", type=Path, help="home directory to discover configs in (default: yours)")
+    p.add_argument(
+        "--platform", choices=("linux", "darwin", "win32"), help="config layout (default: this one)"
+    )
+    p.add_argument(
+        "--project", type=Path, help="project folder for .mcp.json, .vscode/… (default: current dir)"
+    )
+    p.add_argument("--no-project", action="store_true", help="skip project-level configs")
+    p.set_defaults(handler=run, output=None)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mcpwarden.scan.formats import load_location
+    from mcpwarden.scan.locations import discover, normalize_platform
+    from mcpwarden.scan.model import ConfigError
+
+    home = args.home or Path.home()
+    project = None if args.no_project else (args.project or Path.cwd())
+    locations = discover(home, normalize_platform(args.platform or sys.platform), dict(os.environ), project)
+    servers: list[ServerEntry] = []
+    for loc in locations:
+        try:
+            servers.extend(load_location(loc))
+        except ConfigError as exc:
+            print(f"mcpwarden init: skipping {loc.path}: {exc}", file=sys.stderr)
+    if not servers:
+        raise UsageError(
+            "no MCP servers found in this machine's client configs (`mcpwarden scan` lists where it looks)"
+        )
+    names = upstream_names(servers)
+    output = args.output or _default_output()
+    if output.exists() and not args.force:
+        raise UsageError(
+            f"{output} already exists; pass --force to overwrite it or --output for another file"
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(gateway_yaml(servers, names), encoding="utf-8")
+    count = len(set(names.values()))
+    print(f"wrote {output} ({count} upstreams); check it with: mcpwarden config check {output}")
+    changes = wrap_changes(servers, names)
+    for path, (before, after) in changes.items():
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                before.splitlines(keepends=True),
+                after.splitlines(keepends=True),
+                str(path),
+                f"{path} (wrapped)",
+            )
+        )
+    for entry in servers:
+        if entry.transport == "stdio" and not _wrapped(entry) and entry.file not in changes:
+            print(f"# {entry.file}: edit by hand: run {entry.name!r} as `mcpwarden wrap --name "
+                  f"{names[_key(entry)]} -- {entry.command} ...` (this format is not rewritten)")  # fmt: skip
+    if not changes:
+        print("no client config needs a change")
+    elif args.apply:
+        for path, (_before, after) in changes.items():
+            shutil.copy2(path, path.with_name(path.name + ".mcpwarden-backup"))
+            path.write_text(after, encoding="utf-8")
+            print(f"updated {path} (backup: {path.name}.mcpwarden-backup)")
+    else:
+        print("nothing changed in the client configs; run again with --apply to make these changes")
+    return EXIT_OK
+
+
+def _default_output() -> Path:
+    env = os.environ.get("XDG_CONFIG_HOME", "")
+    base = Path(env) if os.path.isabs(env) else Path.home() / ".config"
+    return base / "mcpwarden" / "gateway.yaml"
+
+
+def _key(entry: ServerEntry) -> tuple[str, str]:
+    return (str(entry.file), entry.name)
+
+
+def upstream_names(servers: list[ServerEntry]) -> dict[tuple[str, str], str]:
+    """A valid, unique upstream name per server; the same server in two clients shares one."""
+    names: dict[tuple[str, str], str] = {}
+    seen: dict[str, tuple[Any, ...]] = {}
+    for entry in servers:
+        identity = (entry.transport, entry.command, entry.args, entry.url)
+        base = re.sub(r"[^a-z0-9]+", "-", entry.name.lower()).strip("-")[:40]
+        base = base if base[:1].isalpha() else f"s-{base}".rstrip("-")
+        name, n = base, 1
+        while name in seen and seen[name] != identity:
+            n += 1
+            name = f"{base}-{n}"
+        seen[name] = identity
+        names[_key(entry)] = name
+    return names
+
+
+def gateway_yaml(servers: list[ServerEntry], names: dict[tuple[str, str], str]) -> str:
+    """The config as commented YAML (values written as JSON, which YAML reads as is)."""
+    state = state_home() / "mcpwarden" / "gateway"
+    files = sorted({str(e.file) for e in servers})
+    lines = [
+        f"# mcpwarden gateway config, written by `mcpwarden init` on {datetime.now(UTC):%Y-%m-%d}.",
+        "# Servers found in:",
+        *(f"#   {f}" for f in files),
+        "# Check it: mcpwarden config check THIS_FILE    Run it: mcpwarden serve -c THIS_FILE",
+        "# Every key is described in docs/configuration.md (and `mcpwarden config schema`).",
+        "",
+        "listen: {host: 127.0.0.1, port: 8765}   # loopback only; remote use needs `auth:`",
+        f"audit: {{path: {json.dumps(str(state / 'audit.jsonl'))}}}",
+        f"store: {{path: {json.dumps(str(state / 'pins.sqlite3'))}}}",
+        "",
+        "upstreams:",
+    ]
+    done: set[str] = set()
+    for entry in servers:
+        name = names[_key(entry)]
+        if name in done:
+            continue
+        done.add(name)
+        lines.append(f"  # {entry.client}: {entry.file}, server {entry.name!r}")
+        if not entry.enabled:
+            lines.append("  # (disabled in the client config)")
+        lines.append(f"  {name}:")
+        if entry.transport == "stdio" and entry.command:
+            command, args = _unwrapped(entry)
+            lines.append("    transport: stdio")
+            lines.append(f"    command: {json.dumps(command)}")
+            lines.append(f"    args: {json.dumps(args)}")
+            if entry.cwd:
+                lines.append(f"    cwd: {json.dumps(entry.cwd)}")
+            passthrough = sorted({"PATH", "HOME", *entry.env_keys})
+            lines.append(f"    env_passthrough: {json.dumps(passthrough)}")
+            if entry.env_keys:
+                lines.append(
+                    f"    # the client set {', '.join(entry.env_keys)} for it: export them before `serve` "
+                    "(values are never copied here)"
+                )
+        else:
+            lines.append("    transport: http")
+            lines.append(f"    url: {json.dumps(entry.url or '')}")
+            if entry.header_keys:
+                lines.append(
+                    f"    # the client sent headers {', '.join(entry.header_keys)}: put credentials under "
+                    "`credentials:` as env:/file: references (docs/auth.md)"
+                )
+        lines.append("    pinning: tofu        # approve | tofu | locked | off (docs/pinning.md)")
+        lines.append("    tools: {deny: []}    # tool names (globs) this server must never run")
+    return "\n".join(lines) + "\n"
+
+
+def _wrapped(entry: ServerEntry) -> bool:
+    return bool(
+        entry.command and Path(entry.command).name.startswith("mcpwarden") and entry.args[:1] == ("wrap",)
+    )
+
+
+def _unwrapped(entry: ServerEntry) -> tuple[str, list[str]]:
+    """The server's own command, also when a client config already runs it through wrap."""
+    if _wrapped(entry) and "--" in entry.args:
+        rest = list(entry.args[entry.args.index("--") + 1 :])
+        if rest:
+            return rest[0], rest[1:]
+    return str(entry.command), list(entry.args)
+
+
+def wrap_changes(
+    servers: list[ServerEntry], names: dict[tuple[str, str], str]
+) -> dict[Path, tuple[str, str]]:
+    """For each editable client config: (text now, text with its stdio servers wrapped)."""
+    from mcpwarden.scan.locations import classify
+
+    out: dict[Path, tuple[str, str]] = {}
+    for path in sorted({e.file for e in servers}):
+        loc = classify(path)
+        key = _EDITABLE.get(loc.format if loc else "mcpServers")
+        todo = [
+            e for e in servers if e.file == path and e.transport == "stdio" and e.command and not _wrapped(e)
+        ]
+        if key is None or not todo:
+            continue
+        before = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(before)
+        except ValueError:
+            continue  # JSON with comments: listed for editing by hand
+        entries = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(entries, dict):
+            continue
+        for entry in todo:
+            server = entries.get(entry.name)
+            if not isinstance(server, dict):
+                continue
+            server["args"] = ["wrap", "--name", names[_key(entry)], "--", str(entry.command), *entry.args]
+            server["command"] = "mcpwarden"
+        after = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        if after != before:
+            out[path] = (before, after)
+    return out
