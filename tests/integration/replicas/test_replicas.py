@@ -62,12 +62,18 @@ def approve_all(replica: Any, client: httpx.Client, url: str, sid: str) -> None:
 
 
 def until(predicate: Any, deadline_s: float, step: float = 0.02) -> float:
-    """Seconds until `predicate()` held; fails once `deadline_s` passed without it."""
-    start = time.monotonic()
+    """Seconds from now to the start of the first check of `predicate()` that held.
+
+    What counts is when a check *started*: on a loaded machine one round trip through the
+    gateway can take longer than the deadline itself, and the state a check sees is the
+    state when its request arrived. Fails when no check started within `deadline_s` held.
+    """
+    t0 = time.monotonic()
     while True:
+        started = time.monotonic()
         if predicate():
-            return time.monotonic() - start
-        if time.monotonic() - start > deadline_s:
+            return started - t0
+        if started - t0 > deadline_s:
             raise AssertionError(f"not within {deadline_s}s")
         time.sleep(step)
 
