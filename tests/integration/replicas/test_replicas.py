@@ -70,11 +70,11 @@ def until(predicate: Any, deadline_s: float, step: float = 0.02) -> float:
     """
     t0 = time.monotonic()
     while True:
-        started = time.monotonic()
-        if predicate():
-            return started - t0
-        if started - t0 > deadline_s:
+        started = time.monotonic() - t0
+        if started > deadline_s:
             raise AssertionError(f"not within {deadline_s}s")
+        if predicate():
+            return started
         time.sleep(step)
 
 
