@@ -76,6 +76,29 @@ async def round_(url: str, calls: int, concurrency: int) -> tuple[list[float], f
     return latencies, len(latencies) / elapsed
 
 
+def feed_delivery(prefix: str, count: int = 200) -> list[float]:
+    """Seconds from one replica's publish to the other's generation bump (the change feed)."""
+    from gwtest.services import REDIS_URL
+    from mcpwarden.store.changes import ChangeFeed
+
+    a, b = ChangeFeed(REDIS_URL, prefix, "a"), ChangeFeed(REDIS_URL, prefix, "b")
+    try:
+        if not (a.start(wait_s=10) and b.start(wait_s=10)):
+            raise RuntimeError("the change feed did not subscribe")
+        out = []
+        for _ in range(count):
+            before = b.generation("pins")
+            t0 = time.perf_counter()
+            a.publish("pins")
+            while b.generation("pins") == before:
+                time.sleep(0.0002)
+            out.append(time.perf_counter() - t0)
+        return out
+    finally:
+        a.close()
+        b.close()
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -109,6 +132,7 @@ def main() -> None:
         }
         lat: dict[str, list[float]] = {k: [] for k in setups}
         tput: dict[str, list[float]] = {k: [] for k in setups}
+        feed = feed_delivery(prefix)
         asyncio.run(round_(setups["sqlite"], args.concurrency * 4, args.concurrency))  # warm up
         for _ in range(args.rounds):
             for name, url in setups.items():
@@ -131,6 +155,9 @@ def main() -> None:
     print(
         f"lb-2/lb-1        throughput {rate['lb-2'] / rate['lb-1']:.2f}x, "
         f"p99 {pct(lat['lb-2'], 0.99) / pct(lat['lb-1'], 0.99):.2f}x"
+    )
+    print(
+        f"change feed      publish -> other replica p50 {pct(feed, 0.5):.2f} ms, p99 {pct(feed, 0.99):.2f} ms"
     )
     print(f"lb-1/postgres    p50 {pct(lat['lb-1'], 0.5) / pct(lat['postgres'], 0.5):.2f}x (the balancer hop)")
 
