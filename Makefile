@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz-wrap clean models \
+.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz fuzz-wrap clean models \
 	replicas-up replicas-down
 
 install: install-python install-node
@@ -48,6 +48,12 @@ replicas-up: install-python
 
 replicas-down:
 	.venv/bin/python -m mcpwarden.replicas.launch down
+
+# The fuzzers with many more cases than `make test` runs (override with FUZZ_EXAMPLES=N).
+FUZZ_EXAMPLES ?= 20000
+fuzz: install
+	MCPWARDEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -p no:cacheprovider \
+		tests/integration/hardening/test_front_fuzz.py
 
 # Rebuild the shipped detection models from committed data only (about two minutes on one core).
 models: install-python

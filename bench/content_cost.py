@@ -2,7 +2,7 @@
 
 Two measurements in one run:
 
-1. Through the real gateway: one SDK server (bench/content_server.py) behind two
+1. Through the real gateway: the SDK server bench/content_server.py over stdio behind two
    upstream entries, one with the default content policy and one with `content: off`;
    rounds alternate between them so machine noise hits both alike. Reports the median
    latency of a `tools/call` returning N characters of prose on each side, and the ratio.
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from content_server import prose  # noqa: E402
 
-from gwtest.procs import gateway, http_server, http_upstream  # noqa: E402
+from gwtest.procs import PYTHON, gateway  # noqa: E402
 from gwtest.raw import HEADERS, init_body  # noqa: E402
 from mcpwarden.guards.base import Exchange  # noqa: E402
 from mcpwarden.guards.content import ContentGuard  # noqa: E402
@@ -87,20 +87,20 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--calls", type=int, default=10)
     args = ap.parse_args()
-    with http_server(SERVER) as (url, _):
-        config = {"upstreams": {"on": http_upstream(url, content={}), "off": http_upstream(url)}}
-        with gateway(config) as gw:
-            rows = []
-            for label, size in SIZES.items():
-                on: list[float] = []
-                off: list[float] = []
-                asyncio.run(_calls(gw.url("on"), size, 2))  # warm both paths
-                asyncio.run(_calls(gw.url("off"), size, 2))
-                for _ in range(args.rounds):
-                    off += asyncio.run(_calls(gw.url("off"), size, args.calls))
-                    on += asyncio.run(_calls(gw.url("on"), size, args.calls))
-                p_on, p_off = statistics.median(on) * 1000, statistics.median(off) * 1000
-                rows.append((label, p_off, p_on, p_on / p_off, _guard_ms(size, 5)))
+    upstream = {"transport": "stdio", "command": PYTHON, "args": [str(SERVER)]}
+    config = {"upstreams": {"on": {**upstream, "content": {}}, "off": {**upstream, "content": "off"}}}
+    rows = []
+    with gateway(config) as gw:
+        for label, size in SIZES.items():
+            on: list[float] = []
+            off: list[float] = []
+            asyncio.run(_calls(gw.url("on"), size, 2))  # warm both paths
+            asyncio.run(_calls(gw.url("off"), size, 2))
+            for _ in range(args.rounds):
+                off += asyncio.run(_calls(gw.url("off"), size, args.calls))
+                on += asyncio.run(_calls(gw.url("on"), size, args.calls))
+            p_on, p_off = statistics.median(on) * 1000, statistics.median(off) * 1000
+            rows.append((label, p_off, p_on, p_on / p_off, _guard_ms(size, 5)))
     print("| result | p50 content off (ms) | p50 content on (ms) | ratio on/off | guard alone (ms) |")
     print("|---|---:|---:|---:|---:|")
     for label, p_off, p_on, ratio, guard in rows:

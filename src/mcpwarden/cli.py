@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("scan_cmd", "audit MCP client configs and servers (table, JSON, SARIF, CycloneDX)"),
     "pins": ("pins_cmd", "list, diff, approve, reject, export or import pinned definitions"),
     "sessions": ("sessions_cmd", "list or revoke the sessions of a running gateway"),
+    "admin": (
+        "admin_cmd",
+        "kill switch (disable/enable servers, tools, principals, sessions), live sessions",
+    ),
     "init": (
         "init_cmd",
         "write a gateway config for your clients' MCP servers; show the wrap changes",

@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
+from mcpwarden.egress import EgressDenied, EgressPolicy, EgressRule
 from mcpwarden.guards.content_policy import ContentPolicy
 
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
@@ -81,11 +83,50 @@ class HttpUpstream(_UpstreamBase):
         "token is never forwarded.",
     )
 
+    allow_private: bool = Field(
+        False,
+        description="Permit connections to private, loopback, link-local and other internal addresses "
+        "(checked on every resolved address when connecting). Off by default: an upstream URL or DNS "
+        "record must not aim the gateway at internal services. Set it for upstreams on 127.0.0.1 or an "
+        "internal network.",
+    )
+    egress: list[str] = Field(
+        default_factory=list,
+        description="Allow-list of `host:port` destinations for this upstream (`host:*` for any port; host "
+        "may be a name, an address or a network such as `10.1.0.0/16`). Empty: only the URL's own host. "
+        "An address or network listed here is allowed even when it is internal.",
+    )
+    max_message_bytes: int = Field(
+        8 * 1_048_576,
+        gt=0,
+        description="Largest single message (JSON body or SSE event) read from this upstream; counted "
+        "while reading, so a bigger one is cut off without being buffered.",
+    )
+    max_connections: int = Field(
+        256, gt=0, description="Connections for requests (POST/DELETE) to this upstream, its own pool."
+    )
+    max_streams: int = Field(
+        1000,
+        gt=0,
+        description="Long-lived GET streams to this upstream, a separate pool so idle sessions never "
+        "starve calls.",
+    )
+    pool_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for a free connection; the request then fails with an error."
+    )
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, v: str) -> str:
         if not v.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
+        return v
+
+    @field_validator("egress")
+    @classmethod
+    def _egress_entries(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            EgressRule.parse(entry)
         return v
 
 
@@ -102,6 +143,11 @@ class StdioUpstream(_UpstreamBase):
     )
     max_line_bytes: int = Field(
         8 * 1_048_576, gt=0, description="Longest stdout line accepted from the child."
+    )
+    shared: bool = Field(
+        False,
+        description="One process for every session instead of one per session. Only for servers that "
+        "keep no per-client state: every user's calls reach the same process (see docs/configuration.md).",
     )
 
     def child_environment(self, parent: dict[str, str] | None = None) -> dict[str, str]:
@@ -126,6 +172,18 @@ class ListenConfig(_Model):
         default_factory=list,
         description="Peer addresses (IPs or CIDRs) whose X-Forwarded-For/-Proto headers are believed. "
         "Empty by default: forwarded headers from anyone else are ignored.",
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="A request's headers must arrive within this; otherwise 408 and close."
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="A POST body must arrive within this; otherwise 408 (slow clients)."
+    )
+    fd_reserve: int = Field(
+        64,
+        ge=8,
+        description="New connections get 503 when open descriptors come this close to RLIMIT_NOFILE, "
+        "keeping the rest for upstreams, stdio children, the audit file and the store.",
     )
 
     def is_loopback(self) -> bool:
@@ -161,6 +219,21 @@ class SessionConfig(_Model):
     idle_timeout_s: float = Field(1800.0, gt=0)
     max_age_s: float = Field(86400.0, gt=0)
     max_sessions: int = Field(10_000, gt=0)
+    max_sessions_per_principal: int = Field(
+        256, gt=0, description="One principal's live sessions; beyond it initialize gets 429 session.quota."
+    )
+    max_stdio_children: int = Field(
+        256, gt=0, description="stdio server processes the gateway runs at once, all sessions together."
+    )
+    max_stdio_children_per_principal: int = Field(
+        32, gt=0, description="stdio server processes started for one principal's sessions."
+    )
+    max_streams_per_session: int = Field(
+        4, gt=0, description="Open GET event streams per session; beyond it 429 stream.limit."
+    )
+    max_streams_per_principal: int = Field(
+        256, gt=0, description="Open GET event streams of one principal, all sessions together."
+    )
     max_batch: int = Field(
         32, gt=0, description="Most messages in one JSON-RPC batch (only under 2025-03-26); more is refused."
     )
@@ -181,10 +254,38 @@ class SessionConfig(_Model):
     )
 
 
+class CheckpointConfig(_Model):
+    """Ed25519-signed checkpoints of the audit chain (see docs/audit.md, "Signed checkpoints")."""
+
+    key: str = Field(
+        description="Secret reference (`env:NAME` or `file:PATH`) to the Ed25519 private key (PEM)."
+    )
+    every: int = Field(1000, ge=1, le=10_000_000, description="Sign a checkpoint every this many records.")
+    on_audit_loss: Literal["refuse", "continue"] = Field(
+        "refuse",
+        description="When the audit file was deleted, replaced or no longer matches its checkpoints: "
+        "`refuse` to start (and refuse requests if it happens while running), or `continue` with an alert.",
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _ref(cls, v: str) -> str:
+        if not v.startswith(("env:", "file:")):
+            raise ValueError("key must be a secret reference: env:NAME or file:PATH")
+        return v
+
+
 class AuditConfig(_Model):
     path: str | None = Field("var/audit.jsonl", description="JSONL audit file (null: no audit file).")
     fsync: Literal["always", "interval", "never"] = "interval"
     include_raw_arguments: bool = False
+    on_failure: Literal["refuse", "continue"] = Field(
+        "refuse",
+        description="When a request's record cannot be written (disk full, I/O error): `refuse` answers "
+        "it with a JSON-RPC error (reason audit.unavailable) and forwards nothing; `continue` serves it "
+        "unaudited. Either way the failure is logged and, once the log is writable again, recorded.",
+    )
+    checkpoint: CheckpointConfig | None = Field(None, description="Signed checkpoints (off when unset).")
     sinks: list[SinkConfig] = Field(
         default_factory=list,
         description="Where else records go (stdout, syslog, webhook, otlp), each behind a bounded queue; "
@@ -270,6 +371,10 @@ class GatewayConfig(_Model):
     store: StoreConfig = Field(default_factory=StoreConfig)
     replica: ReplicaConfig = Field(default_factory=ReplicaConfig)
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
+    metrics: MetricsConfig | None = Field(None, description="Prometheus /metrics on its own listener.")
+    admin: AdminConfig | None = Field(None, description="Admin HTTP API (kill switch, sessions).")
+    limits: LimitsConfig | None = Field(None, description="Rate limits and concurrency caps.")
+    alerts: AlertsConfig | None = Field(None, description="Anomaly alerts (baselines per principal).")
 
     @field_validator("public_url")
     @classmethod
@@ -302,12 +407,18 @@ class GatewayConfig(_Model):
     def _check_names(cls, upstreams: dict[str, Any]) -> dict[str, Any]:
         import re
 
-        for name in upstreams:
+        for name, up in upstreams.items():
             if not re.match(UPSTREAM_NAME_PATTERN, name):
                 raise ValueError(
                     f"upstream name {name!r} must be lowercase letters, digits and '-', starting "
                     f"with a letter, at most 48 characters (pattern {UPSTREAM_NAME_PATTERN})"
                 )
+            if isinstance(up, HttpUpstream):
+                # An address literal is judged now; a name is judged on each resolution.
+                try:
+                    EgressPolicy.build(name, up.egress, up.allow_private).check_url(up.url)
+                except EgressDenied as exc:
+                    raise ValueError(str(exc)) from None
         return upstreams
 
     def resolve_paths(self, base: Path) -> GatewayConfig:

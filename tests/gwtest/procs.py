@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,8 +86,9 @@ def stdio_upstream(name: str = "feat", **extra: Any) -> dict[str, Any]:
 
 
 def http_upstream(url: str, **extra: Any) -> dict[str, Any]:
-    """An HTTP upstream; content defense off by default, as for `stdio_upstream`."""
-    return {"transport": "http", "url": url, "content": "off", **extra}
+    """An HTTP upstream; content defense off by default, as for `stdio_upstream`. Test servers
+    listen on 127.0.0.1, which the egress policy refuses unless the upstream allows it."""
+    return {"transport": "http", "url": url, "content": "off", "allow_private": True, **extra}
 
 
 @dataclass
@@ -109,8 +110,17 @@ class Gateway:
 
 
 @contextlib.contextmanager
-def gateway(config: dict[str, Any], *, workdir: Path | None = None) -> Iterator[Gateway]:
-    """Run `mcpwarden serve` as a real process with the given config (dict)."""
+def gateway(
+    config: dict[str, Any],
+    *,
+    workdir: Path | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    start_timeout: float = 20.0,
+) -> Iterator[Gateway]:
+    """Run `mcpwarden serve` as a real process with the given config (dict).
+
+    `preexec_fn` runs in the child before exec (resource limits, signal dispositions).
+    """
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mcpw-gw-")))
@@ -128,10 +138,11 @@ def gateway(config: dict[str, Any], *, workdir: Path | None = None) -> Iterator[
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=workdir,
+            preexec_fn=preexec_fn,
         )
         stack.callback(stop, proc)
         base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz", proc=proc)
+        wait_http(f"{base}/healthz", timeout=start_timeout, proc=proc)
         audit = config["audit"].get("path") if isinstance(config.get("audit"), dict) else None
         yield Gateway(base, proc, Path(audit) if audit else workdir / "audit.jsonl", log_path)
 

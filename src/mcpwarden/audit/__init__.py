@@ -6,7 +6,8 @@ See docs/audit.md for the record format, the fsync policies and what `verify` de
 from mcpwarden.audit.canonical import args_digest, canonical_json
 from mcpwarden.audit.events import AuditEvent
 from mcpwarden.audit.head import HeadAnchor, HeadError, head_path, read_head
-from mcpwarden.audit.jsonl import AuditChainError, AuditLog, FsyncPolicy
+from mcpwarden.audit.jsonl import AuditLog, AuditUnavailable, FsyncPolicy
+from mcpwarden.audit.resume import AuditChainError
 from mcpwarden.audit.sink import AuditSink
 from mcpwarden.audit.verify import VerifyResult, verify
 
@@ -15,6 +16,7 @@ __all__ = [
     "AuditEvent",
     "AuditLog",
     "AuditSink",
+    "AuditUnavailable",
     "FsyncPolicy",
     "HeadAnchor",
     "HeadError",

@@ -13,17 +13,26 @@ lock held only for that. Durability is a separate, configurable step:
 
 Each sync also refreshes the head anchor (`FILE.head`, see `head.py`).
 
-Re-opening an existing file continues its chain. The last line is checked first (complete,
-hash intact, `seq` equal to its line number, consistent with the head anchor); if it is
-not, the log refuses to open (`AuditChainError`) rather than chain new records onto a
-record nobody can vouch for. The operator runs `mcpwarden audit verify FILE`, moves the
-damaged file aside, and a fresh file starts a fresh chain. Failing closed is deliberate:
-silently starting over would let someone hide a truncation by restarting the gateway.
+Re-opening an existing file continues its chain. A last line cut short by a crash (no
+newline) is moved to a sibling file and recorded by an `audit.recovered` record
+(`recovery.py`). Then the last line is checked (hash intact, `seq` equal to its line
+number, consistent with the head anchor); if it is not, the log refuses to open
+(`AuditChainError`) rather than chain new records onto a record nobody can vouch for.
+Failing closed is deliberate: silently starting over would let someone hide a truncation
+or an edit by restarting the gateway.
+
+A write that fails (disk full, file-size limit, I/O error) is undone: the file is cut back
+to the end of the last good record, so the chain stays verifiable, and the caller gets
+`AuditUnavailable`, which the gateway turns into a refusal of the call it could not audit.
+The next write that succeeds is preceded by an `audit.resumed` alert that says how long the
+log was unwritable and how many records were refused, so service resumes by itself once
+space returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -33,13 +42,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-import orjson
-
 from mcpwarden.audit.canonical import args_digest, to_plain_json
-from mcpwarden.audit.chain import genesis, new_chain_id, record_hash, seal
+from mcpwarden.audit.chain import seal
 from mcpwarden.audit.events import CHAIN_FIELDS, EVENT_FIELDS, AuditEvent
-from mcpwarden.audit.head import HeadAnchor, HeadError, read_head, write_head
-from mcpwarden.audit.tailread import last_lines
+from mcpwarden.audit.head import HeadAnchor, head_path, write_head
+from mcpwarden.audit.recovery import RECOVERED_EVENT, TornTail, move_torn_tail
+from mcpwarden.audit.resume import AuditChainError as AuditChainError
+from mcpwarden.audit.resume import resume
 
 _log = logging.getLogger(__name__)
 
@@ -47,8 +56,16 @@ FsyncPolicy = Literal["always", "interval", "never"]
 _POLICIES: frozenset[str] = frozenset({"always", "interval", "never"})
 
 
-class AuditChainError(RuntimeError):
-    """The existing audit file cannot be continued safely (damaged tail, foreign anchor, in use)."""
+RESUMED_EVENT = "audit.resumed"
+
+
+class AuditUnavailable(RuntimeError):
+    """A record could not be written (disk full, I/O error); the log itself is still intact.
+
+    The failed write was undone, so a later write continues the chain once the cause is gone.
+    """
+
+    reason = "audit.unavailable"
 
 
 def utc_timestamp() -> str:
@@ -88,15 +105,17 @@ class AuditLog:
         self._closed = False
         self._failed: str | None = None
         self._synced_seq = 0
+        # The current write outage: when it began, the first error, how many records it cost.
+        self._outage: tuple[str, str, int] | None = None
+        self.recovered: TornTail | None = None
+        self._fd = -1
+        self._chain = ""
+        self._seq = 0
+        self._prev = ""
+        self._end = 0
+        self._identity: tuple[int, int] = (0, 0)
 
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        self._fd = os.open(self.path, flags, 0o600)
-        try:
-            _lock_exclusively(self._fd, self.path)
-            self._chain, self._seq, self._prev = self._resume()
-        except BaseException:
-            os.close(self._fd)
-            raise
+        self._open()
         self._synced_seq = self._seq
 
         self._stop = threading.Event()
@@ -119,32 +138,91 @@ class AuditLog:
         return self._seq
 
     def write(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
-        """Append one record and return it as written (with time, seq, prev and hash)."""
+        """Append one record and return it as written (with time, seq, prev and hash).
+
+        Raises `AuditUnavailable` when the record could not be written; nothing of it is
+        left in the file.
+        """
         record = to_plain_json(self._fields_of(event))
         with self._lock:
             if self._closed:
                 raise ValueError("write to a closed AuditLog")
-            seq = self._seq + 1
-            record["chain"] = self._chain
-            record["seq"] = seq
-            record["prev"] = self._prev
-            record, line = seal(record)
             if self._failed is not None:
                 raise AuditChainError(
-                    f"{self.path}: an earlier write failed ({self._failed}); reopen the log"
+                    f"{self.path}: an earlier write failed and could not be undone ({self._failed})"
                 )
-            try:
-                _write_all(self._fd, line)
-            except OSError as exc:
-                # Part of the line may be on disk; appending after it would bury a broken
-                # record mid-file, so stop here and let reopening report the damaged tail.
-                self._failed = exc.strerror or str(exc)
-                raise
-            self._seq = seq
-            self._prev = record["hash"]
+            if self._outage is not None:
+                self._end_outage()
+            record = self._append(record)
         if self.fsync_policy == "always":
-            self._sync_through(seq, durable=True)
+            try:
+                self._sync_through(record["seq"], durable=True)
+            except OSError as exc:
+                raise AuditUnavailable(
+                    f"{self.path}: record {record['seq']} written but not made durable: {exc.strerror or exc}"
+                ) from exc
         return record
+
+    @property
+    def available(self) -> bool:
+        """False while writes fail (disk full); the next successful write makes it True again."""
+        return self._outage is None and self._failed is None
+
+    def _append(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Seal and write one record under `_lock`; undo a partial write and report it."""
+        seq = self._seq + 1
+        record["chain"] = self._chain
+        record["seq"] = seq
+        record["prev"] = self._prev
+        record, line = seal(record)
+        try:
+            _write_all(self._fd, line)
+        except OSError as exc:
+            self._undo(exc)
+        self._end += len(line)
+        self._seq = seq
+        self._prev = record["hash"]
+        return record
+
+    def _undo(self, exc: OSError) -> None:
+        """Cut a partial line back off and raise `AuditUnavailable` (or stop for good if we can't)."""
+        error = exc.strerror or str(exc)
+        try:
+            os.ftruncate(self._fd, self._end)
+        except OSError as again:
+            # Part of a line stays in the file; appending after it would bury a broken record
+            # mid-file, so stop here and let reopening deal with the torn tail.
+            self._failed = f"{error}; undoing it failed too: {again.strerror or again}"
+            _log.error("audit log %s: write failed and could not be undone: %s", self.path, self._failed)
+            raise AuditChainError(
+                f"{self.path}: a write failed and could not be undone: {self._failed}"
+            ) from exc
+        if self._outage is None:
+            self._outage = (utc_timestamp(), error, 1)
+            _log.error(
+                "audit log %s cannot be written (%s); records are refused until it can be", self.path, error
+            )
+        else:
+            since, first, count = self._outage
+            self._outage = (since, first, count + 1)
+        raise AuditUnavailable(f"audit log {self.path} cannot be written: {error}") from exc
+
+    def _end_outage(self) -> None:
+        """Before the first record after an outage: an alert saying what was lost, and when."""
+        assert self._outage is not None
+        since, error, refused = self._outage
+        self._append(
+            {
+                "event": "alert",
+                "time": utc_timestamp(),
+                "reason": RESUMED_EVENT,
+                "message": f"the audit log could not be written from {since} ({error}); "
+                f"{refused} record(s) were refused",
+                "details": {"since": since, "error": error, "refused_records": refused},
+            }
+        )
+        self._outage = None
+        _log.warning("audit log %s is writable again after %d refused record(s)", self.path, refused)
 
     async def awrite(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         """`write` for coroutines: under `always`, the fsync wait moves to a worker thread."""
@@ -178,7 +256,81 @@ class AuditLog:
     ) -> None:
         self.close()
 
+    def replaced(self) -> str | None:
+        """`deleted` or `replaced` when the path no longer names the file this log writes to.
+
+        Records written after that would go to an unlinked file nobody can read; the gateway
+        checks this about once a second and calls `reopen_replaced`.
+        """
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "deleted"
+        return None if (st.st_dev, st.st_ino) == self._identity else "replaced"
+
+    def reopen_replaced(self) -> dict[str, Any] | None:
+        """Start a new file at the path after the old one was deleted or replaced.
+
+        A file someone put in its place, and the old head anchor, are moved aside (never
+        deleted); the new chain's first record is an `audit.replaced` alert naming the old
+        chain and its last record, so the two files can be joined by an investigator.
+        Returns that record, or None when the file is still in place.
+        """
+        what = self.replaced()
+        if what is None:
+            return None
+        with self._sync_lock, self._lock:
+            old = {"previous_chain": self._chain, "previous_seq": self._seq, "previous_hash": self._prev}
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
+            os.close(self._fd)
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            moved = [str(_move_aside(p, stamp)) for p in (self.path, head_path(self.path)) if p.exists()]
+            self._open()
+            self._synced_seq = 0
+            _log.error("audit log %s was %s while in use; a new chain starts", self.path, what)
+            return self._append(
+                {
+                    "event": "alert",
+                    "time": utc_timestamp(),
+                    "reason": f"audit.{what}",
+                    "message": f"the audit file was {what} while the gateway was writing it; "
+                    f"records after seq {old['previous_seq']} of chain {old['previous_chain']} "
+                    "that were written to it are lost",
+                    "details": {**old, "moved_aside": moved},
+                }
+            )
+
     # -- internals ----------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Open (or create) the file, take the writer lock, recover a torn tail, resume the chain."""
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            _lock_exclusively(fd, self.path)
+            # Every check runs on the complete lines first, so a refusal leaves the file as it was.
+            chain, seq, prev, torn = resume(self.path)
+            recovered = move_torn_tail(self.path, fd) if torn else None
+            st = os.fstat(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._chain, self._seq, self._prev = fd, chain, seq, prev
+        self._end = st.st_size
+        self._identity = (st.st_dev, st.st_ino)
+        self.recovered = recovered
+        if recovered is not None:
+            self._append(
+                {
+                    "event": RECOVERED_EVENT,
+                    "time": utc_timestamp(),
+                    "reason": "audit.torn_tail",
+                    "message": "the last line was cut short (crash during a write); "
+                    f"its bytes were moved to {recovered.saved_to}",
+                    "details": recovered.details(),
+                }
+            )
 
     def _fields_of(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         if isinstance(event, AuditEvent):
@@ -201,50 +353,6 @@ class AuditLog:
             fields.setdefault("replica", self.replica)
         return fields
 
-    def _resume(self) -> tuple[str, int, str]:
-        """Chain id, last seq and last hash to continue from; a new chain for an empty file."""
-        try:
-            anchor = read_head(self.path)
-        except HeadError as exc:
-            raise AuditChainError(f"cannot continue {self.path}: {exc}") from None
-        with open(self.path, "rb") as f:
-            tail = last_lines(f, 1)
-        if not tail:
-            if anchor is not None:
-                raise AuditChainError(
-                    f"cannot continue {self.path}: the file is empty but its head anchor records "
-                    f"seq {anchor.seq}; the log was truncated"
-                )
-            fresh = new_chain_id()
-            return fresh, 0, genesis(fresh)
-        last = tail[0]
-        where = f"cannot continue {self.path}: its last line"
-        if not last.endswith(b"\n"):
-            raise AuditChainError(f"{where} is incomplete (cut short mid-write or truncated)")
-        try:
-            record = orjson.loads(last)
-        except orjson.JSONDecodeError:
-            raise AuditChainError(f"{where} is not valid JSON") from None
-        if not isinstance(record, dict):
-            raise AuditChainError(f"{where} is not a JSON object")
-        chain, seq, digest = record.get("chain"), record.get("seq"), record.get("hash")
-        if not isinstance(chain, str) or not isinstance(seq, int) or not isinstance(digest, str):
-            raise AuditChainError(f"{where} lacks chain, seq or hash")
-        if record_hash(record) != digest:
-            raise AuditChainError(f"{where} does not match its hash (edited)")
-        lines = _count_lines(self.path)
-        if seq != lines:
-            raise AuditChainError(f"{where} has seq {seq} but is line {lines} (lines removed or added)")
-        if anchor is not None:
-            if anchor.chain != chain:
-                raise AuditChainError(f"cannot continue {self.path}: its head anchor is for another chain")
-            if anchor.seq > seq or (anchor.seq == seq and anchor.hash != digest):
-                raise AuditChainError(
-                    f"cannot continue {self.path}: its head anchor records seq {anchor.seq} "
-                    f"that the file no longer ends with (truncated or rewritten)"
-                )
-        return chain, seq, digest
-
     def _sync_through(self, seq: int, *, durable: bool, force: bool = False) -> None:
         """fsync (if `durable`) and re-anchor, unless a sync already covered `seq`.
 
@@ -263,14 +371,19 @@ class AuditLog:
             self._synced_seq = upto
 
     def _flush_periodically(self) -> None:
+        failing = False
         while not self._stop.wait(self.fsync_interval_s):
             if self._seq > self._synced_seq:
                 try:
                     self._sync_through(self._seq, durable=True)
-                except OSError:
+                except OSError as exc:
                     # Keep trying on the next tick: a full disk may be freed; records are
-                    # already with the kernel, only their durability is late.
-                    _log.exception("audit log %s: fsync or head anchor update failed", self.path)
+                    # already with the kernel, only their durability is late. Said once.
+                    if not failing:
+                        _log.error("audit log %s: fsync or head anchor update failed: %s", self.path, exc)
+                    failing = True
+                else:
+                    failing = False
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -281,13 +394,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _count_lines(path: Path) -> int:
-    """Newlines in the file: a full scan, done once when an existing log is reopened."""
-    count = 0
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            count += block.count(b"\n")
-    return count
+def _move_aside(path: Path, stamp: str) -> Path:
+    target = path.with_name(f"{path.name}.replaced-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.replaced-{stamp}-{n}")
+    os.rename(path, target)
+    return target
 
 
 def _lock_exclusively(fd: int, path: Path) -> None:

@@ -16,6 +16,10 @@ reason. What each kind of tampering looks like:
 
 Without a head anchor, removing whole lines from the end is not detectable; `require_head`
 turns a missing anchor into a failure.
+
+A torn tail the writer recovered from (see `recovery.py`) is no longer in the file; the
+`audit.recovered` record that chains on in its place is counted and reported, so a reader
+knows where to find the moved bytes.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import orjson
 
 from mcpwarden.audit.chain import genesis, record_hash
 from mcpwarden.audit.head import HeadAnchor, HeadError, head_path, read_head
+from mcpwarden.audit.recovery import RECOVERED_EVENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +47,8 @@ class VerifyResult:
     bad_line: int | None = None
     reason: str | None = None
     anchor: HeadAnchor | None = None
+    # (seq, file the torn bytes were moved to) of each `audit.recovered` record.
+    recoveries: tuple[tuple[int, str], ...] = ()
 
     def summary(self) -> str:
         """One line for humans and CI logs."""
@@ -55,9 +62,12 @@ class VerifyResult:
             if self.anchor is not None
             else "no head anchor, so removal of lines at the end cannot be detected"
         )
+        recovered = "".join(
+            f"; recovered from a torn tail at seq {seq} (moved to {where})" for seq, where in self.recoveries
+        )
         return (
             f"{self.path}: ok, {self.records} records, chain {self.chain}, "
-            f"last hash {(self.last_hash or '')[:16]}…, {anchored}"
+            f"last hash {(self.last_hash or '')[:16]}…, {anchored}{recovered}"
         )
 
 
@@ -91,7 +101,15 @@ def verify(path: str | os.PathLike[str], *, require_head: bool = False) -> Verif
             return VerifyResult(
                 name, False, state.records, state.chain, state.prev, bad.line, bad.reason, anchor
             )
-    return VerifyResult(name, True, state.records, state.chain, state.prev, anchor=anchor)
+    return VerifyResult(
+        name,
+        True,
+        state.records,
+        state.chain,
+        state.prev,
+        anchor=anchor,
+        recoveries=tuple(state.recoveries),
+    )
 
 
 class _Walk:
@@ -101,6 +119,7 @@ class _Walk:
         self.records = 0
         self.chain: str | None = None
         self.prev: str | None = None
+        self.recoveries: list[tuple[int, str]] = []
 
     def check(self, lineno: int, raw: bytes, anchor: HeadAnchor | None) -> None:
         if not raw.endswith(b"\n"):
@@ -136,6 +155,10 @@ class _Walk:
                 lineno,
                 "the record differs from the one the head anchor recorded: the chain was rewritten",
             )
+        if record.get("event") == RECOVERED_EVENT:
+            details = record.get("details")
+            saved = details.get("torn_saved_to") if isinstance(details, dict) else None
+            self.recoveries.append((lineno, str(saved)))
         self.records = lineno
         self.prev = digest
 

@@ -1,13 +1,17 @@
-"""`mcpwarden audit verify|tail`: check and read hash-chained audit files.
+"""`mcpwarden audit verify|tail|search|export|keygen|rebind`: check and read hash-chained audit files.
 
 `verify` exits 0 when the file is intact, 1 when it was tampered with (naming the first
 bad line), and 2 when it cannot be read; CI and cron jobs depend on those codes.
+`rebind` ends an integrity alarm (see `mcpwarden.audit.binding`) once someone has looked.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,8 +19,10 @@ from rich.console import Console
 from rich.text import Text
 
 from mcpwarden.audit import verify
+from mcpwarden.audit.checkpoint import CheckpointError, generate_keypair, load_public_key, verify_checkpoints
 from mcpwarden.audit.tailread import last_lines
 from mcpwarden.cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from mcpwarden.commands import audit_query
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +51,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="fail when FILE.head is missing (otherwise lines removed from the end go unnoticed)",
     )
+    p_verify.add_argument(
+        "--key",
+        metavar="PUB",
+        help="Ed25519 public key (PEM): also check the signed checkpoints in FILE.checkpoints",
+    )
     p_verify.set_defaults(handler=_verify)
+
+    p_keygen = actions.add_parser(
+        "keygen",
+        help="create an Ed25519 key pair for signed checkpoints",
+        description="Write PRIVATE (mode 600) and PRIVATE.pub; point audit.checkpoint.key at PRIVATE.",
+    )
+    p_keygen.add_argument("private", metavar="PRIVATE")
+    p_keygen.set_defaults(handler=_keygen)
 
     p_tail = actions.add_parser(
         "tail", help="pretty-print the last records", description="Show the last records."
@@ -58,12 +77,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p_tail.add_argument(
         "-f", "--follow", action="store_true", help="keep printing records as they are appended (Ctrl-C ends)"
     )
+    audit_query.add_filters(p_tail)
     p_tail.set_defaults(handler=_tail)
+    audit_query.register(actions)
+
+    p_rebind = actions.add_parser(
+        "rebind",
+        help="after investigating an integrity alarm, trust the pin store and audit file again",
+        description="Clear the pin store's integrity alarm and accept its current pins as the "
+        "baseline; the gateway records who did it in the audit trail at its next check.",
+    )
+    where = p_rebind.add_mutually_exclusive_group()
+    where.add_argument("-c", "--config", help="gateway config file: use its store path")
+    where.add_argument(
+        "--store", metavar="PATH", help=f"SQLite store (default: $MCPWARDEN_STORE or {DEFAULT_STORE})"
+    )
+    p_rebind.add_argument("--by", default=None, help="who accepts, for the audit trail (default: $USER)")
+    p_rebind.set_defaults(handler=_rebind)
 
 
 def _missing_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
-        raise UsageError(f"choose an action: verify or tail (see `{parser.prog} --help`)")
+        raise UsageError(
+            f"choose an action: verify, tail, search, export, keygen or rebind (see `{parser.prog} --help`)"
+        )
 
     return handler
 
@@ -72,23 +109,90 @@ def _verify(args: argparse.Namespace) -> int:
     if len(args.file) > 1:
         return _verify_set(args)
     (path,) = args.file
+    public = None
+    if args.key:
+        try:
+            public = load_public_key(Path(args.key).read_bytes())
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.key}: {exc.strerror or exc}") from None
+        except CheckpointError as exc:
+            raise UsageError(f"{args.key}: {exc}") from None
     try:
         result = verify(path, require_head=args.require_head)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     print(result.summary())
-    return EXIT_OK if result.ok else EXIT_FINDINGS
+    if public is None:
+        return EXIT_OK if result.ok else EXIT_FINDINGS
+    signed = verify_checkpoints(path, public)
+    print(signed.summary())
+    return EXIT_OK if result.ok and signed.ok else EXIT_FINDINGS
 
 
 def _verify_set(args: argparse.Namespace) -> int:
+    """Several replicas' files: each chain, then the set (see mcpwarden.audit.chains)."""
     from mcpwarden.audit.chains import verify_set
 
+    if args.key:
+        raise UsageError("--key checks one file's checkpoints; verify each replica's file with it in turn")
     try:
         result = verify_set(args.file, require_head=args.require_head)
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     print(result.summary())
     return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    private, public = generate_keypair()
+    path = Path(args.private)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} exists; not overwriting a key") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(private)
+    Path(f"{path}.pub").write_bytes(public)
+    print(f"wrote {path} (private, keep it off the audit host's writable paths) and {path}.pub")
+    return EXIT_OK
+
+
+def _filtered(args: argparse.Namespace) -> bool:
+    keys = ("since", "until", "principal", "upstream", "tool", "decision", "event", "session")
+    return any(getattr(args, k) is not None for k in keys)
+
+
+DEFAULT_STORE = "var/mcpwarden.sqlite3"
+
+
+def _rebind(args: argparse.Namespace) -> int:
+    from mcpwarden.config import ConfigError, load_config
+    from mcpwarden.store import SQLiteStore
+
+    if args.config:
+        try:
+            path = load_config(args.config).store.path
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
+    else:
+        path = str(args.store or os.environ.get("MCPWARDEN_STORE") or DEFAULT_STORE)
+    if not os.path.exists(path):
+        raise UsageError(f"no store at {path}")
+    store = SQLiteStore(path)
+    try:
+        alarm = store.alarm()
+        store.rebind(args.by or _user())
+    finally:
+        store.close()
+    print(f"{path}: rebound" + (f" (the alarm was: {alarm})" if alarm else " (no alarm was raised)"))
+    return EXIT_OK
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 _DECISION_STYLES = {"deny": "bold red", "alert": "yellow", "rewrite": "cyan", "pass": "green"}
@@ -102,6 +206,9 @@ def _tail(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    if _filtered(args):
+        # Filters need the whole file (the last N *matching* records): see audit_query.
+        return audit_query.tail(args)
     if args.lines < 1:
         raise UsageError("-n must be at least 1")
     width = shutil.get_terminal_size((100, 24)).columns
@@ -153,8 +260,6 @@ def _tail(args: argparse.Namespace) -> int:
 
 
 def _size(path: str) -> int:
-    import os
-
     try:
         return os.stat(path).st_size
     except OSError:

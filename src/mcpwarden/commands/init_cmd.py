@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import ipaddress
 import json
 import os
 import re
@@ -19,9 +20,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.commands.state import state_home
+from mcpwarden.egress import is_internal
 
 if TYPE_CHECKING:
     from mcpwarden.scan.model import ServerEntry
@@ -177,6 +180,8 @@ def gateway_yaml(servers: list[ServerEntry], names: dict[tuple[str, str], str]) 
         else:
             lines.append("    transport: http")
             lines.append(f"    url: {json.dumps(entry.url or '')}")
+            if _internal_url(entry.url or ""):
+                lines.append("    allow_private: true  # it listens on this machine or an internal network")
             if entry.header_keys:
                 lines.append(
                     f"    # the client sent headers {', '.join(entry.header_keys)}: put credentials under "
@@ -185,6 +190,17 @@ def gateway_yaml(servers: list[ServerEntry], names: dict[tuple[str, str], str]) 
         lines.append("    pinning: tofu        # approve | tofu | locked | off (docs/pinning.md)")
         lines.append("    tools: {deny: []}    # tool names (globs) this server must never run")
     return "\n".join(lines) + "\n"
+
+
+def _internal_url(url: str) -> bool:
+    """Whether the gateway's egress policy would refuse this URL without `allow_private`."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return is_internal(ipaddress.ip_address(host))
+    except ValueError:
+        return False
 
 
 def _wrapped(entry: ServerEntry) -> bool:

@@ -49,7 +49,11 @@ def build(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--upstream must be an http(s) URL, got {args.upstream!r}")
         name = args.name or _slug(parts.hostname.split(".")[0])
-        upstream: HttpUpstream | StdioUpstream = HttpUpstream(url=args.upstream)
+        # The user named this address on the command line: an internal one (a local dev server)
+        # is what they asked for. A host name keeps the default, so DNS cannot turn it inward.
+        upstream: HttpUpstream | StdioUpstream = HttpUpstream(
+            url=args.upstream, allow_private=_internal_literal(parts.hostname)
+        )
         label = args.upstream
     else:
         problem = command_problem(command[0])
@@ -71,3 +75,15 @@ def build(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
 def _slug(word: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-")[:48]
     return slug if _NAME.match(slug) else "server"
+
+
+def _internal_literal(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local

@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 # Default drain deadline on SIGTERM/Ctrl-C.
 DRAIN_S = 10.0
 
+# How long an idle client connection stays open. It must outlast the idle expiry of client
+# pools (httpx, which the MCP SDK uses, reuses connections idle up to 5 s; uvicorn's own
+# default is also 5 s): with equal values a client sends a request on a connection at the
+# instant the gateway closes it, and gets "server disconnected without sending a response".
+CLIENT_KEEPALIVE_S = 30
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -134,10 +140,13 @@ async def serve(
 
     import uvicorn
 
+    from mcpwarden.admin.operations import Operations
+    from mcpwarden.audit.checkpoint import CheckpointError
     from mcpwarden.audit.jsonl import AuditChainError
     from mcpwarden.commands.preflight import port_problem
     from mcpwarden.gateway.core import GatewayCore
     from mcpwarden.gateway.front import build_app
+    from mcpwarden.gateway.http_limits import protocol_class
 
     problem = port_problem(config.listen.host, config.listen.port)
     if problem is not None:
@@ -146,7 +155,11 @@ async def serve(
         core = GatewayCore.from_config(config)
     except AuditChainError as exc:
         raise UsageError(f"cannot open the audit file: {exc}") from None
+    except CheckpointError as exc:
+        # The gateway will not run unaudited: say why and stop (see docs/audit.md).
+        raise UsageError(f"audit: {exc}") from None
     core.enable_registry()
+    ops = Operations(core, config)
     auth = None
     if config.auth is not None:
         from mcpwarden.gateway.authn import GatewayAuth
@@ -163,14 +176,25 @@ async def serve(
             # Access logs would record query strings, where a misbehaving client may put a token.
             access_log=False,
             lifespan="on",
-            http="httptools",
+            http=protocol_class(
+                header_timeout_s=config.listen.header_timeout_s,
+                fd_reserve=config.listen.fd_reserve,
+                on_reject=lambda reason, status: core.audit_event("rejected", reason=reason, status=status),
+            ),
             # Our own drain (below) answers every call before this runs out.
             timeout_graceful_shutdown=int(drain_s) + 5,
+            timeout_keep_alive=CLIENT_KEEPALIVE_S,
             # uvicorn trusts X-Forwarded-* from loopback by default; here only from listed proxies.
             proxy_headers=bool(trusted),
             forwarded_allow_ips=list(trusted),
         )
     )
+    try:
+        await ops.start()
+    except BaseException:
+        await ops.stop()
+        await core.stop()
+        raise
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
@@ -178,6 +202,7 @@ async def serve(
         # uvicorn logs the reason and exits; say it in one line whatever happened.
         with contextlib.suppress(BaseException):
             await task
+        await ops.stop()
         problem = port_problem(config.listen.host, config.listen.port)
         raise UsageError(
             problem or f"the gateway could not start on {config.listen.host}:{config.listen.port}"
@@ -197,6 +222,12 @@ async def serve(
             print(
                 f"  upstream {name!r}:  http://{shown}:{port}/servers/{name}/mcp", file=sys.stderr, flush=True
             )
+        if ops.metrics_port is not None and config.metrics is not None:
+            mhost = config.metrics.address()[0]
+            print(f"  metrics: http://{mhost}:{ops.metrics_port}/metrics", file=sys.stderr, flush=True)
+        if ops.admin_port is not None and config.admin is not None:
+            ahost = config.admin.address()[0]
+            print(f"  admin API: http://{ahost}:{ops.admin_port}/v1/", file=sys.stderr, flush=True)
 
     async def drain_when_stopping() -> None:
         # uvicorn sets should_exit on SIGTERM/Ctrl-C and then waits for open connections:
@@ -214,3 +245,4 @@ async def serve(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+        await ops.stop()

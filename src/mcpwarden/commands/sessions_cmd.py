@@ -47,11 +47,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("revoke", parents=[where], help="end sessions now")
+    p = sub.add_parser(
+        "revoke",
+        parents=[where],
+        help="end sessions now",
+        epilog="An id that begins with '-' (minted by an older gateway) goes after `--`, "
+        "once every option is given: mcpwarden sessions revoke --store PATH -- -ID",
+    )
     p.add_argument(
         "id",
         nargs="?",
-        help=f"a session id, or its handle as `list` shows it (unique prefix, {MIN_HANDLE_PREFIX}+ chars)",
+        help=f"a session id, or its handle as `list` shows it (unique prefix, {MIN_HANDLE_PREFIX}+ chars); "
+        "put `--` before an id that begins with '-'",
     )
     p.add_argument("--subject", help="revoke every session of this subject")
     p.add_argument("--issuer", help="with --subject: only tokens from this issuer")

@@ -68,6 +68,8 @@ def build_config(args: argparse.Namespace) -> tuple[GatewayConfig, str]:
         state = state_home() / "mcpwarden" / (args.name or server_slug(command))
         config.audit.path = str(state / "audit.jsonl")
         config.store.path = str(state / "pins.sqlite3")
+    if any(sink.type == "stdout" for sink in config.audit.sinks):
+        raise UsageError("the stdout audit sink cannot be used with wrap: stdout carries the MCP messages")
     name = args.name or (next(iter(config.upstreams)) if len(config.upstreams) == 1 else DEFAULT_NAME)
     base = config.upstreams.get(name)
     settings = (

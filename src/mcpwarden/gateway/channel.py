@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from mcpwarden.gateway.outbox import ChannelQueue, Outbox
+
 JSON = dict[str, Any]
 
 
@@ -25,7 +27,8 @@ class Channel:
     client_id: Any
     upstream: str | None = None
     progress_token: Any = None
-    queue: asyncio.Queue[tuple[JSON, bytes | None]] = field(default_factory=asyncio.Queue)
+    # Bounded (gateway/outbox.py); a session passes one charged to its own budget.
+    queue: ChannelQueue = field(default_factory=lambda: ChannelQueue(Outbox()))
     done: bool = False
 
     def push(self, msg: JSON) -> None:

@@ -10,23 +10,29 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import secrets
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
-from mcpwarden.audit import AuditEvent, AuditLog
+from mcpwarden.admin.admission import Admission
+from mcpwarden.admin.killswitch import KillSwitch
+from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
+from mcpwarden.audit.binding import IntegrityMonitor
+from mcpwarden.audit.checkpoint import Checkpointer, load_private_key, startup_check
 from mcpwarden.audit.sinks import AuditFanout
 from mcpwarden.audit.sinks.factory import build_sinks
+from mcpwarden.auth.secrets import resolve_secret
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.errors import AuditRefused
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.quota import InFlightQuota
+from mcpwarden.gateway.quotas import Quotas
 from mcpwarden.gateway.session import Session
-from mcpwarden.gateway.session_registry import SessionRegistry, session_handle
+from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, session_handle
+from mcpwarden.gateway.shared_stdio import SharedStdio
+from mcpwarden.gateway.upstream.pools import UpstreamPools
 from mcpwarden.guards.base import Guard
 from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Principal
@@ -42,11 +48,6 @@ REVOCATION_POLL_S = 1.0
 STANDARD_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent))
 
 
-def new_session_id() -> str:
-    """256 random bits, URL-safe base64: visible ASCII only, as the spec requires."""
-    return secrets.token_urlsafe(32)
-
-
 class GatewayCore:
     def __init__(
         self,
@@ -59,9 +60,11 @@ class GatewayCore:
         self.audit = audit
         self.pipeline = Pipeline(guards, audit)
         self.sessions: dict[str, Session] = {}
+        self.quotas = Quotas(config.sessions)
+        self.shared_stdio = SharedStdio()
         # Unanswered client requests per principal, over all its sessions (batch amplification).
         self.in_flight = InFlightQuota(config.sessions.max_in_flight_per_principal)
-        self._http_client: aiohttp.ClientSession | None = None
+        self._http_client: UpstreamPools | None = None
         self._sweeper: asyncio.Task[None] | None = None
         # Base URL of endpoint resources (audiences, metadata); the front sets the bound port.
         self.public_base = config.public_base()
@@ -83,53 +86,85 @@ class GatewayCore:
         self.draining = False
         self._handles: dict[str, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
+        # Cross-checks the pin store and the audit file (set by `from_config`).
+        self.integrity: IntegrityMonitor | None = None
+        # Kill switch, rate limits and concurrency caps, checked before any guard. The kill
+        # switch joins when the store is shared (`enable_registry`).
+        self.admission = Admission(config.limits, None, self.audit_event)
+        self.checkpointer: Checkpointer | None = None
 
     @classmethod
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
         from mcpwarden.gateway.guards_setup import build_guards
 
         file = None
+        checkpointer = None
         if config.audit.path:
             from pathlib import Path
 
             Path(config.audit.path).parent.mkdir(parents=True, exist_ok=True)
+            if config.audit.checkpoint is not None:
+                startup_check(config.audit.path, config.audit.checkpoint.on_audit_loss)
             file = AuditLog(
                 config.audit.path,
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
                 replica=config.replica.resolved_id(),
             )
-        audit: AuditWriter | None = file
-        if config.audit.sinks:
-            audit = AuditFanout(file, build_sinks(config.audit.sinks), replica=config.replica.resolved_id())
-        return cls(config, build_guards(config) if guards is None else guards, audit=audit)
+            if config.audit.checkpoint is not None:
+                checkpointer = Checkpointer(
+                    file,
+                    load_private_key(resolve_secret(config.audit.checkpoint.key)),
+                    every=config.audit.checkpoint.every,
+                )
+        # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
+        audit = AuditFanout(file, build_sinks(config.audit.sinks), replica=config.replica.resolved_id())
+        core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
+        # The audit/store integrity binding covers the SQLite file; a PostgreSQL store is
+        # shared by replicas with one chain each, which that binding does not model.
+        if (
+            file is not None
+            and config.store.backend == "sqlite"
+            and any(up.pinning != "off" for up in config.upstreams.values())
+        ):
+            from mcpwarden.store import SQLiteStore
+
+            core.integrity = IntegrityMonitor(file, SQLiteStore(config.store.path), write=audit.write)
+        if checkpointer is not None:
+            checkpointer.alert = core.audit_event
+            audit.add_observer(checkpointer.observe, on_close=checkpointer.close)
+            core.checkpointer = checkpointer
+            if config.audit.checkpoint is not None and config.audit.checkpoint.on_audit_loss == "refuse":
+                core.admission.audit_lost = lambda: checkpointer.lost
+        return core
 
     @property
-    def http_client(self) -> aiohttp.ClientSession:
-        """One pooled client for all HTTP upstreams, created inside the running loop."""
+    def http_client(self) -> UpstreamPools:
+        """Each HTTP upstream's own bounded pools (requests and GET streams), made in the loop."""
         if self._http_client is None:
-            self._http_client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
-                auto_decompress=True,
-            )
+            self._http_client = UpstreamPools(self.config.upstreams)
         return self._http_client
 
     # ------------------------------------------------------------------ lifecycle
 
     def enable_registry(self) -> None:
         """Publish sessions in the store so a CLI beside the running gateway can revoke them."""
-        if self.registry is not None:
-            return
+        if self.registry is None:
+            self.registry = self._open_registry()
+            self.registry.forget_dead_gateways()
+        if self.admission.killswitch is None:
+            self.admission.killswitch = KillSwitch(self.config.store.path)
+
+    def _open_registry(self) -> SessionRegistry | ReplicaSessionRegistry:
         if self.config.store.backend == "sqlite":
-            self.registry = SessionRegistry(self.config.store.path)
+            return SessionRegistry(self.config.store.path)
         else:
             from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
             from mcpwarden.store.factory import open_backends
 
             self.backends = open_backends(self.config.store, self.replica_id)
             assert self.backends.pool is not None and self.backends.redis is not None
-            self.registry = ReplicaSessionRegistry(
+            registry = ReplicaSessionRegistry(
                 self.backends.pool,
                 self.backends.redis,
                 self.backends.feed,
@@ -138,8 +173,8 @@ class GatewayCore:
                 replica_url=self.config.replica.url,
                 session_ttl_s=self.config.sessions.max_age_s,
             )
-            self.registry.heartbeat()
-        self.registry.forget_dead_gateways()
+            registry.heartbeat()
+            return registry
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether this replica should get traffic, and why not: what `/readyz` answers."""
@@ -165,6 +200,8 @@ class GatewayCore:
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
         self.audit_event("gateway.start", details={"upstreams": sorted(self.config.upstreams)})
+        if self.integrity is not None:
+            self.integrity.check_at_start()
 
     async def drain(self, deadline_s: float) -> None:
         """Let the calls in flight finish within `deadline_s`, answer the rest with a JSON-RPC
@@ -190,6 +227,7 @@ class GatewayCore:
             self._sweeper = None
         await asyncio.gather(*(s.close("gateway stopping") for s in list(self.sessions.values())))
         self.sessions.clear()
+        await self.shared_stdio.close()
         if self._http_client is not None:
             await self._http_client.close()
         await asyncio.gather(*(a.aclose() for a in self.upstream_auth.values()), return_exceptions=True)
@@ -202,7 +240,12 @@ class GatewayCore:
         if self.backends is not None:
             self.backends.close()
             self.backends = None
+        if self.admission.killswitch is not None:
+            self.admission.killswitch.close()
+            self.admission.killswitch = None
         self.audit_event("gateway.stop")
+        if self.integrity is not None:
+            self.integrity.store.close()
         close = getattr(self.audit, "close", None)
         if callable(close):
             close()
@@ -211,8 +254,9 @@ class GatewayCore:
         # Revocations are also polled here, so a revoked session that only holds a GET
         # stream open (and sends no requests) is still closed within a second.
         last_expiry = time.monotonic()
+        frequent = self.registry is not None or self.integrity is not None or self.checkpointer is not None
         while True:
-            await asyncio.sleep(REVOCATION_POLL_S if self.registry is not None else SWEEP_INTERVAL_S)
+            await asyncio.sleep(REVOCATION_POLL_S if frequent else SWEEP_INTERVAL_S)
             try:
                 if self.registry is not None:
                     self.registry.heartbeat()
@@ -223,6 +267,14 @@ class GatewayCore:
                 if self.store_error is None:
                     log.warning("shared store unavailable: %s", exc)
                 self.store_error = str(exc)
+            if self.integrity is not None:
+                try:
+                    self.integrity.check_running()
+                except Exception:  # a failed check must not stop the sweeper; it runs again
+                    log.exception("integrity check failed")
+            self.check_kill_switch()
+            if self.checkpointer is not None:
+                self.checkpointer.check_file()
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
                 last_expiry = time.monotonic()
                 await self.expire_sessions()
@@ -241,7 +293,9 @@ class GatewayCore:
         return len(expired)
 
     def _forget(self, session_id: str) -> None:
-        self.sessions.pop(session_id, None)
+        session = self.sessions.pop(session_id, None)
+        if session is not None:
+            self.quotas.session_ended(session.principal.key)
         if self.registry is not None and self._handles.pop(session_id, None) is not None:
             self.registry.remove(session_id)
 
@@ -267,6 +321,33 @@ class GatewayCore:
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
 
+    def check_kill_switch(self) -> None:
+        """Close live sessions whose principal or session an operator disabled.
+
+        Their next message is refused anyway; closing also ends idle GET streams and the
+        session's upstream connections.
+        """
+        if self.admission.killswitch is None:
+            return
+        self.admission.refresh()
+        if self.admission.killswitch.empty:
+            return
+        for sid, session in list(self.sessions.items()):
+            hit = self.admission.disabled_for(sid, session.principal)
+            if hit is None:
+                continue
+            self._forget(sid)
+            self.audit_event(
+                "session.killed",
+                session=sid,
+                principal=session.principal.key,
+                reason=f"killswitch.{hit.kind}",
+                message=f"session closed: {hit.kind} disabled by an operator",
+            )
+            task = asyncio.get_running_loop().create_task(session.close("killed"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     # ------------------------------------------------------------------ sessions
 
     def create_session(
@@ -276,6 +357,7 @@ class GatewayCore:
             self, new_session_id(), principal, upstreams, aggregate=aggregate, transport=transport
         )
         self.sessions[session.id] = session
+        self.quotas.session_started(principal.key)
         self.audit_event(
             "session.start",
             session=session.id,
@@ -335,8 +417,34 @@ class GatewayCore:
             record["details"] = {**record.get("details", {}), **extra}
         try:
             self.audit.write(record)
+        except AuditUnavailable:
+            pass  # logged once by the log itself; counted and reported when it is writable again
         except Exception:  # an audit failure is logged loudly but must not kill the request path
             log.exception("audit write failed")
+
+    async def audit_request_start(self, **fields: Any) -> None:
+        """The record written before a request is forwarded anywhere ("audit before effect").
+
+        Under `fsync: always` it is on disk when this returns (the wait runs in a worker
+        thread). Raises `AuditRefused` when it cannot be written and the config says refuse.
+        """
+        if self.audit is None:
+            return
+        record: dict[str, Any] = {"event": "request.start"}
+        for key, value in fields.items():
+            if value is not None:
+                record[key] = value
+        awrite = getattr(self.audit, "awrite", None)
+        try:
+            if awrite is not None:
+                await awrite(record)
+            else:
+                self.audit.write(record)
+        except AuditUnavailable as exc:
+            if self.config.audit.on_failure == "refuse":
+                raise AuditRefused(
+                    f"the gateway cannot write its audit trail ({exc}); the request was not forwarded"
+                ) from exc
 
     def audit_request(self, *, arguments: Any = None, **fields: Any) -> None:
         if self.audit is None:

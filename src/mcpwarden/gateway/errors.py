@@ -18,3 +18,9 @@ class ClientError(Exception):
         super().__init__(message)
         self.code = code
         self.reason = reason
+
+
+class AuditRefused(Exception):
+    """A request's start record could not be written and `audit.on_failure` is `refuse`."""
+
+    reason = "audit.unavailable"

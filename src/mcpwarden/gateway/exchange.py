@@ -19,7 +19,7 @@ from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.aggregate import LIST_METHODS, merged_init, prefix_result, route
 from mcpwarden.gateway.channel import Channel, InFlight
 from mcpwarden.gateway.definitions import Definitions
-from mcpwarden.gateway.errors import ClientError, UpstreamTimeout
+from mcpwarden.gateway.errors import AuditRefused, ClientError, UpstreamTimeout
 from mcpwarden.gateway.fanout import Fanout
 from mcpwarden.gateway.pipeline import REQUEST_HOOKS, RESULT_HOOKS
 from mcpwarden.gateway.services import SessionView
@@ -60,17 +60,44 @@ class RequestProcessor:
             "request_id": client_id,
         }
         response: JSON
+        s = self.session
+        admission = self.core.admission
+        entered = False
         try:
+            # Audit before effect: nothing is forwarded for a request that has no record.
+            await self.core.audit_request_start(
+                session=s.id,
+                principal=s.principal.key,
+                upstream=None if s.aggregate else s.upstream_names[0],
+                method=method,
+                tool=params.get("name") if method == "tools/call" else None,
+                request_id=client_id,
+                arguments=params.get("arguments") if method == "tools/call" else None,
+            )
+            ctx: JSON = {"session": s.id, "principal": s.principal.key, "method": method}
+            # HTTP callers' own rate is answered with 429 by the front, before this point.
+            admission.check_request(s.id, s.principal, charge_principal=s.transport != "http", ctx=ctx)
+            entered = admission.enter(s.id, s.principal, ctx)
             response = await self._dispatch(method, client_id, params, channel, record)
+        except AuditRefused as exc:
+            record.update(decision="refused", reason=exc.reason)
+            response = jsonrpc.error(client_id, jsonrpc.AUDIT_UNAVAILABLE, str(exc), reason=exc.reason)
         except Denied as exc:
             d = exc.decision
             record.update(decision="deny", guard=exc.guard, reason=d.reason)
+            extra = (
+                {"retry_after": d.details["retry_after"]} if d.details and "retry_after" in d.details else {}
+            )
+            # The audit file was lost (signed checkpoints watch it): the same answer as a
+            # record that cannot be written.
+            code = jsonrpc.AUDIT_UNAVAILABLE if d.reason == "audit.unavailable" else jsonrpc.DENIED
             response = jsonrpc.error(
                 client_id,
-                jsonrpc.DENIED,
+                code,
                 d.message or "denied by gateway policy",
                 reason=d.reason,
                 guard=exc.guard,
+                **extra,
             )
         except UpstreamTimeout as exc:
             record.update(decision="error", reason="upstream.timeout")
@@ -98,6 +125,9 @@ class RequestProcessor:
             log.exception("internal error handling %s", method)
             record.update(decision="error", reason="gateway.internal")
             response = jsonrpc.error(client_id, jsonrpc.INTERNAL_ERROR, f"internal gateway error: {exc}")
+        finally:
+            if entered:
+                admission.leave(s.id, s.principal)
         self._finish(channel, response, method, params, record, started, request_bytes)
 
     def _finish(
@@ -124,6 +154,7 @@ class RequestProcessor:
             session=self.session.id,
             principal=self.session.principal.key,
             method=method,
+            request_id=channel.client_id,
             latency_ms=(time.perf_counter() - started) * 1000,
             request_bytes=request_bytes,
             response_bytes=response_bytes,
@@ -157,6 +188,8 @@ class RequestProcessor:
         await self.definitions.await_recheck(upstream, method)
         record["upstream"] = upstream
         record["tool"] = tool
+        ctx: JSON = {"session": s.id, "principal": s.principal.key, "upstream": upstream, "method": method}
+        self.core.admission.check_call(s.id, s.principal, upstream, tool, {**ctx, "tool": tool})
         ex = Exchange(method, upstream, s.principal, s.id, client_id, tool, params, s.state)
         pipeline = self.core.pipeline
         params = await pipeline.run("request", ex, params)

@@ -20,6 +20,7 @@ from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS, StdioUpstream
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.channel import Channel, Pending
 from mcpwarden.gateway.errors import UpstreamTimeout
+from mcpwarden.gateway.quotas import QuotaExceeded
 from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamConnection, UpstreamError, connect_upstream
 
@@ -42,6 +43,7 @@ class Fanout:
         self.upstream_gone = asyncio.Event()
         self._ids = itertools.count(1)
         self._pending: dict[tuple[str, int], Pending] = {}
+        self._children = 0  # stdio processes counted against the principal's quota until close
 
     def has_capability(self, upstream: str, capability: str) -> bool:
         return capability in self.capabilities.get(upstream, {})
@@ -89,21 +91,37 @@ class Fanout:
             else:
                 ok[name] = res
         if not ok:
+            first = results[0]
+            if len(results) == 1 and isinstance(first, UpstreamError):
+                raise first  # its own reason (a quota, an unreachable server) tells the client most
             raise UpstreamError("no upstream could be initialized", reason="upstream.unavailable")
         return ok
 
     async def _init_upstream(self, name: str, params: JSON) -> JSON:
         cfg = self.core.config.upstreams[name]
         session = self.session
-        conn = connect_upstream(
-            name,
-            cfg,
-            http_client=self.core.http_client,
-            on_message=functools.partial(self._from_upstream, name),
-            on_closed=functools.partial(self._upstream_closed, name),
-            on_event=self._upstream_event,
-            credentials=self._credential_hook(name),
-        )
+        on_message = functools.partial(self._from_upstream, name)
+        on_closed = functools.partial(self._upstream_closed, name)
+        conn: UpstreamConnection
+        if isinstance(cfg, StdioUpstream) and cfg.shared:
+            # One process for every session: not counted per session (docs/configuration.md).
+            conn = self.core.shared_stdio.connect(name, cfg, on_message, on_closed, self._upstream_event)
+        else:
+            if isinstance(cfg, StdioUpstream):
+                try:
+                    self.core.quotas.claim_child(session.principal.key)
+                except QuotaExceeded as exc:
+                    raise UpstreamError(str(exc), reason=exc.reason) from None
+                self._children += 1
+            conn = connect_upstream(
+                name,
+                cfg,
+                http_client=self.core.http_client,
+                on_message=on_message,
+                on_closed=on_closed,
+                on_event=self._upstream_event,
+                credentials=self._credential_hook(name),
+            )
         self.conns[name] = conn
         if isinstance(cfg, StdioUpstream):
             self.core.audit_event(
@@ -115,6 +133,7 @@ class Fanout:
                     "command": cfg.command,
                     "args": cfg.args,
                     "env_keys": sorted(cfg.child_environment()),
+                    "shared": cfg.shared,
                 },
             )
         await asyncio.wait_for(conn.start(), cfg.connect_timeout_s)
@@ -305,3 +324,5 @@ class Fanout:
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.conns.values()), return_exceptions=True)
+        self.core.quotas.release_children(self.session.principal.key, self._children)
+        self._children = 0

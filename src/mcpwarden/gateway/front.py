@@ -8,6 +8,7 @@ and an audit record.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,14 +20,22 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from mcpwarden.admin.admission import retry_after_header
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.channel import Channel
 from mcpwarden.gateway.core import GatewayCore
 from mcpwarden.gateway.edge import McpFastPath, TransportSecurityMiddleware
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
+from mcpwarden.gateway.quotas import QuotaExceeded
 from mcpwarden.gateway.session import Session
-from mcpwarden.gateway.sse import channel_source, final_message, serve_stream, unsolicited_source
+from mcpwarden.gateway.sse import (
+    SessionStream,
+    channel_source,
+    final_message,
+    serve_stream,
+    unsolicited_source,
+)
 from mcpwarden.gateway.streams import EventStream
 from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import ANONYMOUS, Principal
@@ -154,11 +163,22 @@ class McpEndpoint:
             raise HttpRejection(413, "transport.body_too_large", f"body of {declared} bytes exceeds {limit}")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise HttpRejection(413, "transport.body_too_large", f"body exceeds {limit} bytes")
-            chunks.append(chunk)
+        deadline = self.core.config.listen.body_timeout_s
+        try:
+            # A client that trickles its body holds a connection and a descriptor: bounded.
+            async with asyncio.timeout(deadline):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        raise HttpRejection(413, "transport.body_too_large", f"body exceeds {limit} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise HttpRejection(
+                408,
+                "transport.body_timeout",
+                f"request body not received within {deadline:g}s",
+                headers={"connection": "close"},
+            ) from None
         return b"".join(chunks)
 
     # ------------------------------------------------------------------ POST
@@ -191,6 +211,15 @@ class McpEndpoint:
         kind = jsonrpc.classify(payload)
         if kind == "invalid":
             raise HttpRejection(400, "jsonrpc.invalid", _invalid_reason(payload))
+        if kind == "request":
+            wait = self.core.admission.http_retry_after(principal)
+            if wait > 0:
+                raise HttpRejection(
+                    429,
+                    "rate.principal",
+                    f"rate limit exceeded for this principal; retry after {wait:.2f}s",
+                    headers={"retry-after": retry_after_header(wait)},
+                )
         if kind == "request" and payload["method"] == "initialize":
             if sid:
                 raise HttpRejection(
@@ -227,6 +256,10 @@ class McpEndpoint:
                 503, "gateway.draining", "this replica is shutting down; start the session on another one"
             )
         upstreams = [name] if name else list(self.core.config.upstreams)
+        try:
+            self.core.quotas.admit_session(principal.key)
+        except QuotaExceeded as exc:
+            raise HttpRejection(exc.status, exc.reason, str(exc)) from None
         if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
             await self.core.expire_sessions()
             if len(self.core.sessions) >= self.core.config.sessions.max_sessions:
@@ -258,14 +291,21 @@ class McpEndpoint:
         return self._stream_response(session, stream, 0)
 
     def _stream_response(
-        self, session: Session, stream: EventStream, after: int, until: float | None = None
+        self,
+        session: Session,
+        stream: EventStream,
+        after: int,
+        until: float | None = None,
+        *,
+        release: Callable[[], None] | None = None,
     ) -> Response:
+        """An SSE response; `release` gives a GET stream's quota slot back however it ends."""
         retry_ms = self.core.config.sessions.sse_retry_ms
-        return StreamingResponse(
-            serve_stream(session, stream, after, retry_ms=retry_ms, until=until),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache"},
-        )
+        body = serve_stream(session, stream, after, retry_ms=retry_ms, until=until)
+        headers = {"cache-control": "no-cache"}
+        if release is not None:
+            return SessionStream(body, release, media_type="text/event-stream", headers=headers)
+        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
     async def _post_batch(
         self, request: Request, principal: Principal, endpoint: str, batch: list[Any], size: int
@@ -313,15 +353,26 @@ class McpEndpoint:
         self._check_version(request, session)
         until = _credential_expiry(request)
         last_event_id = request.headers.get("last-event-id")
-        if last_event_id is None:
-            return self._stream_response(
-                session, session.streams.open(unsolicited_source(session), "get"), 0, until
-            )
-        found = session.streams.find(last_event_id)
+        found = None
+        if last_event_id is not None:
+            found = session.streams.find(last_event_id)
+            if found is None:
+                raise HttpRejection(
+                    404, "stream.unknown", "Last-Event-ID names no stream this session can resume"
+                )
+        quotas = self.core.quotas
+        try:
+            quotas.claim_stream(principal.key, session.id)
+        except QuotaExceeded as exc:
+            # Closing the connection too: a refused stream must not keep its descriptor.
+            raise HttpRejection(exc.status, exc.reason, str(exc), headers={"connection": "close"}) from None
+
+        def release() -> None:
+            quotas.release_stream(principal.key, session.id)
+
         if found is None:
-            raise HttpRejection(
-                404, "stream.unknown", "Last-Event-ID names no stream this session can resume"
-            )
+            stream = session.streams.open(unsolicited_source(session), "get")
+            return self._stream_response(session, stream, 0, until, release=release)
         stream, after = found
         if stream.lost_after(after):
             self.core.audit_event(
@@ -331,7 +382,7 @@ class McpEndpoint:
                 reason="stream.replay_gap",
                 message=f"events after {last_event_id} were no longer kept; the client misses some",
             )
-        return self._stream_response(session, stream, after, until)
+        return self._stream_response(session, stream, after, until, release=release)
 
     async def _delete(self, request: Request, principal: Principal, endpoint: str) -> Response:
         session = self._session(request, principal, endpoint)
@@ -368,14 +419,17 @@ def build_app(
     endpoint = McpEndpoint(core, authenticate).__call__
 
     async def health(_request: Request) -> Response:
-        return JSONResponse(
-            {
-                "status": "ok",
-                "sessions": len(core.sessions),
-                "in_flight": core.in_flight.total(),
-                "replica": core.replica_id,
-            }
-        )
+        # 503 while an upstream's request pool is stalled: requests to it are failing for
+        # want of a connection, and a health check that still said ok would hide that.
+        healthy, pools = core.http_client.health()
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "sessions": len(core.sessions),
+            "in_flight": core.in_flight.total(),
+            "upstreams": pools,
+            "replica": core.replica_id,
+        }
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def ready(_request: Request) -> Response:
         # Blocking pings (bounded by the store timeout) run off the event loop.

@@ -23,6 +23,8 @@ UPSTREAM_UNAVAILABLE = -32001
 UPSTREAM_TIMEOUT = -32002
 DENIED = -32003
 SESSION_EXPIRED = -32004
+# The request's audit record could not be written (disk full): refused, not forwarded.
+AUDIT_UNAVAILABLE = -32006
 TOO_MANY_REQUESTS = -32005
 
 
@@ -57,14 +59,25 @@ MAX_DEPTH = 128
 
 
 def nesting_depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether objects and arrays in `value` nest deeper than `limit` (iterative, linear)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
+    """Whether objects and arrays in `value` nest deeper than `limit` levels.
+
+    Walks one level at a time without recursion, so its cost is linear in the number of
+    containers and it runs on every message in both directions: a few microseconds for a
+    call, far less than parsing for a large result (whose bulk is strings).
+    """
+    level: list[Any] = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return True
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+        below: list[Any] = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                kind = type(child)
+                if kind is dict or kind is list:
+                    below.append(child)
+        level = below
     return False
 
 

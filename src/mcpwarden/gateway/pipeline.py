@@ -7,9 +7,11 @@ stops the chain and is raised as `Denied`, which the session turns into a JSON-R
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from mcpwarden.audit.jsonl import AuditUnavailable
 from mcpwarden.guards.base import Guard
 from mcpwarden.guards.scoped import UpstreamScoped
 from mcpwarden.types import Decision, Denied, Exchange
@@ -107,4 +109,8 @@ class Pipeline:
         if decision.message:
             event["message"] = decision.message
         event["details"] = {"hook": hook, **(decision.details or {})}
-        self.audit.write(event)
+        # The request's own start record was written (or the operator chose
+        # `on_failure: continue`); the log counts what it could not take and says so when it
+        # is writable again.
+        with contextlib.suppress(AuditUnavailable):
+            self.audit.write(event)

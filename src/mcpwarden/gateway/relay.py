@@ -9,7 +9,6 @@ endpoint cannot clash on the client side; the client's answer is mapped back her
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import logging
@@ -21,6 +20,7 @@ from mcpwarden.gateway.channel import Channel, InFlight
 from mcpwarden.gateway.definitions import Definitions
 from mcpwarden.gateway.fanout import Fanout
 from mcpwarden.gateway.naming import prefix_uri
+from mcpwarden.gateway.outbox import Outbox, SessionQueue
 from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamError
 from mcpwarden.types import Denied, Exchange
@@ -35,14 +35,20 @@ class Relay:
     """Routes one session's upstream-initiated messages to the client, and answers back."""
 
     def __init__(
-        self, session: SessionView, fanout: Fanout, definitions: Definitions, calls: InFlight
+        self,
+        session: SessionView,
+        fanout: Fanout,
+        definitions: Definitions,
+        calls: InFlight,
+        unsolicited: SessionQueue | None = None,
     ) -> None:
         self.session = session
         self.core = session.core
         self.fanout = fanout
         self.definitions = definitions
         self.calls = calls
-        self.unsolicited: asyncio.Queue[JSON | None] = asyncio.Queue()
+        # Bounded towards slow clients (gateway/outbox.py, gateway/slow_clients.py).
+        self.unsolicited = unsolicited or SessionQueue(Outbox)
         self._backlog: deque[JSON] = deque(maxlen=UNSOLICITED_BUFFER)
         self.get_streams = 0
         self._ids = itertools.count(1)

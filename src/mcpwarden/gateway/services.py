@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    import aiohttp
-
+    from mcpwarden.admin.admission import Admission
     from mcpwarden.auth.upstream import UpstreamAuth
     from mcpwarden.config import GatewayConfig
     from mcpwarden.gateway.pipeline import Pipeline
     from mcpwarden.gateway.quota import InFlightQuota
+    from mcpwarden.gateway.quotas import Quotas
+    from mcpwarden.gateway.shared_stdio import SharedStdio
+    from mcpwarden.gateway.upstream.pools import UpstreamPools
     from mcpwarden.types import Principal
 
 
@@ -30,17 +32,28 @@ class GatewayServices(Protocol):
     def pipeline(self) -> Pipeline: ...
 
     @property
-    def http_client(self) -> aiohttp.ClientSession: ...
+    def http_client(self) -> UpstreamPools: ...
 
     @property
     def upstream_auth(self) -> Mapping[str, UpstreamAuth]: ...
 
     @property
+    def quotas(self) -> Quotas: ...
+
+    @property
+    def shared_stdio(self) -> SharedStdio: ...
+
+    @property
     def in_flight(self) -> InFlightQuota: ...
+
+    @property
+    def admission(self) -> Admission: ...
 
     def audit_event(self, event: str, **fields: Any) -> None: ...
 
     def audit_request(self, *, arguments: Any = None, **fields: Any) -> None: ...
+
+    async def audit_request_start(self, **fields: Any) -> None: ...
 
 
 class SessionView(Protocol):

@@ -22,6 +22,7 @@ from mcpwarden.gateway.exchange import RequestProcessor
 from mcpwarden.gateway.fanout import Fanout
 from mcpwarden.gateway.relay import Relay
 from mcpwarden.gateway.services import GatewayServices
+from mcpwarden.gateway.slow_clients import SlowClients
 from mcpwarden.gateway.streams import StreamRegistry
 from mcpwarden.gateway.upstream import UpstreamError
 from mcpwarden.types import Denied, Exchange, Principal
@@ -62,7 +63,10 @@ class Session:
         )
         self.fanout = Fanout(self, self._from_upstream)
         self.definitions = Definitions(self, self.fanout)
-        self.relay = Relay(self, self.fanout, self.definitions, self.calls)
+        self.slow_clients = SlowClients(self)
+        # Bounded towards slow clients; the wrapper's stdout cannot reconnect, so it resumes.
+        unsolicited = self.slow_clients.session_queue(resume=transport == "stdio")
+        self.relay = Relay(self, self.fanout, self.definitions, self.calls, unsolicited)
         self.processor = RequestProcessor(self, self.fanout, self.definitions, self.calls)
         # What the fronts read: server-initiated messages for GET streams (or stdout),
         # and an event set once every upstream is gone.
@@ -100,6 +104,11 @@ class Session:
     def stream_closed(self) -> None:
         self.relay.stream_closed()
 
+    @property
+    def get_streams(self) -> int:
+        """GET streams open on this session now (capped per session and per principal)."""
+        return self.relay.get_streams
+
     async def recheck(self, upstream: str, methods: tuple[str, ...] | None = None) -> None:
         """List an upstream's definitions through the guards (pinning, poisoning) now."""
         await self.definitions.recheck(upstream, methods)
@@ -115,7 +124,9 @@ class Session:
         params = msg.get("params")
         meta = params.get("_meta") if isinstance(params, dict) else None
         channel = Channel(
-            msg["id"], progress_token=meta.get("progressToken") if isinstance(meta, dict) else None
+            msg["id"],
+            progress_token=meta.get("progressToken") if isinstance(meta, dict) else None,
+            queue=self.slow_clients.request_queue(msg["id"]),
         )
         if msg["id"] in self.calls:
             channel.finish(
@@ -186,6 +197,10 @@ class Session:
         """A client's answer to a server-initiated request: route it to its upstream."""
         self.touch()
         await self.relay.client_response(msg)
+
+    async def cancel_request(self, client_id: Any, reason: str) -> None:
+        """End a client's request as if it had cancelled it (upstream told, task stopped)."""
+        await self._client_cancelled({"requestId": client_id, "reason": reason})
 
     async def _client_cancelled(self, params: JSON) -> None:
         request_id = params.get("requestId")

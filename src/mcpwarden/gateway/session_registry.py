@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -41,6 +42,19 @@ CREATE TABLE IF NOT EXISTS gateway_sessions (
 """
 
 MIN_HANDLE_PREFIX = 8
+
+
+def new_session_id() -> str:
+    """256 random bits, URL-safe base64: visible ASCII only, as the spec requires.
+
+    An id never starts with `-`: operators paste ids into `mcpwarden sessions revoke ID`,
+    where a leading dash reads as an option. Drawing again when the first character is `-`
+    keeps every remaining id equally likely (43 characters, 63 possible first ones).
+    """
+    while True:
+        sid = secrets.token_urlsafe(32)
+        if not sid.startswith("-"):
+            return sid
 
 
 def session_handle(session_id: str) -> str:

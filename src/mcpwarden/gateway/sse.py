@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from mcpwarden.gateway.channel import Channel
 from mcpwarden.gateway.session import Session
@@ -62,11 +64,13 @@ def sse_event(data: bytes, event_id: str | None = None) -> bytes:
 
 
 def opening(session: Session, stream: EventStream, after: int, retry_ms: int) -> bytes:
-    """What a stream connection starts with: a priming event for clients that resume."""
+    """What a stream connection starts with: a comment on GET streams (so the client sees the
+    stream is up at once), then a priming event for clients that can resume."""
+    head = b": stream open\n\n" if stream.kind == "get" else b""
     version = session.protocol_version
     if version is None or version < PRIMING_SINCE:
-        return b": stream open\n\n" if stream.kind == "get" else b""
-    return f"id: {stream.event_id(after)}\nretry: {retry_ms}\ndata: \n\n".encode("ascii")
+        return head
+    return head + f"id: {stream.event_id(after)}\nretry: {retry_ms}\ndata: \n\n".encode("ascii")
 
 
 async def serve_stream(
@@ -103,3 +107,18 @@ async def serve_stream(
         stream.readers -= 1
         if stream.kind == "get":
             session.stream_closed()
+
+
+class SessionStream(StreamingResponse):
+    """A GET stream that gives its quota slot back however it ends, even if its body was never
+    started (an async generator that never ran has no `finally` to run)."""
+
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()

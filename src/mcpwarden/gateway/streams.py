@@ -1,7 +1,7 @@
 """Resumable SSE streams towards clients: numbered events, kept for replay after a reconnect.
 
 Every SSE stream the gateway opens to a client (the stream of a POSTed request, or a GET
-stream) is an `EventStream` with a session-unique id, and each message on it is an event
+stream) is an `EventStream` with an unguessable id, and each message on it is an event
 with id `<stream>:<n>`. The newest events are kept (bounded by count and bytes). A client
 whose connection dropped reconnects with GET and `Last-Event-ID` and gets every later event
 of that stream, then the live rest, so a long call survives a reconnect.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -113,8 +114,11 @@ class StreamRegistry:
         return len(self._streams)
 
     def open(self, source: Source, kind: str) -> EventStream:
+        # Unguessable and unique beyond the session: an event id from another session (or a
+        # forged one) names nothing here, so it can never replay someone else's stream.
+        stream_id = f"{next(self._ids)}-{secrets.token_hex(8)}"
         stream = EventStream(
-            str(next(self._ids)), source, kind=kind, max_events=self._max_events, max_bytes=self._max_bytes
+            stream_id, source, kind=kind, max_events=self._max_events, max_bytes=self._max_bytes
         )
         self._streams[stream.id] = stream
         self._trim()

@@ -179,6 +179,19 @@ class PinningGuard(Guard):
         if not isinstance(items, list):
             return None
         upstream = ex.upstream
+        alarm = self.store.alarm()
+        if alarm is not None:
+            # The store cannot be trusted to say what was approved (nor, under tofu, to learn
+            # anything new): nothing is listed and nothing is written until an operator rebinds.
+            return Decision.rewrite(
+                {**result, list_key: []},
+                "pin.integrity",
+                f"{upstream}: every {kind} definition is held back because the pin store's integrity "
+                f"is in doubt ({alarm}); investigate, then run `mcpwarden audit rebind`",
+                upstream=upstream,
+                kind=kind,
+                held=len(items),
+            )
         mode = self.mode_for(upstream)
         pins = self._pins_for(upstream, kind)
         live: dict[str, str] = {}
@@ -285,6 +298,16 @@ class PinningGuard(Guard):
     async def _check_use(self, ex: Exchange, kind: str, name: Any) -> Decision | None:
         if not isinstance(name, str):
             return None
+        alarm = self.store.alarm()
+        if alarm is not None:
+            return Decision.deny(
+                "pin.integrity",
+                f"{kind} {name!r} on {ex.upstream!r} is not callable: the pin store's integrity is in "
+                f"doubt ({alarm}); pin decisions fail closed until an operator runs `mcpwarden audit rebind`",
+                upstream=ex.upstream,
+                kind=kind,
+                name=name,
+            )
         waited = await self._await_recheck(ex, kind, name)
         if waited is not None:
             return waited

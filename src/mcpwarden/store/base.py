@@ -131,5 +131,12 @@ class Store(ABC):
     @abstractmethod
     def delete_pin(self, upstream: str, kind: str, name: str) -> bool: ...
 
+    def alarm(self) -> str | None:
+        """Why pin decisions must fail closed (the store's integrity is in doubt), or None.
+
+        Stores that cannot tell return None; see `mcpwarden.store.integrity`.
+        """
+        return None
+
     @abstractmethod
     def close(self) -> None: ...

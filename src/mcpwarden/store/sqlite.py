@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from mcpwarden.store.base import Pin, PinStatus, Store, StoreError
+from mcpwarden.store.integrity import META_SCHEMA, StoreState, bump, check_before_write, read_state, set_meta
 
 # Each entry migrates from version i to i+1. Other features append their own steps.
 MIGRATIONS: list[str] = [
@@ -39,6 +40,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (upstream, kind, name)
     );
     """,
+    META_SCHEMA,
 ]
 
 _COLUMNS = (
@@ -64,15 +66,21 @@ class SQLiteStore(Store):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self._alarm_cache: tuple[tuple[int, ...], str | None] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, pins: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; one that touches `pins` also moves the integrity meta on."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                if pins:
+                    check_before_write(self._conn)
                 yield self._conn
+                if pins:
+                    bump(self._conn)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -80,7 +88,7 @@ class SQLiteStore(Store):
             self._writes += 1
 
     def _migrate(self) -> None:
-        with self._tx() as conn:
+        with self._tx(pins=False) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = conn.execute("SELECT version FROM schema_version").fetchone()
             version = row[0] if row else 0
@@ -105,6 +113,53 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    # -- integrity (see store/integrity.py) -------------------------------------------------
+
+    def integrity_state(self) -> StoreState:
+        """Meta and recomputed pin digest from one consistent snapshot."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                return read_state(self._conn)
+            finally:
+                self._conn.execute("COMMIT")
+
+    def bind_audit(self, chain: str, seq: int, hash_: str, *, pins_digest: str | None = None) -> None:
+        """Remember the audit record that recorded this store's state (and, for a store from
+        before digests, take `pins_digest` as its baseline)."""
+        with self._tx(pins=False) as conn:
+            set_meta(conn, audit_chain=chain, audit_seq=str(seq), audit_hash=hash_)
+            if pins_digest is not None:
+                set_meta(conn, pins_digest=pins_digest)
+
+    def raise_alarm(self, reason: str) -> None:
+        """Make pin decisions fail closed until `rebind` (kept across restarts)."""
+        with self._tx(pins=False) as conn:
+            set_meta(conn, alarm=reason[:2000])
+
+    def alarm(self) -> str | None:
+        """Why pin decisions fail closed, or None; one pragma per call when nothing changed."""
+        revision = self.revision()
+        cached = self._alarm_cache
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM store_meta WHERE key = 'alarm'").fetchone()
+        value = str(row[0]) if row else None
+        self._alarm_cache = (revision, value)
+        return value
+
+    def rebind(self, by: str) -> None:
+        """An operator accepts the store as it is now: the alarm is cleared, the current pins
+        become the baseline, and the gateway records who did it at its next check."""
+        with self._tx(pins=False) as conn:
+            set_meta(conn, alarm=None, rebind_by=by, rebind_at=utc_now())
+            bump(conn)
+
+    def clear_rebind(self) -> None:
+        with self._tx(pins=False) as conn:
+            set_meta(conn, rebind_by=None, rebind_at=None, alarm=None)
 
     # -- pins -----------------------------------------------------------------------------
 

@@ -70,7 +70,7 @@ def test_config_check_finds_what_serve_would_fail_on(tmp_path: Path) -> None:
         "policy: missing-policy.yaml\n"
         "upstreams:\n"
         "  notes: {transport: stdio, command: no-such-notes-server}\n"
-        "  web: {transport: http, url: 'http://127.0.0.1:9/mcp',"
+        "  web: {transport: http, url: 'http://127.0.0.1:9/mcp', allow_private: true,"
         " credentials: {mode: bearer, token: 'file:/no/such/token'}}\n",
     )
     check = mcpwarden("config", "check", str(cfg))

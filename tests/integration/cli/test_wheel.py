@@ -22,6 +22,8 @@ def uv() -> str:
     return found
 
 
+# Installs a whole environment: minutes on a loaded machine, not the suite's 120 s default.
+@pytest.mark.timeout(900)
 def test_the_wheel_installs_into_a_fresh_venv_and_detects(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     run = {"check": True, "capture_output": True, "timeout": 600}

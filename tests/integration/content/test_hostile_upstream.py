@@ -24,7 +24,7 @@ from mcp.types import (
     PromptReference,
 )
 
-from gwtest.procs import FIXTURES, PYTHON, Gateway, gateway, http_server
+from gwtest.procs import FIXTURES, PYTHON, Gateway, gateway, http_server, http_upstream
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -52,7 +52,7 @@ def _stdio(payload: str, **extra: Any) -> dict[str, Any]:
 
 
 def _http(url: str, **extra: Any) -> dict[str, Any]:
-    return {"transport": "http", "url": url, "content": {}, **extra}
+    return http_upstream(url, content={}, **extra)
 
 
 @pytest.fixture(scope="module")

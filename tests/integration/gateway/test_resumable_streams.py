@@ -140,6 +140,19 @@ def test_unknown_last_event_id_is_refused_and_audited(gw: Gateway, client: httpx
     assert any(e.get("reason") == "stream.unknown" for e in gw.audit())
 
 
+def test_event_id_of_another_session_replays_nothing(gw: Gateway, client: httpx.Client) -> None:
+    owner = _session(client, gw)
+    with client.stream(
+        "POST", gw.url("slow"), content=orjson.dumps(_slow_call(7, 0.0)), headers={**HEADERS, **owner}
+    ) as r:
+        priming = next(_events(r.iter_lines()))
+    other = _session(client, gw)
+    r = client.get(
+        gw.url("slow"), headers={**other, "accept": "text/event-stream", "last-event-id": priming["id"]}
+    )
+    assert r.status_code == 404 and r.json()["error"]["data"]["reason"] == "stream.unknown"
+
+
 def test_older_revision_gets_event_ids_but_no_priming_event(gw: Gateway, client: httpx.Client) -> None:
     headers = {**HEADERS, **_session(client, gw, "2025-06-18")}
     with client.stream(

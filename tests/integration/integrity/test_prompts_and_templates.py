@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from integrity_kit import DENIED, denied, run_pins, stdio_fixture
+from mcp.shared.exceptions import McpError
 
 from gwtest.client import sdk_session
 from gwtest.procs import Gateway, gateway
@@ -66,3 +67,24 @@ async def test_rug_pulled_resource_template_is_held_back_until_approved(lib: tup
         done = run_pins(store, "approve", UP, "word", "--kind", "resource_template")
         assert done.returncode == 0, done.stderr
         assert [t.name for t in (await s.list_resource_templates()).resourceTemplates] == ["word"]
+
+
+async def test_rug_pulled_resource_is_held_back_and_its_read_denied_until_approved(
+    lib: tuple[Gateway, Path],
+) -> None:
+    gw, store = lib
+    async with sdk_session(gw.url(UP)) as (s, _):
+        assert [str(r.uri) for r in (await s.list_resources()).resources] == ["word://hello"]
+        assert "definition of hello" in str(await s.read_resource("word://hello"))  # type: ignore[arg-type]
+        await s.call_tool("flip", {"to": "pulled"})
+        assert (await s.list_resources()).resources == []
+        with pytest.raises(McpError) as info:
+            await s.read_resource("word://hello")  # type: ignore[arg-type]
+        assert info.value.error.data["reason"] == "pin.unapproved"  # type: ignore[index]
+        assert "--kind resource" in info.value.error.message
+        with pytest.raises(McpError):  # a URI only the held-back template produces
+            await s.read_resource("word://other")  # type: ignore[arg-type]
+        done = run_pins(store, "approve", UP, "word://hello", "--kind", "resource")
+        assert done.returncode == 0, done.stderr
+        assert [str(r.uri) for r in (await s.list_resources()).resources] == ["word://hello"]
+        assert "definition of hello" in str(await s.read_resource("word://hello"))  # type: ignore[arg-type]

@@ -10,7 +10,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from mcpwarden.audit import AuditChainError, AuditEvent, AuditLog, AuditSink, args_digest, verify
+from mcpwarden.audit import (
+    AuditChainError,
+    AuditEvent,
+    AuditLog,
+    AuditSink,
+    AuditUnavailable,
+    args_digest,
+    verify,
+)
 from mcpwarden.audit.chain import genesis
 from mcpwarden.types import Decision, Exchange, Principal
 
@@ -47,14 +55,6 @@ def test_reopening_continues_the_chain(log_path: Path) -> None:
     assert verify(log_path).ok
 
 
-def test_reopening_refuses_a_tail_cut_mid_line(log_path: Path) -> None:
-    lines = write_log(log_path, 3)
-    lines[-1] = lines[-1][:30]
-    rewrite(log_path, lines)
-    with pytest.raises(AuditChainError, match="incomplete"):
-        AuditLog(log_path)
-
-
 def test_reopening_refuses_an_edited_last_line(log_path: Path) -> None:
     lines = write_log(log_path, 3)
     lines[-1] = lines[-1].replace(b'"event":"request"', b'"event":"respond"')
@@ -80,7 +80,8 @@ def test_reopening_refuses_a_log_with_lines_removed_before_the_tail(log_path: Pa
 
 def test_refused_reopen_leaves_the_file_untouched(log_path: Path) -> None:
     lines = write_log(log_path, 3)
-    lines[-1] = lines[-1][:30]
+    lines[-1] = lines[-1].replace(b'"event":"request"', b'"event":"respond"')
+    lines.append(b'{"torn":')
     rewrite(log_path, lines)
     before = log_path.read_bytes()
     with pytest.raises(AuditChainError):
@@ -171,21 +172,71 @@ def test_write_after_close_is_an_error(log_path: Path) -> None:
         log.write(sample_event(0))
 
 
-def test_failed_write_stops_further_writes(log_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_no_partial_line_and_later_writes_continue_the_chain(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real_write = os.write
     with AuditLog(log_path, fsync="never") as log:
         log.write(sample_event(0))
+        size = log_path.stat().st_size
 
         def short_then_fail(fd: int, data: bytes) -> int:
             real_write(fd, bytes(data[:10]))
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(os, "write", short_then_fail)
-        with pytest.raises(OSError):
+        with pytest.raises(AuditUnavailable, match="No space left"):
+            log.write(sample_event(1))
+        assert log_path.stat().st_size == size
+        assert not log.available
+        monkeypatch.setattr(os, "write", real_write)
+        log.write(sample_event(2))
+        assert log.available
+    assert verify(log_path).ok
+
+
+def test_first_record_after_an_outage_is_an_alert_counting_refused_records(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    with AuditLog(log_path, fsync="never") as log:
+        log.write(sample_event(0))
+
+        def full(fd: int, data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "write", full)
+        for i in range(3):
+            with pytest.raises(AuditUnavailable):
+                log.write(sample_event(i))
+        monkeypatch.setattr(os, "write", real_write)
+        after = log.write(sample_event(9))
+    records = [orjson.loads(line) for line in log_path.read_bytes().splitlines()]
+    assert [r["event"] for r in records] == ["request", "alert", "request"]
+    assert records[1]["reason"] == "audit.resumed"
+    assert records[1]["details"]["refused_records"] == 3
+    assert records[1]["details"]["error"] == "No space left on device"
+    assert after["seq"] == 3
+
+
+def test_write_that_cannot_be_undone_stops_further_writes(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+    with AuditLog(log_path, fsync="never") as log:
+        log.write(sample_event(0))
+
+        def short_then_fail(fd: int, data: bytes) -> int:
+            real_write(fd, bytes(data[:10]))
+            raise OSError(5, "Input/output error")
+
+        def no_truncate(fd: int, length: int) -> None:
+            raise OSError(5, "Input/output error")
+
+        monkeypatch.setattr(os, "write", short_then_fail)
+        monkeypatch.setattr(os, "ftruncate", no_truncate)
+        with pytest.raises(AuditChainError, match="could not be undone"):
             log.write(sample_event(1))
         monkeypatch.setattr(os, "write", real_write)
         with pytest.raises(AuditChainError, match="earlier write failed"):
             log.write(sample_event(2))
-    result = verify(log_path)
-    assert not result.ok
-    assert result.bad_line == 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,7 +87,30 @@ def test_threshold_outside_unit_interval_exits_2(tmp_path: Path) -> None:
     assert main(["detect", "--input", str(src), "--threshold", "1.5"]) == 2
 
 
-def test_missing_required_input_option_is_a_usage_error() -> None:
-    with pytest.raises(SystemExit) as exc:
-        main(["detect"])
-    assert exc.value.code == 2
+class _Terminal(io.BytesIO):
+    """Standard input attached to a terminal: nothing is being piped in."""
+
+    def isatty(self) -> bool:
+        return True
+
+    @property
+    def buffer(self) -> io.BytesIO:
+        return self
+
+
+def test_no_input_option_and_a_terminal_on_stdin_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    assert main(["detect"]) == 2
+    assert "--input" in capsys.readouterr().err
+
+
+def test_rows_piped_on_stdin_are_read_when_no_input_option_is_given(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    piped = io.TextIOWrapper(io.BytesIO(json.dumps({"id": 7, "text": ATTACK}).encode() + b"\n"))
+    monkeypatch.setattr(sys, "stdin", piped)
+    assert main(["detect"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert [row["id"] for row in out] == [7] and out[0]["flagged"]

@@ -40,3 +40,10 @@ def test_the_larger_representation_is_the_one_counted() -> None:
 def test_a_result_without_both_is_its_serialized_size() -> None:
     result = {"contents": [{"uri": "file:///a", "text": "abc"}]}
     assert result_size(result) == len(orjson.dumps(result))
+
+
+def test_the_reader_accepts_a_reply_holding_a_capped_result_twice() -> None:
+    from mcpwarden.gateway.upstream.limits import read_cap
+
+    result = _file_read()
+    assert read_cap("tools/call", 8 * 1_048_576, 1_048_576) > len(orjson.dumps(result))

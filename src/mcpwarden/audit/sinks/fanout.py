@@ -9,6 +9,7 @@ the redacted copy to each sink's own queue. Nothing on the request path touches 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -76,6 +77,10 @@ class AuditFanout:
         record = self.file.write(event) if self.file is not None else _unchained(event)
         if self.replica is not None:
             record.setdefault("replica", self.replica)
+        self._fan_out(record)
+        return record
+
+    def _fan_out(self, record: dict[str, Any]) -> None:
         for observer in self.observers:
             try:
                 observer(record)
@@ -83,7 +88,12 @@ class AuditFanout:
                 log.exception("audit observer %r failed", observer)
         if self.dispatcher is not None:
             self.dispatcher.offer(record)
-        return record
+
+    async def awrite(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
+        """`write` for coroutines: under `fsync: always`, the wait moves to a worker thread."""
+        if self.file is not None and self.file.fsync_policy == "always":
+            return await asyncio.to_thread(self.write, event)
+        return self.write(event)
 
     def close(self) -> None:
         if self._closed:

@@ -4,6 +4,12 @@ Every request is its own POST whose reply is JSON or an SSE stream; all messages
 stream are delivered as related to the request. After `notifications/initialized`, a GET
 stream carries server-initiated messages. The upstream's session id stays inside this
 object: clients only ever see the gateway's own ids.
+
+The upstream is treated as hostile: redirects are never followed (a 3xx would otherwise
+resend the request, its headers and credentials wherever the upstream points), every
+request takes a slot from this upstream's own bounded pool, the whole exchange (waiting for
+a connection included) runs under the request's time limit, and replies are counted while
+they are read and cut off at the cap.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -20,6 +26,7 @@ import orjson
 
 from mcpwarden.auth.upstream import UpstreamAuthError
 from mcpwarden.config import HttpUpstream
+from mcpwarden.egress import EgressDenied
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.upstream.base import (
     JSON,
@@ -30,16 +37,12 @@ from mcpwarden.gateway.upstream.base import (
     UpstreamConnection,
     UpstreamError,
 )
+from mcpwarden.gateway.upstream.http_wire import HTTP_ERRORS, lines, redirect, status_error, unreachable
+from mcpwarden.gateway.upstream.limits import CHUNK, Garbage, TooLarge, read_body, read_cap
+from mcpwarden.gateway.upstream.pools import UpstreamPool
 from mcpwarden.gateway.upstream.sse import iter_sse
 
-HTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
-STREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10.0)
-
-
-async def _lines(resp: aiohttp.ClientResponse) -> AsyncIterator[str]:
-    async for raw in resp.content:
-        yield raw.decode("utf-8", "replace")
-
+DELETE_TIMEOUT_S = 5.0
 
 log = logging.getLogger("mcpwarden.upstream.http")
 
@@ -57,7 +60,7 @@ class HttpConnection(UpstreamConnection):
         self,
         name: str,
         config: HttpUpstream,
-        client: aiohttp.ClientSession,
+        pool: UpstreamPool,
         on_message: MessageHandler,
         on_closed: ClosedHandler,
         credentials: CredentialHook | None = None,
@@ -65,7 +68,7 @@ class HttpConnection(UpstreamConnection):
     ) -> None:
         super().__init__(name, on_message, on_closed)
         self.config = config
-        self._client = client
+        self._pool = pool
         self._credentials = credentials
         self._on_event = on_event
         self._session_id: str | None = None
@@ -76,7 +79,12 @@ class HttpConnection(UpstreamConnection):
         self._get_settled = asyncio.Event()
 
     async def start(self) -> None:
-        """Nothing to open: the first POST (initialize) starts the upstream session."""
+        """Nothing to open: the first POST (initialize) starts the upstream session. An
+        address literal in the URL never reaches the resolver, so it is checked here."""
+        try:
+            self._pool.policy.check_url(self.config.url)
+        except EgressDenied as exc:
+            raise UpstreamError(str(exc), reason="upstream.egress_denied") from None
 
     async def _headers(self, *, sse_only: bool = False) -> dict[str, str]:
         """Headers for one upstream request, built from scratch: nothing the client sent is copied.
@@ -135,12 +143,6 @@ class HttpConnection(UpstreamConnection):
                 "messages the upstream sends on it before then are lost",
             )
 
-    async def _event(self, what: str, detail: str) -> None:
-        """Report something the session should audit (a dropped message, a lost stream)."""
-        log.debug("upstream %s: %s: %s", self.name, what, detail)
-        if self._on_event is not None:
-            await self._on_event(self.name, what, detail)
-
     def _forget_post(self, rid: Any, _task: asyncio.Task[None]) -> None:
         self._posts.pop(rid, None)
 
@@ -153,80 +155,118 @@ class HttpConnection(UpstreamConnection):
     async def _post_one_way(self, msg: JSON) -> None:
         headers = await self._headers()
         try:
-            async with self._client.post(
-                self.config.url,
-                data=orjson.dumps(msg),
-                headers={**headers, "content-type": "application/json"},
-            ) as resp:
-                await resp.read()
+            async with (
+                asyncio.timeout(self.config.timeout_s),
+                self._pool.calls.slot() as client,
+                client.post(
+                    self.config.url,
+                    data=orjson.dumps(msg),
+                    headers={**headers, "content-type": "application/json"},
+                    allow_redirects=False,
+                ) as resp,
+            ):
+                await read_body(resp.content.iter_chunked(CHUNK), self.config.max_message_bytes)
                 status = resp.status
-        except HTTP_ERRORS as exc:
-            raise UpstreamError(f"upstream {self.name!r} unreachable: {exc!s}") from exc
+        except TooLarge:
+            status = 202  # an answer to a notification carries nothing the gateway needs
+        except TimeoutError:
+            raise UpstreamError(
+                f"upstream {self.name!r} did not accept a notification within {self.config.timeout_s:g}s",
+                reason="upstream.timeout",
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise unreachable(self.name, exc) from exc
         if status == 404 and self._session_id is not None:
             await self._closed("upstream session expired (404)")
             raise UpstreamClosed(f"upstream {self.name!r} ended the session")
-        if status >= 400:
-            raise UpstreamError(f"upstream {self.name!r} answered HTTP {status}")
+        if status >= 300:
+            raise status_error(self.name, status)
 
     async def _post_request(self, msg: JSON) -> None:
         rid = msg["id"]
+        method = msg.get("method")
+        cap = read_cap(method, self.config.max_message_bytes, self.config.max_result_bytes)
+        # The whole exchange, waiting for a connection included, runs under the request's
+        # limit; `connect_timeout_s` bounds reaching the upstream (TCP connect) inside it.
+        limit = self.config.timeout_s
         try:
-            headers = await self._headers()
+            async with asyncio.timeout(limit):
+                await self._exchange(msg, rid, cap)
+        except TimeoutError:
+            await self._fail(rid, f"upstream did not answer {method} within {limit:g}s", "upstream.timeout")
+        except TooLarge as exc:
+            await self._fail(
+                rid,
+                f"reply to {method} from {self.name!r} {exc}; it was cut off while reading",
+                "result.too_large",
+                cap=exc.cap,
+            )
+        except Garbage as exc:
+            await self._fail(rid, f"upstream {self.name!r} sent garbage: {exc}", "upstream.bad_response")
         except UpstreamError as exc:
             await self._fail(rid, str(exc), exc.reason)
-            return
-        try:
-            async with self._client.post(
+        except aiohttp.ClientError as exc:
+            err = unreachable(self.name, exc)
+            await self._fail(rid, str(err), err.reason)
+
+    async def _exchange(self, msg: JSON, rid: Any, cap: int) -> None:
+        headers = await self._headers()
+        async with (
+            self._pool.calls.slot() as client,
+            client.post(
                 self.config.url,
                 data=orjson.dumps(msg),
                 headers={**headers, "content-type": "application/json"},
-            ) as resp:
-                if msg.get("method") == "initialize" and resp.status < 300:
-                    sid = resp.headers.get("mcp-session-id")
-                    if sid:
-                        self._session_id = sid
-                if resp.status == 404 and self._session_id is not None and msg.get("method") != "initialize":
-                    await resp.read()
-                    await self._fail(rid, "upstream session expired", "upstream.session_expired")
-                    await self._closed("upstream session expired (404)")
+                allow_redirects=False,
+            ) as resp,
+        ):
+            if msg.get("method") == "initialize" and resp.status < 300:
+                sid = resp.headers.get("mcp-session-id")
+                if sid:
+                    self._session_id = sid
+            if resp.status == 404 and self._session_id is not None and msg.get("method") != "initialize":
+                await self._fail(rid, "upstream session expired", "upstream.session_expired")
+                await self._closed("upstream session expired (404)")
+                return
+            if 300 <= resp.status < 400:
+                raise redirect(self.name, resp)
+            if resp.status >= 400:
+                with contextlib.suppress(TooLarge):
+                    text = await read_body(resp.content.iter_chunked(CHUNK), 64 * 1024)
+                    await self._deliver_error_body(rid, resp.status, text[:300].decode("utf-8", "replace"))
                     return
-                if resp.status >= 400:
-                    text = (await resp.read())[:300].decode("utf-8", "replace")
-                    await self._deliver_error_body(rid, resp.status, text)
-                    return
-                ctype = resp.headers.get("content-type", "")
-                if ctype.startswith("text/event-stream"):
-                    answered, last_id = await self._relay_sse(resp, rid)
-                    if not answered and last_id is not None:
-                        answered = await self._resume(rid, last_id)
-                    if not answered:
-                        await self._fail(
-                            rid, "upstream closed the stream without a response", "upstream.no_response"
-                        )
-                    return
-                body = await resp.read()
-                if resp.status == 202 or not body:
+                await self._fail(rid, f"upstream answered HTTP {resp.status}", "upstream.http_error")
+                return
+            ctype = resp.headers.get("content-type", "")
+            if ctype.startswith("text/event-stream"):
+                answered, last_id = await self._relay_sse(resp, rid, cap)
+                if not answered and last_id is not None:
+                    answered = await self._resume(rid, last_id, cap)
+                if not answered:
                     await self._fail(
-                        rid, "upstream accepted the request but sent no response", "upstream.no_response"
+                        rid, "upstream closed the stream without a response", "upstream.no_response"
                     )
-                    return
-                try:
-                    payload = orjson.loads(body)
-                except orjson.JSONDecodeError:
-                    await self._fail(rid, "upstream sent a body that is not JSON", "upstream.bad_response")
-                    return
-                for item in payload if isinstance(payload, list) else [payload]:
-                    if isinstance(item, dict):
-                        await self._on_message(item, rid)
-        except asyncio.CancelledError:
-            raise
-        except HTTP_ERRORS as exc:
-            await self._fail(rid, f"upstream unreachable: {exc!s}", "upstream.unavailable")
+                return
+            body = await read_body(resp.content.iter_chunked(CHUNK), cap, resp.content_length)
+        if resp.status == 202 or not body:
+            await self._fail(
+                rid, "upstream accepted the request but sent no response", "upstream.no_response"
+            )
+            return
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            await self._fail(rid, "upstream sent a body that is not JSON", "upstream.bad_response")
+            return
+        for item in payload if isinstance(payload, list) else [payload]:
+            if isinstance(item, dict):
+                await self._on_message(item, rid)
 
-    async def _relay_sse(self, resp: aiohttp.ClientResponse, rid: Any) -> tuple[bool, str | None]:
-        answered = False
+    async def _relay_sse(self, resp: aiohttp.ClientResponse, rid: Any, cap: int) -> tuple[bool, str | None]:
+        """Relay one POST's event stream; a non-JSON event ends it at once (a garbage-speaking
+        upstream gets a clear error now, not a timeout later)."""
         last_id: str | None = None
-        async for event in iter_sse(_lines(resp)):
+        async for event in iter_sse(lines(resp, cap), cap):
             if event.id:
                 last_id = event.id
             if event.event != "message" or not event.data:
@@ -234,33 +274,31 @@ class HttpConnection(UpstreamConnection):
             try:
                 item = orjson.loads(event.data)
             except orjson.JSONDecodeError:
-                await self._event("upstream.garbage", f"non-JSON SSE event: {event.data[:200]}")
-                continue
+                await self._fail(rid, "upstream sent an event that is not JSON", "upstream.bad_response")
+                return True, None
             if not isinstance(item, dict):
                 await self._event(
                     "upstream.garbage", f"SSE event is not a JSON-RPC message: {event.data[:200]}"
                 )
                 continue
-            if item.get("id") == rid and ("result" in item or "error" in item):
-                answered = True
             await self._on_message(item, rid)
-        return answered, last_id
+            if item.get("id") == rid and ("result" in item or "error" in item):
+                return True, last_id
+        return False, last_id
 
-    async def _resume(self, rid: Any, last_id: str) -> bool:
+    async def _resume(self, rid: Any, last_id: str, cap: int) -> bool:
         """Reconnect with Last-Event-ID after the server closed a stream early (SEP-1699)."""
         for _ in range(MAX_RESUME_ATTEMPTS):
-            try:
-                headers = {**await self._headers(sse_only=True), "last-event-id": last_id}
-            except UpstreamError:
-                return False
-            try:
-                async with self._client.get(self.config.url, headers=headers) as resp:
-                    if resp.status >= 400:
-                        await resp.read()
-                        return False
-                    answered, new_last = await self._relay_sse(resp, rid)
-            except HTTP_ERRORS:
-                return False
+            headers = {**await self._headers(sse_only=True), "last-event-id": last_id}
+            async with (
+                self._pool.calls.slot() as client,
+                client.get(self.config.url, headers=headers, allow_redirects=False) as resp,
+            ):
+                if 300 <= resp.status < 400:
+                    raise redirect(self.name, resp)
+                if resp.status >= 400:
+                    return False
+                answered, new_last = await self._relay_sse(resp, rid, cap)
             if answered:
                 return True
             if new_last is None:
@@ -284,11 +322,17 @@ class HttpConnection(UpstreamConnection):
             jsonrpc.error(rid, code, message, reason=reason, upstream=self.name, synthetic=True, **data), rid
         )
 
+    async def _event(self, reason: str, detail: str) -> None:
+        log.warning("upstream %s: %s: %s", self.name, reason, detail)
+        if self._on_event is not None:
+            await self._on_event(self.name, reason, detail)
+
     def initialized(self) -> None:
         if self._get_task is None and not self.closed:
             self._get_task = asyncio.create_task(self._listen(), name=f"http-get-{self.name}")
 
     async def _listen(self) -> None:
+        """The server-initiated stream, from the streams pool so it never holds a request slot."""
         try:
             await self._listen_loop()
         finally:
@@ -300,55 +344,26 @@ class HttpConnection(UpstreamConnection):
         delay = 0.5
         while not self.closed and failures < MAX_GET_FAILURES:
             try:
-                headers = await self._headers(sse_only=True)
-            except UpstreamError:
-                failures += 1
-                await asyncio.sleep(delay)
-                continue
-            if last_id is not None:
-                headers["last-event-id"] = last_id
-            try:
-                async with self._client.get(self.config.url, headers=headers, timeout=STREAM_TIMEOUT) as resp:
-                    if resp.status == 405:
-                        return  # the upstream offers no server-initiated stream
-                    if resp.status == 404:
-                        await self._closed("upstream session expired (404)")
-                        return
-                    if resp.status >= 400 or not resp.headers.get("content-type", "").startswith(
-                        "text/event-stream"
-                    ):
-                        failures += 1
-                        await resp.read()
-                    else:
-                        failures = 0
-                        # The upstream has registered the stream once it answers: from now
-                        # on what it sends there reaches us, so requests may go.
-                        self._get_settled.set()
-                        async for event in iter_sse(_lines(resp)):
-                            if event.id:
-                                last_id = event.id
-                            if event.retry_ms is not None:
-                                delay = max(0.05, event.retry_ms / 1000)
-                            if event.event != "message" or not event.data:
-                                continue
-                            try:
-                                item = orjson.loads(event.data)
-                            except orjson.JSONDecodeError:
-                                await self._event(
-                                    "upstream.garbage", f"non-JSON SSE event: {event.data[:200]}"
-                                )
-                                continue
-                            if isinstance(item, dict):
-                                await self._on_message(item, None)
-                            else:
-                                await self._event(
-                                    "upstream.garbage",
-                                    f"SSE event is not a JSON-RPC message: {event.data[:200]}",
-                                )
+                last_id, delay, keep = await self._listen_once(last_id, delay)
+                if not keep:
+                    return
+                failures = 0
             except asyncio.CancelledError:
                 raise
-            except HTTP_ERRORS:
+            except UpstreamError as exc:
                 failures += 1
+                await self._event(exc.reason, str(exc))
+            except TooLarge as exc:
+                failures += 1
+                await self._event("result.too_large", f"server-initiated stream: {exc}")
+            except Garbage as exc:
+                failures += 1
+                await self._event("upstream.bad_response", f"server-initiated stream: {exc}")
+            except HTTP_ERRORS as exc:
+                failures += 1
+                err = unreachable(self.name, exc)
+                if err.reason == "upstream.egress_denied":
+                    await self._event(err.reason, str(err))
             if failures:
                 # Requests stop waiting for a stream that is failing; it may still come back.
                 self._get_settled.set()
@@ -358,6 +373,54 @@ class HttpConnection(UpstreamConnection):
                 "upstream.get_stream_lost",
                 f"GET stream failed {failures} times; messages the upstream sends on it are lost",
             )
+
+    async def _listen_once(self, last_id: str | None, delay: float) -> tuple[str | None, float, bool]:
+        """One GET stream; returns (last event id, retry delay, whether to reconnect)."""
+        headers = await self._headers(sse_only=True)
+        if last_id is not None:
+            headers["last-event-id"] = last_id
+        cap = self.config.max_message_bytes
+        async with (
+            self._pool.streams.slot() as client,
+            client.get(self.config.url, headers=headers, allow_redirects=False) as resp,
+        ):
+            if resp.status == 405:
+                return last_id, delay, False  # the upstream offers no server-initiated stream
+            if resp.status == 404:
+                await self._closed("upstream session expired (404)")
+                return last_id, delay, False
+            if 300 <= resp.status < 400:
+                raise redirect(self.name, resp)
+            if resp.status >= 400 or not resp.headers.get("content-type", "").startswith("text/event-stream"):
+                raise UpstreamError(
+                    f"upstream {self.name!r} answered its GET stream with HTTP {resp.status} "
+                    f"({resp.headers.get('content-type', 'no content type')})",
+                    reason="upstream.http_error",
+                )
+            # The upstream has registered the stream once it answers: from now on what it
+            # sends there reaches us, so requests may go.
+            self._get_settled.set()
+            async for event in iter_sse(lines(resp, cap), cap):
+                if event.id:
+                    last_id = event.id
+                if event.retry_ms is not None:
+                    delay = min(max(0.05, event.retry_ms / 1000), 60.0)
+                if event.event != "message" or not event.data:
+                    continue
+                try:
+                    item = orjson.loads(event.data)
+                except orjson.JSONDecodeError:
+                    raise UpstreamError(
+                        f"upstream {self.name!r} sent a non-JSON event on its server-initiated stream",
+                        reason="upstream.bad_response",
+                    ) from None
+                if isinstance(item, dict):
+                    await self._on_message(item, None)
+                else:
+                    await self._event(
+                        "upstream.garbage", f"SSE event is not a JSON-RPC message: {event.data[:200]}"
+                    )
+        return last_id, delay, True
 
     async def close(self) -> None:
         tasks = [t for t in self._posts.values() if not t.done()]
@@ -369,10 +432,12 @@ class HttpConnection(UpstreamConnection):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         if self._session_id is not None and not self.closed:
-            with contextlib.suppress(UpstreamError, *HTTP_ERRORS):
+            with contextlib.suppress(UpstreamError, TooLarge, *HTTP_ERRORS):
                 headers = await self._headers()
-                async with self._client.delete(
-                    self.config.url, headers=headers, timeout=aiohttp.ClientTimeout(total=5.0)
-                ) as resp:
-                    await resp.read()
+                async with (
+                    asyncio.timeout(DELETE_TIMEOUT_S),
+                    self._pool.calls.slot() as client,
+                    client.delete(self.config.url, headers=headers, allow_redirects=False) as resp,
+                ):
+                    await read_body(resp.content.iter_chunked(CHUNK), 64 * 1024)
         await self._closed("closed by gateway")

@@ -1,13 +1,23 @@
-"""A minimal Server-Sent Events reader for upstream streams.
+"""A minimal Server-Sent Events reader for upstream streams, bounded while it reads.
 
 Only what MCP uses: `data:` lines joined by newlines, `id:` for resumption, `retry:`,
-and events named `message` (or unnamed). Anything else is skipped, not an error.
+and events named `message` (or unnamed). Unknown fields are skipped, as the SSE spec says.
+Every line, and every event's accumulated data, is capped: the bytes of one event (comments
+and unknown fields included) may not exceed `max_event_bytes`, so an upstream can neither
+send one huge event nor pad forever between events.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+
+from mcpwarden.gateway.upstream.limits import Garbage, Oversize, TooLarge
+
+# Lines with a field MCP never uses, per stream. The SSE spec says to ignore them, and a few
+# are; a stream of nothing else is an upstream speaking garbage, which gets an error now
+# rather than a timeout later.
+MAX_UNKNOWN_LINES = 100
 
 
 @dataclass(slots=True)
@@ -18,20 +28,28 @@ class SseEvent:
     retry_ms: int | None = None
 
 
-async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
+async def iter_sse(lines: AsyncIterator[bytes | Oversize], max_event_bytes: int) -> AsyncIterator[SseEvent]:
+    """Events from capped lines; raises TooLarge when one event goes past `max_event_bytes`."""
     data: list[str] = []
     event = "message"
     event_id: str | None = None
     retry: int | None = None
+    size = 0
+    unknown = 0
     async for raw in lines:
-        line = raw.rstrip("\r\n")
-        if line == "":
+        if isinstance(raw, Oversize):
+            raise TooLarge("upstream event", raw.cap, raw.prefix)
+        if not raw:
             if data or event_id is not None or retry is not None:
                 yield SseEvent("\n".join(data), event, event_id, retry)
-            data, event, event_id, retry = [], "message", None, None
+            data, event, event_id, retry, size = [], "message", None, None, 0
             continue
-        if line.startswith(":"):
+        size += len(raw) + 1
+        if size > max_event_bytes:
+            raise TooLarge("upstream event", max_event_bytes, raw[:512])
+        if raw.startswith(b":"):
             continue
+        line = raw.decode("utf-8", "replace")
         field, _, value = line.partition(":")
         if value.startswith(" "):
             value = value[1:]
@@ -43,5 +61,9 @@ async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
             event_id = value
         elif field == "retry" and value.isdigit():
             retry = int(value)
+        else:
+            unknown += 1
+            if unknown > MAX_UNKNOWN_LINES:
+                raise Garbage(f"more than {MAX_UNKNOWN_LINES} lines that are not SSE fields MCP uses")
     if data:
         yield SseEvent("\n".join(data), event, event_id, retry)

@@ -4,6 +4,12 @@ The child gets only the environment the config allows, stdout lines that are not
 JSON-RPC are dropped and reported (a server must not print anything else there), stderr
 is drained to its own logger (and its first lines to the audit) so a chatty child can never
 block on a full pipe, and shutdown follows the spec's order: close stdin, wait, SIGTERM, then SIGKILL.
+
+Stdout is split into lines while it is read, counting bytes: a line longer than its cap
+(`max_line_bytes`, or the result cap when the line answers a tools/call) is cut off as soon
+as it passes the cap and its request gets `result.too_large`, without the gateway ever
+holding more than the cap. A child that prints nothing but garbage is declared broken
+after a small budget of bad lines, so its requests fail at once instead of timing out.
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ import asyncio
 import contextlib
 import logging
 import shutil
+from typing import Any
 
 import orjson
 
 from mcpwarden.config import StdioUpstream
+from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.jsonrpc import classify
 from mcpwarden.gateway.upstream.base import (
     JSON,
@@ -26,6 +34,7 @@ from mcpwarden.gateway.upstream.base import (
     UpstreamConnection,
     UpstreamError,
 )
+from mcpwarden.gateway.upstream.limits import CHUNK, Oversize, peek_id, read_cap, split_lines
 
 log = logging.getLogger("mcpwarden.upstream.stdio")
 stderr_log = logging.getLogger("mcpwarden.upstream.stderr")
@@ -37,6 +46,9 @@ STDERR_AUDIT_CHARS = 500
 
 
 TERM_GRACE_S = 2.0
+# Consecutive stdout lines that are not JSON-RPC before the child counts as broken (a few
+# banner lines are tolerated; a stream of garbage is not).
+MAX_GARBAGE_LINES = 32
 
 
 class StdioConnection(UpstreamConnection):
@@ -54,6 +66,8 @@ class StdioConnection(UpstreamConnection):
         self._proc: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._write_lock = asyncio.Lock()
+        # Method of each request in flight, so a reply's read cap follows what it answers.
+        self._methods: dict[Any, str] = {}
 
     async def start(self) -> None:
         cfg = self.config
@@ -69,7 +83,6 @@ class StdioConnection(UpstreamConnection):
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                limit=cfg.max_line_bytes,
                 start_new_session=True,
             )
         except OSError as exc:
@@ -88,6 +101,8 @@ class StdioConnection(UpstreamConnection):
         if self.closed or proc is None or proc.stdin is None or proc.returncode is not None:
             raise UpstreamClosed(f"upstream {self.name!r} process is not running")
         line = orjson.dumps(msg) + b"\n"
+        if "method" in msg and "id" in msg and isinstance(msg["method"], str):
+            self._methods[msg["id"]] = msg["method"]
         try:
             async with self._write_lock:
                 proc.stdin.write(line)
@@ -95,32 +110,40 @@ class StdioConnection(UpstreamConnection):
         except (BrokenPipeError, ConnectionResetError) as exc:
             raise UpstreamClosed(f"upstream {self.name!r} closed its stdin") from exc
 
+    def abandon(self, request_id: Any) -> None:
+        self._methods.pop(request_id, None)
+
+    def _line_cap(self, prefix: bytes) -> int:
+        cfg = self.config
+        return read_cap(self._methods.get(peek_id(prefix)), cfg.max_line_bytes, cfg.max_result_bytes)
+
     async def _read_stdout(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         stdout = self._proc.stdout
         reason = "process exited"
+        garbage = 0
         try:
-            while True:
-                try:
-                    line = await stdout.readline()
-                except ValueError:
-                    # Longer than max_line_bytes: the rest of the line is unusable.
-                    await self._event("upstream.line_too_long", f"> {self.config.max_line_bytes} bytes")
-                    reason = "stdout line too long"
-                    break
-                if not line:
-                    break
+            async for line in split_lines(
+                lambda: stdout.read(CHUNK), self.config.max_line_bytes, self._line_cap
+            ):
+                if isinstance(line, Oversize):
+                    await self._too_large(line)
+                    continue
                 line = line.strip()
                 if not line:
                     continue
-                try:
-                    msg = orjson.loads(line)
-                except orjson.JSONDecodeError:
+                msg = self._parse(line)
+                if msg is None:
+                    garbage += 1
                     await self._event("upstream.garbage", line[:200].decode("utf-8", "replace"))
+                    if garbage >= MAX_GARBAGE_LINES:
+                        reason = f"{garbage} consecutive stdout lines that are not JSON-RPC"
+                        await self._event("upstream.bad_response", reason)
+                        break
                     continue
-                if classify(msg) == "invalid":
-                    await self._event("upstream.garbage", line[:200].decode("utf-8", "replace"))
-                    continue
+                garbage = 0
+                if "method" not in msg:
+                    self._methods.pop(msg.get("id"), None)
                 await self._on_message(msg, None)
         except Exception as exc:  # a handler bug must not leave the session hanging
             log.exception("stdio reader for %s failed", self.name)
@@ -132,6 +155,34 @@ class StdioConnection(UpstreamConnection):
         if code is not None:
             reason = f"{reason} (exit code {code})"
         await self._closed(reason)
+
+    @staticmethod
+    def _parse(line: bytes) -> JSON | None:
+        try:
+            msg = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        return msg if classify(msg) != "invalid" else None
+
+    async def _too_large(self, line: Oversize) -> None:
+        """Fail the request an oversized line answered (when its id shows which), and audit."""
+        rid = peek_id(line.prefix)
+        method = self._methods.pop(rid, None)
+        await self._event("result.too_large", f"stdout line over {line.cap} bytes cut off (id {rid!r})")
+        if method is not None:
+            await self._on_message(
+                jsonrpc.error(
+                    rid,
+                    jsonrpc.UPSTREAM_UNAVAILABLE,
+                    f"reply to {method} from {self.name!r} exceeds the {line.cap}-byte cap; "
+                    "it was cut off while reading",
+                    reason="result.too_large",
+                    upstream=self.name,
+                    cap=line.cap,
+                    synthetic=True,
+                ),
+                None,
+            )
 
     async def _drain_stderr(self) -> None:
         assert self._proc is not None and self._proc.stderr is not None

@@ -1,0 +1,1 @@
+"""Operating a running gateway: metrics, rate limits, the kill switch, the admin API, alerts."""

@@ -1,0 +1,188 @@
+"""The admin HTTP API: the kill switch and live sessions, on a listener of its own.
+
+Authentication is a bearer token read from a secret reference on every request (so a
+rotated token takes effect at once) and compared in constant time. It is deliberately a
+different credential from anything the MCP endpoints accept: an MCP access token, however
+privileged at the IdP, never opens this API. An unreadable token reference fails closed
+(503), a wrong or missing token is 401 and audited.
+
+    GET  /v1/sessions                 live sessions with principal, upstreams, age, counters
+    GET  /v1/disabled                 what the kill switch holds
+    POST /v1/disable {kind, name, reason?}
+    POST /v1/enable  {kind, name}
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mcpwarden.admin.counters import SessionCounters, handle_of
+from mcpwarden.admin.killswitch import KINDS, KillSwitch
+from mcpwarden.auth.secrets import SecretError, resolve_secret
+from mcpwarden.types import Principal
+
+log = logging.getLogger("mcpwarden.admin")
+MAX_BODY_BYTES = 64 * 1024
+API_PRINCIPAL = "admin-api"
+
+
+class LiveSession(Protocol):
+    principal: Principal
+    upstream_names: list[str]
+    transport: str
+    created: float
+    last_seen: float
+    closed: bool
+
+
+class AdminTarget(Protocol):
+    """What the API needs from the gateway (implemented by `GatewayCore`)."""
+
+    @property
+    def sessions(self) -> dict[str, Any]: ...
+
+    def audit_event(self, event: str, **fields: Any) -> None: ...
+
+    def check_kill_switch(self) -> None: ...
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def _error(status: int, reason: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return _json({"error": {"reason": reason, "message": message}}, status, headers)
+
+
+def session_rows(sessions: dict[str, Any], counters: SessionCounters) -> list[dict[str, Any]]:
+    now = time.monotonic()
+    rows = []
+    for sid, s in sessions.items():
+        if s.closed:
+            continue
+        rows.append(
+            {
+                "handle": handle_of(sid),
+                "subject": s.principal.subject,
+                "principal": s.principal.key,
+                "upstreams": list(s.upstream_names),
+                "transport": s.transport,
+                "age_s": round(now - s.created, 1),
+                "idle_s": round(now - s.last_seen, 1),
+                **counters.get(sid).to_dict(),
+            }
+        )
+    return sorted(rows, key=lambda r: -r["age_s"])
+
+
+def build_admin_app(
+    target: AdminTarget,
+    killswitch: KillSwitch,
+    counters: SessionCounters,
+    token_ref: str,
+    *,
+    resolve: Callable[[str], str] = resolve_secret,
+) -> Starlette:
+    def authorized(request: Request) -> Response | None:
+        try:
+            expected = resolve(token_ref)
+        except SecretError as exc:
+            log.error("admin API token unavailable: %s", exc)
+            return _error(503, "admin.token_unavailable", "the admin token is not configured on the gateway")
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
+            target.audit_event(
+                "rejected",
+                reason="admin.unauthorized",
+                message="admin API request without a valid admin token",
+                details={"path": request.url.path, "http_method": request.method},
+            )
+            return _error(
+                401,
+                "admin.unauthorized",
+                "a valid admin bearer token is required",
+                {"www-authenticate": 'Bearer realm="mcpwarden-admin"'},
+            )
+        return None
+
+    async def body(request: Request) -> dict[str, Any]:
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY_BYTES:
+                raise ValueError("body too large")
+        data = orjson.loads(raw or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("body must be a JSON object")
+        return data
+
+    async def sessions(request: Request) -> Response:
+        if (denied := authorized(request)) is not None:
+            return denied
+        return _json({"sessions": session_rows(target.sessions, counters)})
+
+    async def disabled(request: Request) -> Response:
+        if (denied := authorized(request)) is not None:
+            return denied
+        return _json({"disabled": [d.to_dict() for d in killswitch.list()]})
+
+    async def change(request: Request) -> Response:
+        if (denied := authorized(request)) is not None:
+            return denied
+        action = request.path_params["action"]
+        if action not in ("disable", "enable"):
+            return _error(404, "admin.unknown", f"no admin action {action!r}")
+        try:
+            data = await body(request)
+            kind, name = str(data.get("kind", "")), str(data.get("name", ""))
+            reason = data.get("reason")
+            if action == "disable":
+                entry = killswitch.disable(
+                    kind, name, by=API_PRINCIPAL, reason=str(reason) if reason else None
+                )
+                target.audit_event(
+                    "admin.disable",
+                    principal=API_PRINCIPAL,
+                    reason=f"killswitch.{entry.kind}",
+                    message=f"{entry.kind} {entry.name} disabled",
+                    details={
+                        "kind": entry.kind,
+                        "name": entry.name,
+                        "by": API_PRINCIPAL,
+                        "why": entry.reason,
+                    },
+                )
+                target.check_kill_switch()
+                return _json({"disabled": entry.to_dict()})
+            found = killswitch.enable(kind, name)
+        except (ValueError, orjson.JSONDecodeError) as exc:
+            return _error(400, "admin.invalid", f"{exc}; kind is one of {', '.join(KINDS)}")
+        if not found:
+            return _error(404, "admin.not_disabled", f"{kind} {name} is not disabled")
+        target.audit_event(
+            "admin.enable",
+            principal=API_PRINCIPAL,
+            reason=f"killswitch.{kind}",
+            message=f"{kind} {name} enabled",
+            details={"kind": kind, "name": name, "by": API_PRINCIPAL},
+        )
+        return _json({"enabled": {"kind": kind, "name": name}})
+
+    return Starlette(
+        routes=[
+            Route("/v1/sessions", sessions, methods=["GET"]),
+            Route("/v1/disabled", disabled, methods=["GET"]),
+            Route("/v1/{action:str}", change, methods=["POST"]),
+        ]
+    )
