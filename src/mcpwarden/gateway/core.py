@@ -156,42 +156,16 @@ class GatewayCore:
             self.admission.killswitch = KillSwitch(self.config.store.path)
 
     def _open_registry(self) -> SessionRegistry | ReplicaSessionRegistry:
-        if self.config.store.backend == "sqlite":
-            return SessionRegistry(self.config.store.path)
-        else:
-            from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
-            from mcpwarden.store.factory import open_backends
+        from mcpwarden.gateway.replication import open_registry
 
-            self.backends = open_backends(self.config.store, self.replica_id)
-            assert self.backends.pool is not None and self.backends.redis is not None
-            registry = ReplicaSessionRegistry(
-                self.backends.pool,
-                self.backends.redis,
-                self.backends.feed,
-                prefix=self.config.store.redis_prefix,
-                replica=self.replica_id,
-                replica_url=self.config.replica.url,
-                session_ttl_s=self.config.sessions.max_age_s,
-            )
-            registry.heartbeat()
-            return registry
+        registry, self.backends = open_registry(self.config, self.replica_id)
+        return registry
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether this replica should get traffic, and why not: what `/readyz` answers."""
-        checks: dict[str, Any] = {"replica": self.replica_id, "upstreams": len(self.config.upstreams)}
-        ok = bool(self.config.upstreams) and not self.draining
-        if self.draining:
-            checks["draining"] = True
-        if self.backends is not None:
-            backends = self.backends.readiness()
-            checks.update(backends)
-            ok = ok and self.backends.ready()
-        elif self.registry is not None:
-            checks["sqlite"] = "ok" if self.registry.ping() else "unavailable"
-            ok = ok and checks["sqlite"] == "ok"
-        if self.store_error is not None:
-            checks["store_error"] = self.store_error
-        return ok, checks
+        from mcpwarden.gateway.replication import readiness
+
+        return readiness(self)
 
     async def start(self) -> None:
         start = getattr(self.audit, "start", None)

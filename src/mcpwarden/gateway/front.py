@@ -127,34 +127,9 @@ class McpEndpoint:
         return session
 
     def _unknown_session(self, sid: str) -> HttpRejection:
-        """404 for a session this replica does not hold, naming its owner when another has it.
+        from mcpwarden.gateway.replication import unknown_session
 
-        Sessions stick to the replica that minted them (docs/replicas.md): a load balancer
-        without affinity on Mcp-Session-Id sends strays here, and the answer says so.
-        """
-        registry = self.core.registry
-        owner = None
-        if registry is not None:
-            with contextlib.suppress(StoreUnavailable):
-                owner = registry.owner_of(sid)
-        if owner is None or owner[0] == self.core.replica_id:
-            return HttpRejection(404, "session.unknown", "unknown or expired session")
-        replica, url, alive = owner
-        if not alive:
-            return HttpRejection(
-                404,
-                "session.owner_gone",
-                f"the replica that held this session ({replica}) is gone; "
-                "start a new session with initialize",
-            )
-        where = f" at {url}" if url else ""
-        return HttpRejection(
-            404,
-            "session.other_replica",
-            f"this session belongs to replica {replica}{where}, not {self.core.replica_id}: route every "
-            "request carrying this Mcp-Session-Id to the replica that created it (load-balancer affinity)",
-            headers={"mcpwarden-session-owner": replica},
-        )
+        return unknown_session(self.core.registry, self.core.replica_id, sid)
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.core.config.security.max_body_bytes

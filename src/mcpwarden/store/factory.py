@@ -18,8 +18,8 @@ from mcpwarden.store.sqlite import SQLiteStore
 if TYPE_CHECKING:
     import redis
 
-    from mcpwarden.config import StoreConfig
     from mcpwarden.store.changes import ChangeFeed
+    from mcpwarden.store.config import StoreConfig
     from mcpwarden.store.postgres import PostgresPool
 
 FEED_START_WAIT_S = 5.0

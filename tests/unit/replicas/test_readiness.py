@@ -15,7 +15,7 @@ def core_for(tmp_path: Path, upstreams: dict[str, object]) -> GatewayCore:
     return core
 
 
-UPSTREAM = {"transport": "http", "url": "http://127.0.0.1:9/mcp"}
+UPSTREAM = {"transport": "http", "url": "http://127.0.0.1:9/mcp", "allow_private": True}
 
 
 def test_ready_with_an_upstream_and_a_reachable_store(tmp_path: Path) -> None:
