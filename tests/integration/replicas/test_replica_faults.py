@@ -116,12 +116,14 @@ def test_killed_replica_loses_no_audit_record_and_the_other_keeps_serving(upstre
             killed_at = time.monotonic()
             wait_for(lambda: load.count_since(killed_at) >= 20, 120, "calls served after the kill")
         done = list(load.done)
-        # Every answered call has its request record, in the file of the replica that served it.
+        # Every answered call has its record in the file of the replica that served it: the
+        # `request.start` written before the call is forwarded (audit before effect), and the
+        # `request` outcome once it finished.
         recorded = {
             (r.get("session"), str(r.get("request_id")))
             for replica in (a, b)
             for r in replica.audit()
-            if r["event"] == "request"
+            if r["event"] in ("request", "request.start")
         }
         missing = [(s, i) for s, i, _ in done if (s, i) not in recorded]
         assert not missing, f"{len(missing)} answered calls have no audit record"
