@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sessions": ("sessions_cmd", "list or revoke the sessions of a running gateway"),
     "admin": (
         "admin_cmd",
-        "kill switch (disable/enable servers, tools, principals, sessions), live sessions",
+        "kill switch (disable/enable servers, tools, principals, sessions) and live sessions",
     ),
     "init": (
         "init_cmd",
