@@ -4,7 +4,8 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz fuzz-wrap clean models
+.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz fuzz-wrap clean models \
+	replicas-up replicas-down
 
 install: install-python install-node
 
@@ -39,6 +40,14 @@ test: install lint browser
 
 bench: install
 	.venv/bin/python bench/gateway_latency.py
+
+# Two gateway replicas (127.0.0.1:8771, :8772) on the local PostgreSQL and Redis, behind the
+# project's balancer on 127.0.0.1:8770 (docs/replicas.md). Returns once all are ready.
+replicas-up: install-python
+	.venv/bin/python -m mcpwarden.replicas.launch up
+
+replicas-down:
+	.venv/bin/python -m mcpwarden.replicas.launch down
 
 # The fuzzers with many more cases than `make test` runs (override with FUZZ_EXAMPLES=N).
 FUZZ_EXAMPLES ?= 20000

@@ -19,6 +19,7 @@ from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
 from mcpwarden.egress import EgressDenied, EgressPolicy, EgressRule
 from mcpwarden.guards.content_policy import ContentPolicy
+from mcpwarden.store.config import ReplicaConfig, StoreConfig
 
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[-1]
@@ -293,10 +294,6 @@ class AuditConfig(_Model):
     )
 
 
-class StoreConfig(_Model):
-    path: str = "var/mcpwarden.sqlite3"
-
-
 class GatewayConfig(_Model):
     """The whole `mcpwarden serve` / `mcpwarden wrap` configuration file."""
 
@@ -319,6 +316,7 @@ class GatewayConfig(_Model):
     sessions: SessionConfig = Field(default_factory=SessionConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    replica: ReplicaConfig = Field(default_factory=ReplicaConfig)
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
     metrics: MetricsConfig | None = Field(None, description="Prometheus /metrics on its own listener.")
     admin: AdminConfig | None = Field(None, description="Admin HTTP API (kill switch, sessions).")
@@ -374,7 +372,7 @@ class GatewayConfig(_Model):
         """Make relative file paths relative to the config file, not the working directory."""
         if self.audit.path and not Path(self.audit.path).is_absolute():
             self.audit.path = str(base / self.audit.path)
-        if not Path(self.store.path).is_absolute():
+        if self.store.backend == "sqlite" and not Path(self.store.path).is_absolute():
             self.store.path = str(base / self.store.path)
         if self.policy and not Path(self.policy).is_absolute():
             self.policy = str(base / self.policy)
@@ -407,10 +405,11 @@ def load_config(path: str | Path) -> GatewayConfig:
 
 
 # Sections whose string values may be `${NAME}` or `${NAME:-default}`: deployment-specific
-# URLs (issuer, public URL) that differ between environments sharing one file. Only whole
-# values are expanded, and only here: secrets use `env:`/`file:` references instead, resolved
-# when used, and commands and arguments are never rewritten from the environment.
-ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url"})
+# URLs (issuer, public URL, store and Redis URLs, replica id, audit file) that differ
+# between environments sharing one file. Only whole values are expanded, and only here:
+# secrets use `env:`/`file:` references instead, resolved when used, and commands and
+# arguments are never rewritten from the environment.
+ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url", "store", "replica", "audit"})
 
 
 def _expand_env(value: Any) -> Any:

@@ -52,6 +52,8 @@ class AuditEvent:
     args_sha256: str | None = None
     arguments: Any = None
     details: dict[str, Any] | None = None
+    # The gateway replica that wrote the record (several replicas: one chain each).
+    replica: str | None = None
 
     def to_fields(self) -> dict[str, Any]:
         """The set fields as a dict, `None` ones dropped."""

@@ -87,6 +87,7 @@ class AuditLog:
         fsync: FsyncPolicy = "interval",
         fsync_interval_s: float = 1.0,
         include_raw_arguments: bool = False,
+        replica: str | None = None,
     ) -> None:
         if fsync not in _POLICIES:
             raise ValueError(f"fsync must be one of always, interval, never; got {fsync!r}")
@@ -96,6 +97,8 @@ class AuditLog:
         self.fsync_policy: FsyncPolicy = fsync
         self.fsync_interval_s = fsync_interval_s
         self.include_raw_arguments = include_raw_arguments
+        # Stamped on every record, so chains from several replicas stay attributable.
+        self.replica = replica
 
         self._lock = threading.Lock()  # guards seq/prev and the write itself
         self._sync_lock = threading.Lock()  # one fsync + anchor update at a time
@@ -346,6 +349,8 @@ class AuditLog:
             arguments = fields["arguments"] if self.include_raw_arguments else fields.pop("arguments")
             fields.setdefault("args_sha256", args_digest(arguments))
         fields.setdefault("time", utc_timestamp())
+        if self.replica is not None:
+            fields.setdefault("replica", self.replica)
         return fields
 
     def _sync_through(self, seq: int, *, durable: bool, force: bool = False) -> None:

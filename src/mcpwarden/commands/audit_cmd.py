@@ -39,7 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="check the hash chain and head anchor; exit 1 naming the first bad line",
         description="Check every record's hash, order and chain, and the FILE.head anchor.",
     )
-    p_verify.add_argument("file", metavar="FILE")
+    p_verify.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="+",
+        help="one audit file, or the files of several replicas: each chain is checked, and the "
+        "set for duplicated chains and spliced replicas",
+    )
     p_verify.add_argument(
         "--require-head",
         action="store_true",
@@ -100,6 +106,9 @@ def _missing_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Names
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if len(args.file) > 1:
+        return _verify_set(args)
+    (path,) = args.file
     public = None
     if args.key:
         try:
@@ -109,15 +118,29 @@ def _verify(args: argparse.Namespace) -> int:
         except CheckpointError as exc:
             raise UsageError(f"{args.key}: {exc}") from None
     try:
-        result = verify(args.file, require_head=args.require_head)
+        result = verify(path, require_head=args.require_head)
     except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     print(result.summary())
     if public is None:
         return EXIT_OK if result.ok else EXIT_FINDINGS
-    signed = verify_checkpoints(args.file, public)
+    signed = verify_checkpoints(path, public)
     print(signed.summary())
     return EXIT_OK if result.ok and signed.ok else EXIT_FINDINGS
+
+
+def _verify_set(args: argparse.Namespace) -> int:
+    """Several replicas' files: each chain, then the set (see mcpwarden.audit.chains)."""
+    from mcpwarden.audit.chains import verify_set
+
+    if args.key:
+        raise UsageError("--key checks one file's checkpoints; verify each replica's file with it in turn")
+    try:
+        result = verify_set(args.file, require_head=args.require_head)
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
+    print(result.summary())
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 def _keygen(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.pinning import KINDS, definition_diff, definition_hash
-from mcpwarden.store import PIN_STATUSES, Pin, SQLiteStore, StoreError
+from mcpwarden.store import PIN_STATUSES, Pin, SQLiteStore, Store, StoreError
 
 DEFAULT_STORE = "var/mcpwarden.sqlite3"
 EXPORT_FORMAT = "mcpwarden-pins/1"
@@ -34,9 +34,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Review pinned MCP tool, prompt and resource-template definitions.",
     )
     store_help = f"SQLite store (default: $MCPWARDEN_STORE or {DEFAULT_STORE})"
+    config_help = "gateway config file: use its store (SQLite file or PostgreSQL, for replicas)"
     parser.add_argument("--store", metavar="PATH", default=None, help=store_help)
+    parser.add_argument("-c", "--config", metavar="FILE", default=None, help=config_help)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", metavar="PATH", default=argparse.SUPPRESS, help=store_help)
+    common.add_argument("-c", "--config", metavar="FILE", default=argparse.SUPPRESS, help=config_help)
     sub = parser.add_subparsers(dest="pins_command", metavar="ACTION", required=True)
 
     p = sub.add_parser("list", parents=[common], help="show pins as a table")
@@ -74,7 +77,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=cmd_import)
 
 
-def open_store(args: argparse.Namespace) -> SQLiteStore:
+def open_store(args: argparse.Namespace) -> Store:
+    """The store named by --store, or the one a gateway config (-c) uses.
+
+    With a PostgreSQL config every decision is announced on the Redis change feed, so all
+    replicas act on it within a second.
+    """
+    if getattr(args, "config", None):
+        from mcpwarden.cli import UsageError
+        from mcpwarden.config import ConfigError, load_config
+        from mcpwarden.store.factory import open_backends
+
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
+        return open_backends(config.store, "cli", start_feed=False).store
     path = args.store or os.environ.get("MCPWARDEN_STORE") or DEFAULT_STORE
     return SQLiteStore(path)
 
@@ -83,7 +101,7 @@ def _who(args: argparse.Namespace) -> str:
     return str(args.by or os.environ.get("USER") or "cli")
 
 
-def _get(store: SQLiteStore, upstream: str, kind: str, name: str) -> Pin:
+def _get(store: Store, upstream: str, kind: str, name: str) -> Pin:
     pin = store.get_pin(upstream, kind, name)
     if pin is None:
         raise UsageError(f"no {kind} pin named {name!r} for upstream {upstream!r}")
@@ -96,7 +114,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_summary(p) for p in pins], indent=2, ensure_ascii=False))
         return EXIT_OK
-    table = Table(title=f"pins in {store.path}", show_lines=False)
+    table = Table(title=f"pins in {getattr(store, 'path', 'store')}", show_lines=False)
     for column in ("upstream", "kind", "name", "status", "pinned", "pending", "approved by", "approved at"):
         table.add_column(column, no_wrap=column in ("status", "pinned", "pending"), overflow="fold")
     styles = {"approved": "green", "quarantined": "yellow", "rejected": "red"}
@@ -210,7 +228,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = open_store(args)
     for pin in pins:
         store.put_pin(pin)
-    print(f"imported {len(pins)} pins into {store.path}")
+    print(f"imported {len(pins)} pins into {getattr(store, 'path', 'store')}")
     return EXIT_OK
 
 

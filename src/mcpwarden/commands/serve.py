@@ -93,7 +93,26 @@ def run(args: argparse.Namespace) -> int:
             "clients do not use; set public_url to the URL clients reach this gateway at",
             config.public_base(),
         )
-    run_loop(serve(config, log_level=args.log_level, drain_s=args.drain_timeout))
+
+    def overrides(reloaded: GatewayConfig) -> None:
+        # Command-line settings win over the file on reload too.
+        reloaded.listen = config.listen
+
+    from mcpwarden.store.base import StoreUnavailable
+
+    try:
+        run_loop(
+            serve(
+                config,
+                log_level=args.log_level,
+                drain_s=args.drain_timeout,
+                config_path=args.config,
+                overrides=overrides,
+            )
+        )
+    except StoreUnavailable as exc:
+        # A replica that cannot reach its store at start must not come up half-working.
+        raise UsageError(f"cannot start: {exc}") from exc
     return 0
 
 
@@ -109,7 +128,13 @@ def run_loop(main: Any) -> Any:
 
 
 async def serve(
-    config: GatewayConfig, *, log_level: str = "warning", ready: Any = None, drain_s: float = 10.0
+    config: GatewayConfig,
+    *,
+    log_level: str = "warning",
+    ready: Any = None,
+    drain_s: float = 10.0,
+    config_path: str | None = None,
+    overrides: Any = None,
 ) -> None:
     import asyncio
 
@@ -183,6 +208,9 @@ async def serve(
             problem or f"the gateway could not start on {config.listen.host}:{config.listen.port}"
         )
     if server.started:
+        from mcpwarden.gateway.lifecycle import Lifecycle
+
+        Lifecycle(core, config_path=config_path, overrides=overrides).install(asyncio.get_running_loop())
         port = server.servers[0].sockets[0].getsockname()[1]
         if config.listen.port == 0:
             core.public_base = config.public_base(port)
@@ -207,6 +235,7 @@ async def serve(
         while not server.should_exit:
             await asyncio.sleep(0.1)
         print(f"mcpwarden: stopping (calls in flight get up to {drain_s:g} s)", file=sys.stderr, flush=True)
+        core.draining = True  # not ready, no new sessions on connections still open
         await core.drain(drain_s)
 
     watcher = asyncio.create_task(drain_when_stopping())

@@ -13,6 +13,7 @@ import getpass
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -20,6 +21,9 @@ from rich.table import Table
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.config import ConfigError, load_config
 from mcpwarden.gateway.session_registry import MIN_HANDLE_PREFIX, SessionRegistry
+
+if TYPE_CHECKING:
+    from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
 
 DEFAULT_STORE = "var/mcpwarden.sqlite3"
 
@@ -62,17 +66,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=cmd_revoke)
 
 
-def _store_path(args: argparse.Namespace) -> str:
+def _open_registry(args: argparse.Namespace) -> SessionRegistry | ReplicaSessionRegistry:
+    """The live-session table of the gateway(s) using this config or store file.
+
+    With a PostgreSQL config it is the table all replicas share, and a revocation is
+    announced on the Redis change feed so the owning replica ends the session at once.
+    """
     if args.config:
         try:
-            return load_config(args.config).store.path
+            config = load_config(args.config)
         except ConfigError as exc:
             raise UsageError(str(exc)) from exc
-    return str(args.store or os.environ.get("MCPWARDEN_STORE") or DEFAULT_STORE)
+        if config.store.backend == "postgres":
+            from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
+            from mcpwarden.store.factory import open_backends
+
+            backends = open_backends(config.store, "cli", start_feed=False)
+            assert backends.pool is not None and backends.redis is not None
+            return ReplicaSessionRegistry(
+                backends.pool,
+                backends.redis,
+                backends.feed,
+                prefix=config.store.redis_prefix,
+                replica="cli",
+            )
+        return SessionRegistry(config.store.path)
+    return SessionRegistry(str(args.store or os.environ.get("MCPWARDEN_STORE") or DEFAULT_STORE))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    registry = SessionRegistry(_store_path(args))
+    registry = _open_registry(args)
     try:
         rows = registry.rows()
     finally:
@@ -101,7 +124,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     if args.issuer is not None and args.subject is None:
         raise UsageError("--issuer only narrows --subject")
     by = args.by or _user()
-    registry = SessionRegistry(_store_path(args))
+    registry = _open_registry(args)
     try:
         revoked = registry.revoke(by=by, handle=args.id, subject=args.subject, issuer=args.issuer)
     except ValueError as exc:

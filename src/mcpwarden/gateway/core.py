@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.admin.admission import Admission
 from mcpwarden.admin.killswitch import KillSwitch
@@ -34,7 +34,12 @@ from mcpwarden.gateway.session_registry import SessionRegistry, new_session_id, 
 from mcpwarden.gateway.shared_stdio import SharedStdio
 from mcpwarden.gateway.upstream.pools import UpstreamPools
 from mcpwarden.guards.base import Guard
+from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Principal
+
+if TYPE_CHECKING:
+    from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
+    from mcpwarden.store.factory import Backends
 
 log = logging.getLogger("mcpwarden.gateway")
 
@@ -71,7 +76,14 @@ class GatewayCore:
             if isinstance(up, HttpUpstream) and up.credentials.mode != "none"
         }
         # Set by the HTTP front (`serve`): lets `mcpwarden sessions` list and revoke.
-        self.registry: SessionRegistry | None = None
+        self.registry: SessionRegistry | ReplicaSessionRegistry | None = None
+        # This process among several replicas: in every audit record and as session owner.
+        self.replica_id = config.replica.resolved_id()
+        self.backends: Backends | None = None
+        # Why the shared store could not be used last time (None: fine), for /readyz.
+        self.store_error: str | None = None
+        # Set on SIGTERM (gateway.lifecycle): no new sessions, not ready, in-flight calls finish.
+        self.draining = False
         self._handles: dict[str, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
         # Cross-checks the pin store and the audit file (set by `from_config`).
@@ -97,6 +109,7 @@ class GatewayCore:
                 config.audit.path,
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
+                replica=config.replica.resolved_id(),
             )
             if config.audit.checkpoint is not None:
                 checkpointer = Checkpointer(
@@ -105,9 +118,15 @@ class GatewayCore:
                     every=config.audit.checkpoint.every,
                 )
         # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
-        audit = AuditFanout(file, build_sinks(config.audit.sinks))
+        audit = AuditFanout(file, build_sinks(config.audit.sinks), replica=config.replica.resolved_id())
         core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
-        if file is not None and any(up.pinning != "off" for up in config.upstreams.values()):
+        # The audit/store integrity binding covers the SQLite file; a PostgreSQL store is
+        # shared by replicas with one chain each, which that binding does not model.
+        if (
+            file is not None
+            and config.store.backend == "sqlite"
+            and any(up.pinning != "off" for up in config.upstreams.values())
+        ):
             from mcpwarden.store import SQLiteStore
 
             core.integrity = IntegrityMonitor(file, SQLiteStore(config.store.path), write=audit.write)
@@ -131,10 +150,22 @@ class GatewayCore:
     def enable_registry(self) -> None:
         """Publish sessions in the store so a CLI beside the running gateway can revoke them."""
         if self.registry is None:
-            self.registry = SessionRegistry(self.config.store.path)
+            self.registry = self._open_registry()
             self.registry.forget_dead_gateways()
         if self.admission.killswitch is None:
             self.admission.killswitch = KillSwitch(self.config.store.path)
+
+    def _open_registry(self) -> SessionRegistry | ReplicaSessionRegistry:
+        from mcpwarden.gateway.replication import open_registry
+
+        registry, self.backends = open_registry(self.config, self.replica_id)
+        return registry
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Whether this replica should get traffic, and why not: what `/readyz` answers."""
+        from mcpwarden.gateway.replication import readiness
+
+        return readiness(self)
 
     async def start(self) -> None:
         start = getattr(self.audit, "start", None)
@@ -175,9 +206,14 @@ class GatewayCore:
             await self._http_client.close()
         await asyncio.gather(*(a.aclose() for a in self.upstream_auth.values()), return_exceptions=True)
         if self.registry is not None:
-            self.registry.forget_dead_gateways()
+            with contextlib.suppress(StoreUnavailable):
+                self.registry.forget_dead_gateways()
+            self.registry.retire()
             self.registry.close()
             self.registry = None
+        if self.backends is not None:
+            self.backends.close()
+            self.backends = None
         if self.admission.killswitch is not None:
             self.admission.killswitch.close()
             self.admission.killswitch = None
@@ -195,7 +231,16 @@ class GatewayCore:
         frequent = self.registry is not None or self.integrity is not None or self.checkpointer is not None
         while True:
             await asyncio.sleep(REVOCATION_POLL_S if frequent else SWEEP_INTERVAL_S)
-            self.check_revocations()
+            try:
+                if self.registry is not None:
+                    self.registry.heartbeat()
+                self.check_revocations()
+                self.store_error = None
+            except StoreUnavailable as exc:
+                # Requests fail closed on their own check; the sweeper keeps going and retries.
+                if self.store_error is None:
+                    log.warning("shared store unavailable: %s", exc)
+                self.store_error = str(exc)
             if self.integrity is not None:
                 try:
                     self.integrity.check_running()

@@ -24,6 +24,7 @@ from mcpwarden.gateway.fanout import Fanout
 from mcpwarden.gateway.pipeline import REQUEST_HOOKS, RESULT_HOOKS
 from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamError
+from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Denied, Exchange
 
 log = logging.getLogger("mcpwarden.session")
@@ -49,7 +50,15 @@ class RequestProcessor:
         client_id = msg["id"]
         params = msg.get("params") if isinstance(msg.get("params"), dict) else {}
         assert isinstance(params, dict)
-        record: JSON = {"upstream": None, "tool": None, "decision": "allow", "guard": None, "reason": None}
+        # The client's JSON-RPC id ties each answer to its record (across replicas too).
+        record: JSON = {
+            "upstream": None,
+            "tool": None,
+            "decision": "allow",
+            "guard": None,
+            "reason": None,
+            "request_id": client_id,
+        }
         response: JSON
         s = self.session
         admission = self.core.admission
@@ -96,6 +105,15 @@ class RequestProcessor:
         except UpstreamError as exc:
             record.update(decision="error", reason=exc.reason)
             response = jsonrpc.error(client_id, jsonrpc.UPSTREAM_UNAVAILABLE, str(exc), reason=exc.reason)
+        except StoreUnavailable as exc:
+            # Pins or session state could not be read: refuse rather than decide blind.
+            record.update(decision="error", reason="store.unavailable")
+            response = jsonrpc.error(
+                client_id,
+                jsonrpc.INTERNAL_ERROR,
+                f"gateway store unavailable: {exc}",
+                reason="store.unavailable",
+            )
         except ClientError as exc:
             record.update(decision="error", reason=exc.reason)
             response = jsonrpc.error(client_id, exc.code, str(exc), reason=exc.reason)

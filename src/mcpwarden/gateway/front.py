@@ -37,6 +37,7 @@ from mcpwarden.gateway.sse import (
     unsolicited_source,
 )
 from mcpwarden.gateway.streams import EventStream
+from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
@@ -113,11 +114,22 @@ class McpEndpoint:
         sid = request.headers.get(SESSION_HEADER)
         if not sid:
             raise HttpRejection(400, "session.missing", "missing Mcp-Session-Id header")
-        session = self.core.find_session(sid, principal)
-        if session is None or session.state.get("_endpoint") != endpoint:
+        try:
+            session = self.core.find_session(sid, principal)
+        except StoreUnavailable as exc:
+            # Revocations cannot be checked: fail closed rather than serve a revoked session.
+            raise HttpRejection(503, "store.unavailable", f"session state unavailable: {exc}") from exc
+        if session is None:
+            raise self._unknown_session(sid)
+        if session.state.get("_endpoint") != endpoint:
             raise HttpRejection(404, "session.unknown", "unknown or expired session")
         session.reauthenticated(principal, getattr(request.state, "bearer", None))
         return session
+
+    def _unknown_session(self, sid: str) -> HttpRejection:
+        from mcpwarden.gateway.replication import unknown_session
+
+        return unknown_session(self.core.registry, self.core.replica_id, sid)
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self.core.config.security.max_body_bytes
@@ -214,6 +226,10 @@ class McpEndpoint:
         size: int,
         subject_token: str | None,
     ) -> Response:
+        if self.core.draining:
+            raise HttpRejection(
+                503, "gateway.draining", "this replica is shutting down; start the session on another one"
+            )
         upstreams = [name] if name else list(self.core.config.upstreams)
         try:
             self.core.quotas.admit_session(principal.key)
@@ -226,7 +242,11 @@ class McpEndpoint:
         session = self.core.create_session(principal, upstreams, aggregate=name is None)
         session.state["_endpoint"] = endpoint
         session.subject_token = subject_token
-        self.core.register_session(session, endpoint)
+        try:
+            self.core.register_session(session, endpoint)
+        except StoreUnavailable as exc:
+            await self.core.end_session(session, "store unavailable")
+            raise HttpRejection(503, "store.unavailable", f"cannot record the new session: {exc}") from exc
         channel = session.handle_request(msg, size)
         final, data = await final_message(channel)
         if "result" not in final:
@@ -382,8 +402,18 @@ def build_app(
             "sessions": len(core.sessions),
             "in_flight": core.in_flight.total(),
             "upstreams": pools,
+            "replica": core.replica_id,
         }
         return JSONResponse(body, status_code=200 if healthy else 503)
+
+    async def ready(_request: Request) -> Response:
+        # Blocking pings (bounded by the store timeout) run off the event loop.
+        import anyio
+
+        ok, checks = await anyio.to_thread.run_sync(core.readiness)
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -402,6 +432,7 @@ def build_app(
             Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
             Route("/servers/{name}/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
             Route("/healthz", health, methods=["GET"]),
+            Route("/readyz", ready, methods=["GET"]),
             *(auth.routes() if auth is not None else []),
         ],
         lifespan=lifespan,

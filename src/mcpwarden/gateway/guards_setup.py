@@ -43,9 +43,10 @@ def build_guards(config: GatewayConfig) -> list[Guard]:
     pinned = {name: up.pinning for name, up in ups.items() if up.pinning != "off"}
     if pinned:
         from mcpwarden.guards.pinning import PinningGuard
-        from mcpwarden.store import SQLiteStore
+        from mcpwarden.store.factory import open_backends
 
-        guards.append(UpstreamScoped(PinningGuard(SQLiteStore(config.store.path), pinned), pinned))
+        store = open_backends(config.store, config.replica.resolved_id()).store
+        guards.append(UpstreamScoped(PinningGuard(store, pinned), pinned))
 
     size = ResultSizeGuard({name: up.max_result_bytes for name, up in ups.items()})
     if size.caps:

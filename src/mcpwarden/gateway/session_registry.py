@@ -89,9 +89,13 @@ class SessionRow:
     gateway_pid: int
     revoked_at: str | None
     revoked_by: str | None
+    # The owning replica's id (PostgreSQL registry); None for the single-gateway SQLite file.
+    replica: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"replica": self.replica} if self.replica is not None else {}
         return {
+            **extra,
             "handle": self.handle,
             "subject": self.subject,
             "issuer": self.issuer,
@@ -129,6 +133,26 @@ class SessionRegistry:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    # -- what replicas add (see gateway.replica_registry); one process has nothing to share --
+
+    def heartbeat(self) -> None:
+        """Presence is the process itself (`gateway_pid`): nothing to refresh."""
+
+    def retire(self) -> None:
+        """Rows of a stopped gateway are dropped by `forget_dead_gateways`."""
+
+    def owner_of(self, session_id: str) -> tuple[str, str | None, bool] | None:
+        """One gateway owns every session it knows: there is never another owner to name."""
+        return None
+
+    def ping(self) -> bool:
+        try:
+            with self._lock:
+                self._conn.execute("SELECT 1").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
 
     def _data_version(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])

@@ -22,6 +22,10 @@ class StoreError(Exception):
     """A store operation that cannot be carried out as asked (unknown pin, stale hash)."""
 
 
+class StoreUnavailable(StoreError):
+    """The backend cannot be reached: decisions that need it fail closed with this message."""
+
+
 @dataclass(frozen=True, slots=True)
 class Pin:
     upstream: str

@@ -51,8 +51,11 @@ class AuditFanout:
         *,
         observers: Sequence[Observer] = (),
         max_pending: int = 10_000,
+        replica: str | None = None,
     ) -> None:
         self.file = file
+        # Without a file (which stamps it itself) the sinks still learn which replica spoke.
+        self.replica = replica
         self.sinks = list(sinks)
         self.observers = list(observers)
         self.dispatcher: _Dispatcher | None = _Dispatcher(self.sinks, max_pending) if self.sinks else None
@@ -72,6 +75,8 @@ class AuditFanout:
 
     def write(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         record = self.file.write(event) if self.file is not None else _unchained(event)
+        if self.replica is not None:
+            record.setdefault("replica", self.replica)
         self._fan_out(record)
         return record
 

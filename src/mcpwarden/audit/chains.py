@@ -1,0 +1,77 @@
+"""Verify the audit chains of several gateway replicas as one set.
+
+Each replica writes its own hash chain (one file, one chain id, its replica id on every
+record); there is no cross-replica ordering to check, but a set has failure modes a
+single file does not: the same chain presented twice (a copy standing in for a lost or
+tampered file), or one file whose records name two replicas (files spliced together).
+`verify_set` checks every file with `verify` and then those set-level properties.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from mcpwarden.audit.verify import VerifyResult, verify
+
+
+@dataclass(frozen=True, slots=True)
+class SetResult:
+    results: list[VerifyResult]
+    replicas: dict[str, str | None] = field(default_factory=dict)  # path -> replica id
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(r.ok for r in self.results)
+
+    def summary(self) -> str:
+        lines = [r.summary() for r in self.results]
+        lines += [f"set: {p}" for p in self.problems]
+        total = sum(r.records for r in self.results)
+        verdict = "ok" if self.ok else "FAILED"
+        lines.append(f"set: {verdict}, {len(self.results)} chains, {total} records")
+        return "\n".join(lines)
+
+
+def _replicas_in(path: str | os.PathLike[str]) -> set[str | None]:
+    found: set[str | None] = set()
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue  # `verify` reports the line itself
+            if isinstance(record, dict):
+                found.add(record.get("replica"))
+    return found
+
+
+def verify_set(paths: Sequence[str | os.PathLike[str]], *, require_head: bool = False) -> SetResult:
+    results = [verify(p, require_head=require_head) for p in paths]
+    problems: list[str] = []
+    owners: dict[str, str] = {}
+    replicas: dict[str, str | None] = {}
+    for path, result in zip(paths, results, strict=True):
+        name = str(path)
+        if result.chain is not None:
+            if result.chain in owners:
+                problems.append(f"{name} and {owners[result.chain]} hold the same chain {result.chain}")
+            owners.setdefault(result.chain, name)
+        found = _replicas_in(path)
+        if len(found) > 1:
+            shown = ", ".join(sorted(str(r) for r in found))
+            problems.append(f"{name}: records of several replicas in one chain ({shown})")
+        replicas[name] = next(iter(found)) if len(found) == 1 else None
+    seen: dict[str, str] = {}
+    for name, replica in replicas.items():
+        if replica is not None:
+            if replica in seen:
+                problems.append(f"{name} and {seen[replica]} both claim replica {replica}")
+            seen.setdefault(replica, name)
+    return SetResult(results, replicas, problems)
