@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     target.add_argument("--tool", metavar="T")
     target.add_argument("--resource", metavar="URI")
     target.add_argument("--prompt", metavar="P")
+    target.add_argument("--method", metavar="M", help="a method granted by `methods:` rules (e.g. vendor/x)")
     p_explain.add_argument("--args", metavar="JSON", help="call arguments: inline JSON object or @FILE")
     p_explain.add_argument("--json", action="store_true", help="print the decision as JSON")
     p_explain.set_defaults(handler=_explain)
@@ -139,6 +140,8 @@ def _explain(args: argparse.Namespace) -> int:
         kind, name = "resource", args.resource
     elif args.prompt is not None:
         kind, name = "prompt", args.prompt
+    elif args.method is not None:
+        kind, name = "method", args.method
     else:
         kind, name = "upstream", ""
     who = Principal(subject=str(claims.get("sub", "anonymous")), claims=claims)

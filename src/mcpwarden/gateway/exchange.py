@@ -173,12 +173,33 @@ class RequestProcessor:
             if method in LIST_METHODS:
                 return await self.definitions.aggregate_list(method, client_id)
             if method == "logging/setLevel":
-                await self.fanout.broadcast(method, params, "logging")
+                await self._broadcast_guarded(method, client_id, params, "logging")
                 return jsonrpc.result(client_id, {})
             upstream, params = route(method, params, self.fanout.conns)
         else:
             upstream = self.session.upstream_names[0]
         return await self._forward(upstream, method, client_id, params, channel, record)
+
+    async def _broadcast_guarded(self, method: str, client_id: Any, params: JSON, capability: str) -> None:
+        """Send one request to every upstream with `capability` whose request guards let it pass.
+
+        Each upstream is judged on its own (policy grants access per upstream; every denial is
+        audited by the pipeline); if every one refuses, the first denial answers the client.
+        """
+        s = self.session
+        allowed: list[str] = []
+        first: Denied | None = None
+        for name in self.fanout.with_capability(capability):
+            ex = Exchange(method, name, s.principal, s.id, client_id, None, params, s.state)
+            try:
+                await self.core.pipeline.run("request", ex, params)
+            except Denied as exc:
+                first = first or exc
+                continue
+            allowed.append(name)
+        if first is not None and not allowed:
+            raise first
+        await self.fanout.broadcast(method, params, allowed)
 
     async def _forward(
         self, upstream: str, method: str, client_id: Any, params: JSON, channel: Channel, record: JSON

@@ -209,10 +209,10 @@ class Fanout:
         finally:
             self._pending.pop((upstream, up_id), None)
 
-    async def broadcast(self, method: str, params: JSON, capability: str) -> None:
-        """Send one request to every upstream with `capability`; failures are ignored."""
+    async def broadcast(self, method: str, params: JSON, upstreams: list[str]) -> None:
+        """Send one request to each of `upstreams` (already guarded); failures are ignored."""
         await asyncio.gather(
-            *(self.request(n, method, params, None) for n in self.with_capability(capability)),
+            *(self.request(n, method, params, None) for n in upstreams),
             return_exceptions=True,
         )
 

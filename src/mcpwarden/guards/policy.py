@@ -1,9 +1,13 @@
 """The policy guard: enforces `PolicyEngine` decisions on MCP messages.
 
-Calls (`tools/call`, `resources/read`, `prompts/get`) are decided exactly, with
-argument constraints; list results are filtered so each caller only sees what it may
-use. A malformed request (no name, arguments that are not an object) is denied rather
-than guessed at, since the upstream's own parsing of it is unknowable.
+Every client request is decided, deny by default. Calls (`tools/call`,
+`resources/read`, `prompts/get`) are decided exactly, with argument constraints;
+`completion/complete` by what its `ref` names, `resources/subscribe` and
+`resources/unsubscribe` by the read rules for the URI; session-level methods (ping, the
+lists, `logging/setLevel`) need access to the upstream; any other method needs a
+`methods:` grant. List results are filtered so each caller only sees what it may use.
+A malformed request (no name, arguments that are not an object, a `ref` of unknown type)
+is denied rather than guessed at, since the upstream's own parsing of it is unknowable.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any, ClassVar
 
 from mcpwarden.guards.base import Guard
 from mcpwarden.policy.engine import ARGUMENT, NO_RULE, PolicyDecision, PolicyEngine
-from mcpwarden.policy.model import Kind
+from mcpwarden.policy.model import SESSION_METHODS, Kind
 from mcpwarden.types import JSON, Decision, Exchange
 
 
@@ -30,24 +34,56 @@ def _denial(decision: PolicyDecision) -> Decision:
 
 
 class PolicyGuard(Guard):
-    """Deny-by-default authorization of calls and filtering of lists.
+    """Deny-by-default authorization of every request, and filtering of lists.
 
-    With `enforce_upstream_access`, every other request to an upstream the caller has
-    no rule for is denied too (`request` hook); leave it off where the gateway sends
-    session-level requests such as `initialize` under a synthetic upstream name.
+    The `request` hook sees every client request with the name of the upstream it goes
+    to (the gateway's own session-level traffic, its `initialize` and list re-checks,
+    does not pass through it); the call hooks decide the three call methods.
     """
 
     name: ClassVar[str] = "policy"
 
-    def __init__(self, engine: PolicyEngine, enforce_upstream_access: bool = False) -> None:
+    def __init__(self, engine: PolicyEngine) -> None:
         self.engine = engine
-        self.enforce_upstream_access = enforce_upstream_access
 
     async def request(self, ex: Exchange, params: JSON) -> Decision | None:
-        if not self.enforce_upstream_access or ex.method in _CHECKED_METHODS:
-            return None
-        decision = self.engine.decide(ex.principal, ex.upstream, "upstream")
+        method = ex.method
+        if method in _CALL_METHODS:
+            return None  # decided by tool_call, resource_read_request, prompt_get_request
+        if method in SESSION_METHODS:
+            decision = self.engine.decide(ex.principal, ex.upstream, "upstream")
+        elif method == "completion/complete":
+            return self._completion(ex, params.get("ref"))
+        elif method in ("resources/subscribe", "resources/unsubscribe"):
+            return self._call(ex, "resource", params.get("uri"), None)
+        else:
+            decision = self.engine.decide(ex.principal, ex.upstream, "method", method)
         return None if decision.allowed else _denial(decision)
+
+    def _completion(self, ex: Exchange, ref: Any) -> Decision | None:
+        """A completion is allowed when the caller may use the prompt or resource it names.
+
+        A prompt whose grant has argument constraints still counts (as in lists): the
+        constraints judge a `prompts/get`, which is still checked. A `ref/resource` names a
+        URI or a URI template; a template is decided as the template list shows it.
+        """
+        kind = ref.get("type") if isinstance(ref, dict) else None
+        if kind == "ref/prompt":
+            name = ref.get("name") if isinstance(ref, dict) else None
+            if not isinstance(name, str) or not name:
+                return Decision.deny(NO_RULE, "completion ref/prompt without a name", code=NO_RULE)
+            decision = self.engine.decide(ex.principal, ex.upstream, "prompt", name)
+            return None if decision.allowed or decision.code == ARGUMENT else _denial(decision)
+        if kind == "ref/resource":
+            uri = ref.get("uri") if isinstance(ref, dict) else None
+            if not isinstance(uri, str) or not uri:
+                return Decision.deny(NO_RULE, "completion ref/resource without a uri", code=NO_RULE)
+            if "{" in uri:
+                decision = self.engine.decide_template(ex.principal, ex.upstream, uri)
+                return None if decision.allowed else _denial(decision)
+            return self._call(ex, "resource", uri, None)
+        message = f"completion ref of unknown type {str(kind)[:64]!r}: nothing to decide it by"
+        return Decision.deny(NO_RULE, message, code=NO_RULE)
 
     def _call(self, ex: Exchange, kind: Kind, name: Any, arguments: Any) -> Decision | None:
         if not isinstance(name, str) or not name:
@@ -109,4 +145,4 @@ class PolicyGuard(Guard):
         return self._filter(result, "resourceTemplates", "uriTemplate", allowed)
 
 
-_CHECKED_METHODS = frozenset({"tools/call", "resources/read", "prompts/get"})
+_CALL_METHODS = frozenset({"tools/call", "resources/read", "prompts/get"})

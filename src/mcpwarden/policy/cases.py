@@ -33,6 +33,7 @@ class PolicyCase(BaseModel):
     tool: str | None = None
     resource: str | None = None
     prompt: str | None = None
+    method: str | None = None
     arguments: dict[str, Any] = Field(default_factory=dict)
     expect: Literal["allow", "deny"]
     rule: str | None = None
@@ -57,11 +58,11 @@ class CaseResult:
 
 
 def _case(raw: dict[str, Any]) -> tuple[PolicyCase, str]:
-    """Validate one case; the target is `name` (generic) or `tool`/`resource`/`prompt`."""
+    """Validate one case; the target is `name` (generic) or `tool`/`resource`/`prompt`/`method`."""
     data = dict(raw)
     target = data.pop("name", None)
     case = PolicyCase.model_validate(data)
-    for kind in ("tool", "resource", "prompt"):
+    for kind in ("tool", "resource", "prompt", "method"):
         value = getattr(case, kind)
         if value is not None:
             if target is not None and target != value:

@@ -66,6 +66,8 @@ class CompiledRule:
             self.names["tool"] = NameSet(rule.tools)
         if rule.prompts is not None:
             self.names["prompt"] = NameSet(rule.prompts)
+        if rule.methods is not None:
+            self.names["method"] = NameSet(rule.methods)
         self.uris = UriSet(rule.resources) if rule.resources is not None else None
         self.arguments = ArgumentChecker(rule.arguments, rule.strict_arguments)
 
@@ -154,7 +156,7 @@ class PolicyEngine:
         name: str = "",
         arguments: Mapping[str, Any] | None = None,
     ) -> PolicyDecision:
-        """Decide one call. `name` is the tool or prompt name, or the resource URI."""
+        """Decide one call. `name` is the tool, prompt or method name, or the resource URI."""
         return self.decide_for_roles(self.roles_of(principal), upstream, kind, name, arguments)
 
     def decide_for_roles(
@@ -259,28 +261,53 @@ class PolicyEngine:
         Templates are shown when an allow rule may cover some expansion and no deny
         rule surely covers all of them; each concrete read is still decided exactly.
         """
+        return self.decide_template(principal, upstream, uri_template).allowed
+
+    def decide_template(self, principal: Principal, upstream: str, uri_template: str) -> PolicyDecision:
+        """`template_visible` as a decision naming the rule (completions of a template use it)."""
         roles = self.roles_of(principal)
         rules = self._for_upstream(upstream)
-        if any(r.applies_to(roles) for r in rules.deny_upstream):
-            return False
+        for rule in rules.deny_upstream:
+            if rule.applies_to(roles):
+                return PolicyDecision(
+                    False, DENIED, rule.id, f"upstream {upstream!r} denied by rule {rule.id!r}", roles=roles
+                )
         brace = uri_template.find("{")
         prefix = uri_template if brace < 0 else uri_template[:brace]
         sample = _TEMPLATE_EXPR.sub("x", uri_template)
         for rule in rules.deny["resource"]:
-            if (
-                rule.applies_to(roles)
-                and rule.uris is not None
-                and any(g.covers_template(prefix) or g.match(uri_template) for g in rule.uris.globs)
-            ):
-                return False
+            if not rule.applies_to(roles) or rule.uris is None:
+                continue
+            for g in rule.uris.globs:
+                if g.covers_template(prefix) or g.match(uri_template):
+                    return PolicyDecision(
+                        False,
+                        DENIED,
+                        rule.id,
+                        f"resource template {uri_template!r} denied by rule {rule.id!r} ({g.pattern})",
+                        roles=roles,
+                        matched=g.pattern,
+                    )
         for rule in rules.allow["resource"]:
-            if (
-                rule.applies_to(roles)
-                and rule.uris is not None
-                and any(g.may_match_template(prefix, sample) for g in rule.uris.globs)
-            ):
-                return True
-        return False
+            if not rule.applies_to(roles) or rule.uris is None:
+                continue
+            for g in rule.uris.globs:
+                if g.may_match_template(prefix, sample):
+                    return PolicyDecision(
+                        True,
+                        ALLOWED,
+                        rule.id,
+                        f"resource template {uri_template!r} allowed by rule {rule.id!r} ({g.pattern})",
+                        roles=roles,
+                        matched=g.pattern,
+                    )
+        return PolicyDecision(
+            False,
+            NO_RULE,
+            None,
+            f"no rule grants resource template {uri_template!r} on upstream {upstream!r}",
+            roles=roles,
+        )
 
 
 _TEMPLATE_EXPR = re2.compile(r"\{[^}]*\}")

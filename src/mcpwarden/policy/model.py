@@ -15,8 +15,35 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Kind = Literal["tool", "resource", "prompt", "upstream"]
-KINDS: tuple[Kind, ...] = ("tool", "resource", "prompt", "upstream")
+Kind = Literal["tool", "resource", "prompt", "method", "upstream"]
+KINDS: tuple[Kind, ...] = ("tool", "resource", "prompt", "method", "upstream")
+
+# Methods the policy decides from other rule keys: calls by their target (`tools`,
+# `resources`, `prompts`; completions by what `ref` names, subscriptions by the URI), and
+# the session-level methods by access to the upstream. A `methods:` grant never applies to
+# them, so naming one there is a mistake the loader reports.
+TARGET_METHODS = frozenset(
+    {
+        "tools/call",
+        "resources/read",
+        "prompts/get",
+        "completion/complete",
+        "resources/subscribe",
+        "resources/unsubscribe",
+    }
+)
+SESSION_METHODS = frozenset(
+    {
+        "initialize",
+        "ping",
+        "tools/list",
+        "prompts/list",
+        "resources/list",
+        "resources/templates/list",
+        "logging/setLevel",
+    }
+)
+GOVERNED_METHODS = TARGET_METHODS | SESSION_METHODS
 
 
 class _Strict(BaseModel):
@@ -99,9 +126,11 @@ class Rule(_Strict):
 
     A rule applies to callers holding any of `roles` (`*` = everyone) on any of
     `upstreams` (globs). `tools` and `prompts` are name globs (`*` = any run of
-    characters); `resources` are URI globs (`*` inside one segment, `**` across). A rule
-    listing none of the three is upstream-level: allowing it lets the caller reach the
-    upstream (initialize, list) without any capability; denying it closes the upstream.
+    characters); `resources` are URI globs (`*` inside one segment, `**` across);
+    `methods` are globs of other JSON-RPC methods (vendor extensions, methods of later
+    revisions), which are otherwise denied. A rule listing none of the four is
+    upstream-level: allowing it lets the caller reach the upstream (initialize, ping,
+    lists, logging level) without any capability; denying it closes the upstream.
     Deny rules override allows and carry no argument constraints: they are meant to be
     read at a glance.
     """
@@ -114,6 +143,7 @@ class Rule(_Strict):
     tools: list[str] | None = None
     resources: list[str] | None = None
     prompts: list[str] | None = None
+    methods: list[str] | None = None
     arguments: dict[str, ArgumentConstraint] = Field(default_factory=dict)
     strict_arguments: bool = False
 
@@ -123,11 +153,19 @@ class Rule(_Strict):
             raise ValueError(f"rule {self.id!r}: deny rules cannot have argument constraints")
         if (self.arguments or self.strict_arguments) and self.tools is None and self.prompts is None:
             raise ValueError(f"rule {self.id!r}: argument constraints need tools or prompts")
+        for method in self.methods or ():
+            if not method or any(c.isspace() for c in method):
+                raise ValueError(f"rule {self.id!r}: method pattern {method!r} is empty or has whitespace")
+            if method in GOVERNED_METHODS:
+                raise ValueError(
+                    f"rule {self.id!r}: {method!r} is decided by tools, resources, prompts or "
+                    "upstream access, not by methods"
+                )
         return self
 
     @property
     def upstream_level(self) -> bool:
-        return self.tools is None and self.resources is None and self.prompts is None
+        return self.tools is None and self.resources is None and self.prompts is None and self.methods is None
 
     def patterns(self, kind: Kind) -> list[str] | None:
         if kind == "tool":
@@ -136,6 +174,8 @@ class Rule(_Strict):
             return self.resources
         if kind == "prompt":
             return self.prompts
+        if kind == "method":
+            return self.methods
         return None
 
 

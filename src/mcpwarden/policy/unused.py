@@ -27,7 +27,7 @@ import orjson
 import re2
 
 from mcpwarden.policy.engine import CompiledRule, PolicyEngine
-from mcpwarden.policy.model import Kind
+from mcpwarden.policy.model import GOVERNED_METHODS, Kind
 from mcpwarden.policy.patterns import NameGlob, UriGlob
 
 _DURATION = re2.compile(r"([0-9]+)([smhdw])")
@@ -86,7 +86,7 @@ def grants_of(engine: PolicyEngine) -> list[Grant]:
                 if r.upstream_level:
                     out.append(Grant(r.id, role, upstream, "upstream", "*"))
                     continue
-                for kind in ("tool", "resource", "prompt"):
+                for kind in ("tool", "resource", "prompt", "method"):
                     for pattern in r.patterns(kind) or ():
                         out.append(Grant(r.id, role, upstream, kind, pattern))
     return out
@@ -108,6 +108,9 @@ def read_audit(paths: Iterable[Path]) -> Iterator[dict[str, Any] | None]:
 
 
 def _target(record: Mapping[str, Any], kind: Kind) -> str | None:
+    if kind == "method":
+        method = record.get("method")
+        return method if isinstance(method, str) and method else None
     details = record.get("details")
     details = details if isinstance(details, Mapping) else {}
     keys = {"tool": ("tool", "name"), "resource": ("uri", "resource"), "prompt": ("prompt", "name")}[kind]
@@ -117,6 +120,15 @@ def _target(record: Mapping[str, Any], kind: Kind) -> str | None:
             if isinstance(value, str) and value:
                 return value
     return None
+
+
+def _kind_of(method: Any) -> Kind:
+    """Which kind of grant a request of `method` uses (session-level methods: the upstream)."""
+    if not isinstance(method, str):
+        return "upstream"
+    if method in _METHOD_KIND:
+        return _METHOD_KIND[method]
+    return "upstream" if method in GOVERNED_METHODS else "method"
 
 
 def _claims(record: Mapping[str, Any], claims_by_principal: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -175,7 +187,7 @@ class _Attributor:
         if not isinstance(upstream, str):
             return [], True
         method = record.get("method")
-        kind: Kind = _METHOD_KIND.get(method, "upstream") if isinstance(method, str) else "upstream"
+        kind: Kind = _kind_of(method)
         target = _target(record, kind) if kind != "upstream" else ""
         if target is None:
             kind, target = "upstream", ""
