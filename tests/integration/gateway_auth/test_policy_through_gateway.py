@@ -2,7 +2,8 @@
 
 alice holds the roles `mcp.admin` and `mcp.user`, bob only `mcp.user` (set by the OIDC
 provider fixture in the token's `roles` claim). Each sees and may call only what the
-policy grants their roles.
+policy grants their roles. Every method is under policy (issue 11, item 3): completions,
+subscriptions and methods the policy does not know are denied unless granted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ rules:
     tools: ["*"]
     prompts: ["*"]
     resources: ["note://**"]
+  - id: admins-vendor
+    roles: [mcp.admin]
+    upstreams: [feat]
+    methods: ["vendor/*"]
 """
 
 
@@ -131,5 +136,99 @@ def test_renewed_token_with_fewer_roles_takes_effect_in_the_same_session(
             )
         )
         client.headers.update(bearer(renewed))
-        after = body_of(post(client, pgw.url("feat"), {**listing, "id": 6}, **session))["result"]["tools"]
-    assert {t["name"] for t in before} == {"echo", "add"} and after == []
+        after = body_of(post(client, pgw.url("feat"), {**listing, "id": 6}, **session))
+    # With no rule left for the upstream, even listing it is refused.
+    assert {t["name"] for t in before} == {"echo", "add"}
+    assert after["error"]["data"]["reason"] == "policy.no_rule"
+
+
+PROMPT_COMPLETION = {
+    "ref": {"type": "ref/prompt", "name": "greet"},
+    "argument": {"name": "style", "value": "p"},
+}
+TEMPLATE_COMPLETION = {
+    "ref": {"type": "ref/resource", "uri": "note://items/{item}"},
+    "argument": {"name": "item", "value": "a"},
+}
+# (method, params) that a caller with no grant for them must not get to the upstream.
+UNGRANTED = [
+    ("completion/complete", PROMPT_COMPLETION),
+    ("completion/complete", TEMPLATE_COMPLETION),
+    ("resources/subscribe", {"uri": "note://static"}),
+    ("resources/unsubscribe", {"uri": "note://static"}),
+    ("vendor/export", {}),
+]
+UNGRANTED_IDS = ["prompt-completion", "template-completion", "subscribe", "unsubscribe", "vendor-method"]
+
+
+def _call_as(
+    pgw: Gateway, oidc_provider: Any, user: str, method: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    with httpx.Client(timeout=20) as client:
+        client.headers.update(bearer(_token(oidc_provider, pgw, user)))
+        sid = open_session(client, pgw.url("feat"))
+        headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+        body = {"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
+        answer: dict[str, Any] = body_of(post(client, pgw.url("feat"), body, **headers))
+        return answer
+
+
+@pytest.mark.parametrize(("method", "params"), UNGRANTED, ids=UNGRANTED_IDS)
+def test_user_without_grant_is_denied_methods_beyond_calls(
+    pgw: Gateway, oidc_provider: Any, method: str, params: dict[str, Any]
+) -> None:
+    answer = _call_as(pgw, oidc_provider, "bob", method, params)
+    assert answer["error"]["code"] == -32003
+    assert answer["error"]["data"]["reason"] == "policy.no_rule"
+    assert answer["error"]["data"]["guard"] == "policy"
+    denials = [
+        r
+        for r in pgw.audit()
+        if r.get("guard") == "policy" and r.get("decision") == "deny" and r.get("method") == method
+    ]
+    assert denials and denials[-1]["principal"] == f"{oidc_provider.issuer}|bob|mcp-public-client"
+
+
+def test_granted_caller_completes_prompt_arguments(pgw: Gateway, oidc_provider: Any) -> None:
+    answer = _call_as(pgw, oidc_provider, "alice", "completion/complete", PROMPT_COMPLETION)
+    assert "result" in answer and isinstance(answer["result"]["completion"]["values"], list)
+
+
+def test_granted_caller_completes_template_arguments(pgw: Gateway, oidc_provider: Any) -> None:
+    answer = _call_as(pgw, oidc_provider, "alice", "completion/complete", TEMPLATE_COMPLETION)
+    assert "result" in answer and isinstance(answer["result"]["completion"]["values"], list)
+
+
+def test_granted_caller_subscribes_to_a_readable_resource(pgw: Gateway, oidc_provider: Any) -> None:
+    answer = _call_as(pgw, oidc_provider, "alice", "resources/subscribe", {"uri": "note://static"})
+    assert answer.get("result") == {}
+
+
+def test_granted_vendor_method_reaches_the_upstream(pgw: Gateway, oidc_provider: Any) -> None:
+    answer = _call_as(pgw, oidc_provider, "alice", "vendor/export", {})
+    # The features server does not know the method: its own error (the SDK rejects the
+    # request as invalid params) proves the call got through the gateway.
+    assert answer["error"]["code"] in (-32601, -32602), answer
+    assert "reason" not in (answer["error"].get("data") or {}), answer
+    assert not [
+        r
+        for r in pgw.audit()
+        if r.get("guard") == "policy"
+        and r.get("method") == "vendor/export"
+        and r.get("decision") == "deny"
+        and "alice" in str(r.get("principal"))
+    ]
+
+
+def test_caller_without_any_rule_for_the_upstream_cannot_ping_it(
+    pgw: Gateway, oidc_provider: Any, keys: Keys
+) -> None:
+    claims = claims_for(oidc_provider.issuer, pgw.url("feat"), sub="carol", client_id="mcp-public-client")
+    token = keys.sign({**claims, "roles": []})
+    with httpx.Client(timeout=20) as client:
+        client.headers.update(bearer(token))
+        sid = open_session(client, pgw.url("feat"))
+        headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+        ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
+        answer = body_of(post(client, pgw.url("feat"), ping, **headers))
+    assert answer["error"]["data"]["reason"] == "policy.no_rule"
