@@ -181,15 +181,21 @@ class RequestProcessor:
         return await self._forward(upstream, method, client_id, params, channel, record)
 
     async def _broadcast_guarded(self, method: str, client_id: Any, params: JSON, capability: str) -> None:
-        """Send one request to every upstream with `capability` whose request guards let it pass.
+        """Send one request to every upstream with `capability` whose request guards let it pass."""
+        names = await self._passing(method, client_id, params, self.fanout.with_capability(capability))
+        await self.fanout.broadcast(method, params, names)
+
+    async def _passing(self, method: str, client_id: Any, params: JSON, names: list[str]) -> list[str]:
+        """The upstreams among `names` that the request guards let this request reach.
 
         Each upstream is judged on its own (policy grants access per upstream; every denial is
-        audited by the pipeline); if every one refuses, the first denial answers the client.
+        audited by the pipeline); if there were some and every one refused, the first denial
+        answers the client.
         """
         s = self.session
         allowed: list[str] = []
         first: Denied | None = None
-        for name in self.fanout.with_capability(capability):
+        for name in names:
             ex = Exchange(method, name, s.principal, s.id, client_id, None, params, s.state)
             try:
                 await self.core.pipeline.run("request", ex, params)
@@ -199,7 +205,7 @@ class RequestProcessor:
             allowed.append(name)
         if first is not None and not allowed:
             raise first
-        await self.fanout.broadcast(method, params, allowed)
+        return allowed
 
     async def _forward(
         self, upstream: str, method: str, client_id: Any, params: JSON, channel: Channel, record: JSON
@@ -260,7 +266,10 @@ class RequestProcessor:
         requested = params.get("protocolVersion")
         if self.fanout.conns:
             raise ClientError("session is already initialized", code=jsonrpc.INVALID_REQUEST)
-        ok = await self._guarded_init(await self.fanout.initialize_all(params))
+        # Only the upstreams the caller may reach are connected at all (no stdio child, no
+        # upstream session for an upstream its policy closes); none reachable: denied.
+        names = await self._passing("initialize", client_id, params, list(self.session.upstream_names))
+        ok = await self._guarded_init(await self.fanout.initialize_all(params, names))
         # Integrity guards judge calls against the definitions an upstream lists, so list
         # them now: a client that calls a tool without listing first is checked the same way.
         if any(self.core.pipeline.has(h) for h in ("tools_list", "prompts_list", "resources_list")):

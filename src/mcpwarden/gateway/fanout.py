@@ -64,13 +64,15 @@ class Fanout:
 
         return headers
 
-    async def initialize_all(self, params: JSON) -> dict[str, JSON]:
-        """Connect and initialize every upstream; the replies of those that answered.
+    async def initialize_all(self, params: JSON, names: list[str]) -> dict[str, JSON]:
+        """Connect and initialize each upstream of `names`; the replies of those that answered.
 
+        `names` are the session's upstreams that the request guards let the caller reach.
         An upstream that fails is audited and dropped; only when none answers is the
         whole initialize refused.
         """
-        names = self.session.upstream_names
+        if not names:
+            raise UpstreamError("no upstream to initialize", reason="upstream.unavailable")
         results = await asyncio.gather(
             *(self._init_upstream(name, params) for name in names), return_exceptions=True
         )

@@ -37,8 +37,10 @@ class PolicyGuard(Guard):
     """Deny-by-default authorization of every request, and filtering of lists.
 
     The `request` hook sees every client request with the name of the upstream it goes
-    to (the gateway's own session-level traffic, its `initialize` and list re-checks,
-    does not pass through it); the call hooks decide the three call methods.
+    to, `initialize` once per upstream of the endpoint (the gateway connects only those
+    that pass); the call hooks decide the three call methods. The gateway's own re-listings
+    for pinning and the client's notifications (sent only to the upstreams connected at
+    `initialize`) do not pass through it.
     """
 
     name: ClassVar[str] = "policy"

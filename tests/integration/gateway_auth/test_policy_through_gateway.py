@@ -18,7 +18,7 @@ from mcp.shared.exceptions import McpError
 
 from gwtest.client import sdk_session
 from gwtest.procs import Gateway, gateway, stdio_upstream
-from gwtest.raw import body_of, open_session, post
+from gwtest.raw import body_of, init_body, open_session, post
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -220,15 +220,16 @@ def test_granted_vendor_method_reaches_the_upstream(pgw: Gateway, oidc_provider:
     ]
 
 
-def test_caller_without_any_rule_for_the_upstream_cannot_ping_it(
+def test_caller_without_any_rule_for_the_upstream_cannot_open_a_session(
     pgw: Gateway, oidc_provider: Any, keys: Keys
 ) -> None:
     claims = claims_for(oidc_provider.issuer, pgw.url("feat"), sub="carol", client_id="mcp-public-client")
-    token = keys.sign({**claims, "roles": []})
     with httpx.Client(timeout=20) as client:
-        client.headers.update(bearer(token))
-        sid = open_session(client, pgw.url("feat"))
-        headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
-        ping = {"jsonrpc": "2.0", "id": 3, "method": "ping"}
-        answer = body_of(post(client, pgw.url("feat"), ping, **headers))
+        client.headers.update(bearer(keys.sign({**claims, "roles": []})))
+        resp = post(client, pgw.url("feat"), init_body())
+    assert "mcp-session-id" not in resp.headers
+    answer = body_of(resp)
+    assert answer["error"]["code"] == -32003
     assert answer["error"]["data"]["reason"] == "policy.no_rule"
+    denials = [r for r in pgw.audit() if r.get("method") == "initialize" and r.get("decision") == "deny"]
+    assert any("carol" in str(r.get("principal")) for r in denials)
