@@ -181,9 +181,14 @@ class RequestProcessor:
         return await self._forward(upstream, method, client_id, params, channel, record)
 
     async def _broadcast_guarded(self, method: str, client_id: Any, params: JSON, capability: str) -> None:
-        """Send one request to every upstream with `capability` whose request guards let it pass."""
-        names = await self._passing(method, client_id, params, self.fanout.with_capability(capability))
-        await self.fanout.broadcast(method, params, names)
+        """Send one request to every upstream with `capability` whose request guards let it pass.
+
+        Every connected upstream is judged, with the capability or not, so that a caller who
+        may reach none is told so rather than answered with an empty success.
+        """
+        names = await self._passing(method, client_id, params, list(self.fanout.conns))
+        capable = [n for n in names if self.fanout.has_capability(n, capability)]
+        await self.fanout.broadcast(method, params, capable)
 
     async def _passing(self, method: str, client_id: Any, params: JSON, names: list[str]) -> list[str]:
         """The upstreams among `names` that the request guards let this request reach.

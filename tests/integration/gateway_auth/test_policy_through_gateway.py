@@ -233,3 +233,51 @@ def test_caller_without_any_rule_for_the_upstream_cannot_open_a_session(
     assert answer["error"]["data"]["reason"] == "policy.no_rule"
     denials = [r for r in pgw.audit() if r.get("method") == "initialize" and r.get("decision") == "deny"]
     assert any("carol" in str(r.get("principal")) for r in denials)
+
+
+@pytest.fixture(scope="module")
+def agw(oidc_provider: Any, keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The aggregated endpoint over `feat` (granted by the policy) and `other` (no rule at all)."""
+    policy = tmp_path_factory.mktemp("policy") / "policy.yaml"
+    policy.write_text(POLICY)
+    config = {
+        "auth": auth_config(oidc_provider, keys),
+        "policy": str(policy),
+        "upstreams": {"feat": stdio_upstream("feat"), "other": stdio_upstream("other")},
+    }
+    with gateway(config) as g:
+        yield g
+
+
+def test_aggregated_session_connects_only_the_upstreams_the_caller_may_reach(
+    agw: Gateway, oidc_provider: Any
+) -> None:
+    token = str(oidc_provider.authorization_code("bob", agw.url())["access_token"])
+    with httpx.Client(timeout=20) as client:
+        client.headers.update(bearer(token))
+        sid = open_session(client, agw.url())
+        headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+        list_tools = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+        listing = body_of(post(client, agw.url(), list_tools, **headers))
+    names = {t["name"] for t in listing["result"]["tools"]}
+    assert names and all(n.startswith("feat") for n in names)
+    records = [r for r in agw.audit() if r.get("session") == sid]
+    assert {r["upstream"] for r in records if r.get("event") == "upstream.start"} == {"feat"}
+    refused = [r for r in records if r.get("method") == "initialize" and r.get("decision") == "deny"]
+    assert [(r["upstream"], r["reason"]) for r in refused] == [("other", "policy.no_rule")]
+
+
+def test_aggregated_logging_level_is_denied_once_no_upstream_is_reachable(
+    agw: Gateway, oidc_provider: Any, keys: Keys
+) -> None:
+    with httpx.Client(timeout=20) as client:
+        client.headers.update(bearer(str(oidc_provider.authorization_code("bob", agw.url())["access_token"])))
+        sid = open_session(client, agw.url())
+        headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+        set_level = {"jsonrpc": "2.0", "id": 4, "method": "logging/setLevel", "params": {"level": "debug"}}
+        granted = body_of(post(client, agw.url(), set_level, **headers))
+        claims = claims_for(oidc_provider.issuer, agw.url(), sub="bob", client_id="mcp-public-client")
+        client.headers.update(bearer(keys.sign({**claims, "roles": []})))
+        denied = body_of(post(client, agw.url(), {**set_level, "id": 5}, **headers))
+    assert granted["result"] == {}
+    assert denied["error"]["data"]["reason"] == "policy.no_rule"
