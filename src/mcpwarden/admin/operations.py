@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from mcpwarden.admin.anomaly import AnomalyDetector
 from mcpwarden.admin.counters import SessionCounters, open_counters_table
-from mcpwarden.audit.sinks import AuditFanout, QueuedSink
+from mcpwarden.audit.sinks.fanout import AuditFanout
+from mcpwarden.audit.sinks.queue import QueuedSink
 from mcpwarden.config import GatewayConfig
 from mcpwarden.gateway.core import GatewayCore
 

@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.table import Table
 
 from mcpwarden.cli import EXIT_OK, UsageError
-from mcpwarden.config import ConfigError, load_config
 from mcpwarden.gateway.session_registry import MIN_HANDLE_PREFIX, SessionRegistry
 
 if TYPE_CHECKING:
@@ -73,6 +72,9 @@ def _open_registry(args: argparse.Namespace) -> SessionRegistry | ReplicaSession
     announced on the Redis change feed so the owning replica ends the session at once.
     """
     if args.config:
+        # The config model pulls in the guards and detectors; only `-c` needs it.
+        from mcpwarden.config import ConfigError, load_config
+
         try:
             config = load_config(args.config)
         except ConfigError as exc:

@@ -19,8 +19,8 @@ from mcpwarden.admin.killswitch import KillSwitch
 from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
 from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.audit.checkpoint import Checkpointer, load_private_key, startup_check
-from mcpwarden.audit.sinks import AuditFanout
 from mcpwarden.audit.sinks.factory import build_sinks
+from mcpwarden.audit.sinks.fanout import AuditFanout
 from mcpwarden.auth.secrets import resolve_secret
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream

@@ -12,7 +12,7 @@ import pytest
 
 from gwtest.receivers import HttpReceiver, SyslogReceiver, dead_port, decode_otlp_logs, self_signed_tls
 from mcpwarden.audit import AuditLog, verify
-from mcpwarden.audit.sinks import AuditFanout
+from mcpwarden.audit.sinks.fanout import AuditFanout
 from mcpwarden.audit.sinks.otlp import OtlpSink
 from mcpwarden.audit.sinks.syslog import SyslogSink
 from mcpwarden.audit.sinks.webhook import WebhookSink

@@ -25,7 +25,7 @@ from mcpwarden.audit.checkpoint import (
     verify_checkpoints,
 )
 from mcpwarden.audit.head import HeadAnchor, write_head
-from mcpwarden.audit.sinks import AuditFanout
+from mcpwarden.audit.sinks.fanout import AuditFanout
 from mcpwarden.config import parse_config
 from mcpwarden.gateway.core import GatewayCore
 
