@@ -154,7 +154,6 @@ class RequestProcessor:
             session=self.session.id,
             principal=self.session.principal.key,
             method=method,
-            request_id=channel.client_id,
             latency_ms=(time.perf_counter() - started) * 1000,
             request_bytes=request_bytes,
             response_bytes=response_bytes,
