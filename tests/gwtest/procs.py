@@ -147,6 +147,23 @@ def gateway(
         yield Gateway(base, proc, Path(audit) if audit else workdir / "audit.jsonl", log_path)
 
 
+def wait_for_request_start(gw: Gateway, session: str, request_id: Any, timeout: float = 30.0) -> None:
+    """Block until the gateway has audited the request as started: it writes that record before
+    forwarding, so the call is then in flight. Tests that act on an in-flight call (cancel it,
+    reuse its id) wait for this instead of sleeping, which races the call on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for r in gw.audit():
+            if (
+                r.get("event") == "request.start"
+                and r.get("session") == session
+                and r.get("request_id") == request_id
+            ):
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"request {request_id!r} of session {session} did not start within {timeout}s")
+
+
 _SID = re.compile(r"^[\x21-\x7e]+$")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -19,6 +18,7 @@ from gwtest.procs import (
     http_server,
     http_upstream,
     stdio_upstream,
+    wait_for_request_start,
 )
 from gwtest.raw import HEADERS, body_of, open_session, post
 
@@ -32,7 +32,9 @@ def call(client: httpx.Client, url: str, sid: str, tool: str, args: dict[str, ob
 
 @pytest.fixture(scope="module")
 def gw() -> Iterator[Gateway]:
-    config = {"upstreams": {"feat": stdio_upstream("feat", timeout_s=1.5)}}
+    # A generous per-request limit: an ordinary call on a loaded machine must never hit it. The
+    # timeout test starts a gateway of its own with a short one.
+    config = {"upstreams": {"feat": stdio_upstream("feat", timeout_s=60)}}
     with gateway(config) as g:
         yield g
 
@@ -67,15 +69,15 @@ def test_call_to_a_crashed_upstream_fails_fast(gw: Gateway, client: httpx.Client
     assert reply["error"]["data"]["reason"] == "upstream.unavailable"
 
 
-def test_hanging_upstream_times_out_and_the_session_keeps_working(gw: Gateway, client: httpx.Client) -> None:
-    sid = open_session(client, gw.url("feat"))
-    reply = call(client, gw.url("feat"), sid, "hang", {})
-    assert reply["error"]["data"]["reason"] == "upstream.timeout"
-    assert (
-        call(client, gw.url("feat"), sid, "echo", {"text": "after"}, id_=11)["result"]["content"][0]["text"]
-        == "feat: after"
-    )
-    assert any(r.get("event") == "request" and r.get("reason") == "upstream.timeout" for r in gw.audit())
+def test_hanging_upstream_times_out_and_the_session_keeps_working(client: httpx.Client) -> None:
+    # `hang` never returns, so any limit is reached; 3 s leaves the follow-up echo room to answer.
+    with gateway({"upstreams": {"feat": stdio_upstream("feat", timeout_s=3)}}) as g:
+        sid = open_session(client, g.url("feat"))
+        reply = call(client, g.url("feat"), sid, "hang", {})
+        assert reply["error"]["data"]["reason"] == "upstream.timeout"
+        echoed = call(client, g.url("feat"), sid, "echo", {"text": "after"}, id_=11)
+        assert echoed["result"]["content"][0]["text"] == "feat: after"
+        assert any(r.get("event") == "request" and r.get("reason") == "upstream.timeout" for r in g.audit())
 
 
 def test_garbage_on_stdout_is_dropped_and_audited(gw: Gateway, client: httpx.Client) -> None:
@@ -95,14 +97,14 @@ def test_client_cancellation_ends_the_call_and_is_audited(gw: Gateway, client: h
         target=lambda: out.append(httpx.post(gw.url("feat"), json=slow, headers=hdrs, timeout=30))
     )
     t.start()
-    time.sleep(0.4)
+    wait_for_request_start(gw, sid, 42)
     cancel = {
         "jsonrpc": "2.0",
         "method": "notifications/cancelled",
         "params": {"requestId": 42, "reason": "user"},
     }
     assert post(client, gw.url("feat"), cancel, **{"mcp-session-id": sid}).status_code == 202
-    t.join(10)
+    t.join(30)
     assert out and "result" not in out[0].text
     assert any(r.get("decision") == "cancelled" and r.get("session") == sid for r in gw.audit())
 

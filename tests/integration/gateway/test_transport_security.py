@@ -3,13 +3,16 @@ JSON-RPC error naming the reason, is audited, and never reaches an upstream."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from gwtest.procs import Gateway, gateway, is_visible_ascii, stdio_upstream
+from gwtest.procs import Gateway, gateway, is_visible_ascii, stdio_upstream, wait_for_request_start
 from gwtest.raw import HEADERS, body_of, init_body, open_session, post
 
 pytestmark = pytest.mark.integration
@@ -17,9 +20,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def gw() -> Iterator[Gateway]:
+    # Sessions here must outlive any pause a loaded machine imposes between two requests, so the
+    # idle timeout is the default's order of magnitude; the expiry tests start their own gateways.
     config = {
         "security": {"max_body_bytes": 4096},
-        "sessions": {"idle_timeout_s": 2},
         "upstreams": {"feat": stdio_upstream("feat"), "other": stdio_upstream("other")},
     }
     with gateway(config) as g:
@@ -28,8 +32,22 @@ def gw() -> Iterator[Gateway]:
 
 @pytest.fixture()
 def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=20) as c:
+    """A client that ends, after the test, every session the gateway gave it. Each session owns a
+    stdio child, and one principal may hold only `max_stdio_children_per_principal` of them: left
+    open, the sessions of earlier tests would exhaust that quota for later ones."""
+    opened: list[tuple[str, str]] = []
+
+    def remember(resp: httpx.Response) -> None:
+        sid = resp.headers.get("mcp-session-id")
+        if sid and resp.request.method == "POST":
+            opened.append((str(resp.request.url), sid))
+
+    with httpx.Client(timeout=30, event_hooks={"response": [remember]}) as c:
         yield c
+        for url, sid in opened:
+            # A test's own gateway is gone by now, and its sessions with it.
+            with contextlib.suppress(httpx.TransportError):
+                c.delete(url, headers={"mcp-session-id": sid})
 
 
 def _reason(resp: httpx.Response) -> str:
@@ -203,15 +221,21 @@ def test_session_is_bound_to_its_endpoint(gw: Gateway, client: httpx.Client) -> 
     assert r.status_code == 404
 
 
-def test_idle_session_expires(gw: Gateway, client: httpx.Client) -> None:
-    import time
-
-    sid = open_session(client, gw.url("feat"))
-    time.sleep(2.5)  # idle_timeout_s is 2 in this gateway's config
-    r = post(
-        client, gw.url("feat"), {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, **{"mcp-session-id": sid}
-    )
-    assert r.status_code == 404
+def test_idle_session_expires(client: httpx.Client) -> None:
+    # A gateway of its own with a short idle timeout: sleeping past it guarantees expiry however
+    # slow the machine, and no other test's session can be cut off by it. The timeout still
+    # leaves room for the two back-to-back requests that open the session.
+    config = {"sessions": {"idle_timeout_s": 3.0}, "upstreams": {"feat": stdio_upstream("feat")}}
+    with gateway(config) as g:
+        sid = open_session(client, g.url("feat"))
+        time.sleep(4.0)
+        r = post(
+            client,
+            g.url("feat"),
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+            **{"mcp-session-id": sid},
+        )
+        assert r.status_code == 404
 
 
 def test_get_stream_requires_event_stream_accept(gw: Gateway, client: httpx.Client) -> None:
@@ -240,24 +264,20 @@ def test_unknown_method_passes_through_to_the_upstream(gw: Gateway, client: http
 
 
 def test_duplicate_in_flight_request_id_is_rejected(gw: Gateway, client: httpx.Client) -> None:
-    import threading
-
     sid = open_session(client, gw.url("feat"))
     hdrs = {**HEADERS, "mcp-session-id": sid}
     slow = {
         "jsonrpc": "2.0",
         "id": 77,
         "method": "tools/call",
-        "params": {"name": "hang", "arguments": {"seconds": 1}},
+        "params": {"name": "hang", "arguments": {"seconds": 5}},
     }
     first: list[httpx.Response] = []
     t = threading.Thread(
-        target=lambda: first.append(httpx.post(gw.url("feat"), json=slow, headers=hdrs, timeout=20))
+        target=lambda: first.append(httpx.post(gw.url("feat"), json=slow, headers=hdrs, timeout=60))
     )
     t.start()
-    import time
-
-    time.sleep(0.3)
+    wait_for_request_start(gw, sid, 77)
     r = post(client, gw.url("feat"), slow, **{"mcp-session-id": sid})
     t.join()
     assert "already in use" in body_of(r)["error"]["message"]
@@ -265,15 +285,21 @@ def test_duplicate_in_flight_request_id_is_rejected(gw: Gateway, client: httpx.C
 
 
 def test_session_past_its_absolute_lifetime_expires_even_while_in_use(client: httpx.Client) -> None:
-    import time
-
+    max_age = 4.0
     config = {
-        "sessions": {"idle_timeout_s": 60, "max_age_s": 1.5},
+        "sessions": {"idle_timeout_s": 600, "max_age_s": max_age},
         "upstreams": {"feat": stdio_upstream("feat")},
     }
     with gateway(config) as g:
+        opened_before = time.monotonic()
         sid = open_session(client, g.url("feat"))
         body = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
         assert post(client, g.url("feat"), body, **{"mcp-session-id": sid}).status_code == 200
-        time.sleep(2.0)  # kept busy would not help: max_age_s is absolute
-        assert post(client, g.url("feat"), body, **{"mcp-session-id": sid}).status_code == 404
+        # Kept busy (every ping resets the idle clock) the session still ends at max_age_s.
+        deadline = time.monotonic() + max_age + 60
+        status = 200
+        while status == 200 and time.monotonic() < deadline:
+            time.sleep(0.25)
+            status = post(client, g.url("feat"), body, **{"mcp-session-id": sid}).status_code
+        assert status == 404
+        assert time.monotonic() - opened_before >= max_age
