@@ -218,17 +218,24 @@ class Fanout:
             return_exceptions=True,
         )
 
+    def working_for(self, channel: Channel) -> list[tuple[str, int]]:
+        """The (upstream, upstream id) pairs still working for `channel`'s request."""
+        return [key for key, pending in self._pending.items() if pending.channel is channel]
+
     async def cancel_for(self, channel: Channel, params: JSON) -> None:
         """Tell each upstream working for `channel`'s request that the client cancelled it."""
-        for (upstream, up_id), pending in list(self._pending.items()):
-            if pending.channel is channel:
-                conn = self.conns.get(upstream)
-                if conn is not None:
-                    with contextlib.suppress(UpstreamError):
-                        await conn.send(
-                            jsonrpc.notification("notifications/cancelled", {**params, "requestId": up_id})
-                        )
-                    conn.abandon(up_id)
+        await self.notify_cancelled(self.working_for(channel), params)
+
+    async def notify_cancelled(self, targets: list[tuple[str, int]], params: JSON) -> None:
+        """Send `notifications/cancelled` for each (upstream, upstream id) and stop reading its reply."""
+        for upstream, up_id in targets:
+            conn = self.conns.get(upstream)
+            if conn is not None:
+                with contextlib.suppress(UpstreamError):
+                    await conn.send(
+                        jsonrpc.notification("notifications/cancelled", {**params, "requestId": up_id})
+                    )
+                conn.abandon(up_id)
 
     async def send(self, upstream: str, msg: JSON) -> None:
         """Send a message that expects no reply; raises UpstreamError if it cannot go."""

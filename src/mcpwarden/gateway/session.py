@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from mcpwarden.gateway import jsonrpc
@@ -198,17 +199,28 @@ class Session:
         self.touch()
         await self.relay.client_response(msg)
 
-    async def cancel_request(self, client_id: Any, reason: str) -> None:
-        """End a client's request as if it had cancelled it (upstream told, task stopped)."""
-        await self._client_cancelled({"requestId": client_id, "reason": reason})
+    def stop_request(self, params: JSON) -> Coroutine[Any, Any, None] | None:
+        """Stop a request now and return what is left to do (tell its upstreams, end its stream).
 
-    async def _client_cancelled(self, params: JSON) -> None:
+        Synchronous up to the task's cancellation, so that an upstream response arriving while
+        the cancellation notice is being sent can no longer complete the request as allowed.
+        """
         request_id = params.get("requestId")
         channel = self.calls.get(request_id)
         if channel is None:
-            return
-        await self.fanout.cancel_for(channel, params)
+            return None
+        targets = self.fanout.working_for(channel)
         task = self.calls.task(request_id)
         if task is not None:
             task.cancel()
-        channel.finish(None)
+
+        async def rest() -> None:
+            await self.fanout.notify_cancelled(targets, params)
+            channel.finish(None)
+
+        return rest()
+
+    async def _client_cancelled(self, params: JSON) -> None:
+        rest = self.stop_request(params)
+        if rest is not None:
+            await rest

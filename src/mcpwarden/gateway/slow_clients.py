@@ -11,6 +11,7 @@ case the client ever reads it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from mcpwarden.gateway import jsonrpc
@@ -26,7 +27,7 @@ class _Session(Protocol):
     id: str
     core: GatewayServices
 
-    async def cancel_request(self, client_id: Any, reason: str) -> None: ...
+    def stop_request(self, params: dict[str, Any]) -> Coroutine[Any, Any, None] | None: ...
 
 
 class SlowClients:
@@ -42,11 +43,15 @@ class SlowClients:
             self._audit(what, "request", details, request_id=client_id)
             if what != "closed":
                 return None
-            task = asyncio.get_running_loop().create_task(
-                self._session.cancel_request(client_id, "client too slow to read its stream")
+            # Stopped here, not in a task scheduled for later: the upstream's response may
+            # already be on its way, and must not complete a request whose stream is gone.
+            rest = self._session.stop_request(
+                {"requestId": client_id, "reason": "client too slow to read its stream"}
             )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if rest is not None:
+                task = asyncio.get_running_loop().create_task(rest)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             return jsonrpc.error(
                 client_id,
                 jsonrpc.UPSTREAM_UNAVAILABLE,
