@@ -50,6 +50,29 @@ def problems(config: GatewayConfig, source: str, *, raw: Any = None, check_port:
     return out
 
 
+def warnings(config: GatewayConfig, source: str, raw: Any) -> list[str]:
+    """Settings that work but probably not as meant, one sentence each (serve starts anyway)."""
+    out: list[str] = []
+    capped = config.limits.max_concurrent_per_principal if config.limits else None
+    in_flight = config.sessions.max_in_flight_per_principal
+    if capped is not None and (_written(raw, "sessions.max_in_flight_per_principal") or capped >= in_flight):
+        # Both count one principal's requests in flight; the session layer refuses first, before
+        # the request is audited or admitted, so only the lower cap ever answers.
+        lower = (
+            "limits.max_concurrent_per_principal (-32003 concurrency.principal)"
+            if capped < in_flight
+            else "sessions.max_in_flight_per_principal (-32005 principal.too_many_in_flight)"
+        )
+        shown = "" if _written(raw, "sessions.max_in_flight_per_principal") else " (default)"
+        out.append(
+            f"{source}: limits.max_concurrent_per_principal: warning: {capped} and "
+            f"sessions.max_in_flight_per_principal{shown} {in_flight} both cap one principal's requests "
+            f"in flight, so only the lower one applies: {lower}; set just one of them "
+            '(see docs/configuration.md, "Two per-principal caps")'
+        )
+    return out
+
+
 def file_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, FileUse, str]]:
     """(key path as written, how serve uses it, value) for every set field marked `FileUse`."""
     for name, info in type(model).model_fields.items():

@@ -106,3 +106,46 @@ def test_a_stdio_cwd_that_is_not_a_folder_is_named(tmp_path: Path) -> None:
         f"mcpwarden: error: {cfg}: upstreams.notes.cwd: folder {tmp_path / 'missing-dir'} does not exist; "
         "expected an existing folder"
     )
+
+
+def caps_config(tmp_path: Path, caps: str) -> Path:
+    cfg = tmp_path / "gateway.yaml"
+    cfg.write_text(
+        f"listen: {{port: {free_port()}}}\nstore: {{path: {tmp_path / 's.sqlite3'}}}\naudit: {{path: null}}\n"
+        f"{caps}upstreams:\n  notes: {{transport: stdio, command: ls}}\n"
+    )
+    return cfg
+
+
+def test_both_per_principal_caps_set_is_a_warning_naming_the_one_that_applies(tmp_path: Path) -> None:
+    cfg = caps_config(
+        tmp_path, "sessions: {max_in_flight_per_principal: 100}\nlimits: {max_concurrent_per_principal: 20}\n"
+    )
+
+    check = mcpwarden("config", "check", str(cfg))
+
+    assert check.returncode == 0 and check.stdout.strip().endswith("ok (1 upstreams)")
+    assert check.stderr.splitlines() == [
+        f"{cfg}: limits.max_concurrent_per_principal: warning: 20 and sessions.max_in_flight_per_principal "
+        "100 both cap one principal's requests in flight, so only the lower one applies: "
+        "limits.max_concurrent_per_principal (-32003 concurrency.principal); set just one of them "
+        '(see docs/configuration.md, "Two per-principal caps")'
+    ]
+
+
+def test_a_concurrency_cap_above_the_default_in_flight_cap_is_a_warning(tmp_path: Path) -> None:
+    cfg = caps_config(tmp_path, "limits: {max_concurrent_per_principal: 500}\n")
+
+    check = mcpwarden("config", "check", str(cfg))
+
+    assert check.returncode == 0
+    assert "sessions.max_in_flight_per_principal (default) 256" in check.stderr
+    assert "only the lower one applies: sessions.max_in_flight_per_principal (-32005" in check.stderr
+
+
+def test_one_per_principal_cap_alone_is_no_warning(tmp_path: Path) -> None:
+    cfg = caps_config(tmp_path, "limits: {max_concurrent_per_principal: 20}\n")
+
+    check = mcpwarden("config", "check", str(cfg))
+
+    assert check.returncode == 0 and check.stderr == ""
