@@ -20,6 +20,7 @@ from mcpwarden.auth.config import AuthConfig, NoCredentials, UpstreamCredentials
 from mcpwarden.egress import EgressDenied, EgressPolicy, EgressRule
 from mcpwarden.guards.content_policy import ContentPolicy
 from mcpwarden.store.config import ReplicaConfig, StoreConfig
+from mcpwarden.types import FileUse
 
 SUPPORTED_PROTOCOL_VERSIONS: tuple[str, ...] = ("2025-03-26", "2025-06-18", "2025-11-25")
 LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[-1]
@@ -133,9 +134,9 @@ class HttpUpstream(_UpstreamBase):
 
 class StdioUpstream(_UpstreamBase):
     transport: Literal["stdio"] = "stdio"
-    command: str
+    command: Annotated[str, FileUse("command", "a program on PATH or the path of an executable file")]
     args: list[str] = Field(default_factory=list)
-    cwd: str | None = None
+    cwd: Annotated[str | None, FileUse("folder", "an existing folder")] = None
     env: dict[str, str] = Field(default_factory=dict, description="Variables set for the child.")
     env_passthrough: list[str] = Field(
         default_factory=list,
@@ -258,9 +259,14 @@ class SessionConfig(_Model):
 class CheckpointConfig(_Model):
     """Ed25519-signed checkpoints of the audit chain (see docs/audit.md, "Signed checkpoints")."""
 
-    key: str = Field(
-        description="Secret reference (`env:NAME` or `file:PATH`) to the Ed25519 private key (PEM)."
-    )
+    key: Annotated[
+        str,
+        FileUse(
+            "secret",
+            "an Ed25519 private key (PEM, `mcpwarden audit keygen` writes one)",
+            parse="mcpwarden.audit.checkpoint:load_private_key",
+        ),
+    ] = Field(description="Secret reference (`env:NAME` or `file:PATH`) to the Ed25519 private key (PEM).")
     every: int = Field(1000, ge=1, le=10_000_000, description="Sign a checkpoint every this many records.")
     on_audit_loss: Literal["refuse", "continue"] = Field(
         "refuse",
@@ -277,7 +283,9 @@ class CheckpointConfig(_Model):
 
 
 class AuditConfig(_Model):
-    path: str | None = Field("var/audit.jsonl", description="JSONL audit file (null: no audit file).")
+    path: Annotated[str | None, FileUse("write", "a file the gateway can create and append to")] = Field(
+        "var/audit.jsonl", description="JSONL audit file (null: no audit file)."
+    )
     fsync: Literal["always", "interval", "never"] = "interval"
     include_raw_arguments: bool = False
     on_failure: Literal["refuse", "continue"] = Field(
@@ -307,7 +315,12 @@ class GatewayConfig(_Model):
         description="The gateway's public base URL (scheme://host[:port], no path). Endpoint resource URLs "
         "(audiences, metadata) are this plus /mcp or /servers/<name>/mcp. Default: from listen host/port.",
     )
-    policy: str | None = Field(
+    policy: Annotated[
+        str | None,
+        FileUse(
+            "read", "a policy file (YAML, see docs/policy.md)", parse="mcpwarden.policy.model:load_policy"
+        ),
+    ] = Field(
         None, description="Least-privilege policy file (YAML, see docs/policy.md). Unset: no policy guard."
     )
 

@@ -89,3 +89,24 @@ class Denied(Exception):
         super().__init__(decision.message or decision.reason or "denied")
         self.guard = guard
         self.decision = decision
+
+
+FileRole = Literal["read", "write", "folder", "command", "secret"]
+
+
+@dataclass(frozen=True, slots=True)
+class FileUse:
+    """Marks a config field naming something `serve` opens or runs (`Annotated[str, FileUse(...)]`).
+
+    `config check` finds these fields by walking the config model (commands/preflight.py), so
+    a new file setting is checked as soon as it is marked, with no list to keep in step.
+    `expected` completes "expected ..." in the error sentence; `parse` ("module:function")
+    reads the file (read) or the secret's value (secret) and raises when it is not what
+    `serve` needs; `only_if` names a sibling field and the value it must have for the file to
+    be used at all (the SQLite path only matters with the sqlite backend).
+    """
+
+    role: FileRole
+    expected: str
+    parse: str | None = None
+    only_if: tuple[str, str] | None = None

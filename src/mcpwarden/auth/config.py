@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from mcpwarden.auth.presets import PresetName, preset_defaults
+from mcpwarden.types import FileUse
 
 ASYMMETRIC_ALGORITHMS: tuple[str, ...] = (
     "RS256",
@@ -36,7 +37,7 @@ def _check_secret_ref(value: str) -> str:
     return value
 
 
-SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
+SecretRef = Annotated[str, AfterValidator(_check_secret_ref), FileUse("secret", "a non-empty secret")]
 
 
 def _check_algorithms(values: list[str]) -> list[str]:

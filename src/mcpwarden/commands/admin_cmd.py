@@ -16,13 +16,9 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from mcpwarden.admin.counters import read_counters
 from mcpwarden.admin.killswitch import KINDS, KillSwitch
 from mcpwarden.cli import EXIT_OK, UsageError
-from mcpwarden.config import ConfigError, load_config
 from mcpwarden.gateway.session_registry import SessionRegistry
 
 DEFAULT_STORE = "var/mcpwarden.sqlite3"
@@ -69,6 +65,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _store_path(args: argparse.Namespace) -> str:
     if args.config:
+        from mcpwarden.config import ConfigError, load_config
+
         try:
             return load_config(args.config).store.path
         except ConfigError as exc:
@@ -119,6 +117,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         json.dump([e.to_dict() for e in entries], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"{len(entries)} disabled")
     for column in ("kind", "name", "since", "by", "reason"):
         table.add_column(column, overflow="fold")
@@ -173,6 +174,9 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"{len(out)} live session(s)")
     for column in ("handle", "subject", "upstreams", "age", "req", "deny", "err"):
         table.add_column(column, overflow="fold")

@@ -12,17 +12,17 @@ import getpass
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from rich.console import Console
-from rich.text import Text
 
-from mcpwarden.audit import verify
-from mcpwarden.audit.checkpoint import CheckpointError, generate_keypair, load_public_key, verify_checkpoints
-from mcpwarden.audit.tailread import last_lines
 from mcpwarden.cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from mcpwarden.commands import audit_query
+
+# The verifier, checkpoint signatures (cryptography) and rich are imported by the actions
+# that use them, so that `mcpwarden audit --help` starts fast (see bench/cli_startup.py).
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -106,11 +106,15 @@ def _missing_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Names
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from mcpwarden.audit import verify
+
     if len(args.file) > 1:
         return _verify_set(args)
     (path,) = args.file
     public = None
     if args.key:
+        from mcpwarden.audit.checkpoint import CheckpointError, load_public_key
+
         try:
             public = load_public_key(Path(args.key).read_bytes())
         except OSError as exc:
@@ -124,6 +128,8 @@ def _verify(args: argparse.Namespace) -> int:
     print(result.summary())
     if public is None:
         return EXIT_OK if result.ok else EXIT_FINDINGS
+    from mcpwarden.audit.checkpoint import verify_checkpoints
+
     signed = verify_checkpoints(path, public)
     print(signed.summary())
     return EXIT_OK if result.ok and signed.ok else EXIT_FINDINGS
@@ -144,6 +150,8 @@ def _verify_set(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    from mcpwarden.audit.checkpoint import generate_keypair
+
     private, public = generate_keypair()
     path = Path(args.private)
     try:
@@ -205,6 +213,10 @@ def _tail(args: argparse.Namespace) -> int:
     import shutil
     import sys
     import time
+
+    from rich.console import Console
+
+    from mcpwarden.audit.tailread import last_lines
 
     if _filtered(args):
         # Filters need the whole file (the last N *matching* records): see audit_query.
@@ -270,6 +282,8 @@ def _line(row: tuple[str | Text, ...], width: int) -> Text:
     """seq, time of day, event, target, decision and latency on one line of at most `width`
     columns; session and principal only when there is room. The target keeps at least 24
     columns; the decision's reason is cut before it."""
+    from rich.text import Text
+
     seq, when, event, session, principal, target, decision, latency = row
     head = Text(f"{seq:>5} {str(when)[11:] or when} {event!s:<15} ")
     verdict = decision if isinstance(decision, Text) else Text(str(decision))
@@ -288,6 +302,8 @@ def _line(row: tuple[str | Text, ...], width: int) -> Text:
 
 
 def _cut(text: Text, width: int) -> Text:
+    from rich.text import Text
+
     if len(text) <= width:
         return text
     if width <= 1:
@@ -299,6 +315,8 @@ def _cut(text: Text, width: int) -> Text:
 
 def _row(raw: bytes) -> tuple[str | Text, ...]:
     """One table row; a line that is not a record is shown as such rather than hidden."""
+    from rich.text import Text
+
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError:

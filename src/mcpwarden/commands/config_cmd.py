@@ -32,14 +32,19 @@ def _schema(_args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from mcpwarden.commands.preflight import problems, read_raw
+    import sys
+
+    from mcpwarden.commands.preflight import problems, read_raw, warnings
     from mcpwarden.config import ConfigError, load_config
 
     try:
         cfg = load_config(args.file)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
-    found = problems(cfg, args.file, raw=read_raw(args.file))
+    raw = read_raw(args.file)
+    for line in warnings(cfg, args.file, raw):
+        print(line, file=sys.stderr)
+    found = problems(cfg, args.file, raw=raw)
     if found:
         raise UsageError("\n".join(found))
     print(f"{args.file}: ok ({len(cfg.upstreams)} upstreams)")

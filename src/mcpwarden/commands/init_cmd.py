@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,9 +29,6 @@ from mcpwarden.egress import is_internal
 
 if TYPE_CHECKING:
     from mcpwarden.scan.model import ServerEntry
-
-# Client config formats whose server entries init can rewrite (plain JSON, servers under one key).
-_EDITABLE = {"mcpServers": "mcpServers", "vscode-mcp": "servers"}
 
 
 def register(subparsers: Any) -> None:
@@ -83,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     output.write_text(gateway_yaml(servers, names), encoding="utf-8")
     count = len(set(names.values()))
     print(f"wrote {output} ({count} upstreams); check it with: mcpwarden config check {output}")
-    changes = wrap_changes(servers, names)
+    changes = wrap_changes(servers, names, {loc.path: loc.format for loc in locations})
     for path, (before, after) in changes.items():
         sys.stdout.writelines(
             difflib.unified_diff(
@@ -100,13 +98,31 @@ def run(args: argparse.Namespace) -> int:
     if not changes:
         print("no client config needs a change")
     elif args.apply:
-        for path, (_before, after) in changes.items():
-            shutil.copy2(path, path.with_name(path.name + ".mcpwarden-backup"))
-            path.write_text(after, encoding="utf-8")
+        for path, (before, after) in changes.items():
+            _apply(path, before, after)
             print(f"updated {path} (backup: {path.name}.mcpwarden-backup)")
     else:
         print("nothing changed in the client configs; run again with --apply to make these changes")
     return EXIT_OK
+
+
+def _apply(path: Path, before: str, after: str) -> None:
+    """Back the file up, then replace it in one step (a client reading it meanwhile sees the
+    old or the new file, never half of one), keeping its permissions. A file that changed
+    since it was read is not overwritten."""
+    from mcpwarden.scan.formats import read_text
+
+    if read_text(path) != before:
+        raise UsageError(f"{path} changed while init ran; nothing was written to it, run init again")
+    shutil.copy2(path, path.with_name(path.name + ".mcpwarden-backup"))
+    temp = path.with_name(f".{path.name}.mcpwarden-{os.getpid()}")
+    try:
+        with open(temp, "w", encoding="utf-8", newline="") as f:
+            f.write(after)
+        shutil.copymode(path, temp)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _default_output() -> Path:
@@ -219,35 +235,59 @@ def _unwrapped(entry: ServerEntry) -> tuple[str, list[str]]:
 
 
 def wrap_changes(
-    servers: list[ServerEntry], names: dict[tuple[str, str], str]
+    servers: list[ServerEntry], names: dict[tuple[str, str], str], formats: Mapping[Path, str]
 ) -> dict[Path, tuple[str, str]]:
-    """For each editable client config: (text now, text with its stdio servers wrapped)."""
-    from mcpwarden.scan.locations import classify
+    """For each client config with stdio servers to wrap: (text now, text with them wrapped).
+
+    Only `command` and `args` of those servers change (see `client_edit`); a file that cannot
+    be edited safely is reported and left out, and its servers are listed for editing by hand.
+    """
+    from mcpwarden.commands.client_edit import EditError, WrapEdit, edit_json, edit_toml
+    from mcpwarden.scan.formats import locate, read_text
+    from mcpwarden.scan.model import ConfigError
 
     out: dict[Path, tuple[str, str]] = {}
     for path in sorted({e.file for e in servers}):
-        loc = classify(path)
-        key = _EDITABLE.get(loc.format if loc else "mcpServers")
         todo = [
             e for e in servers if e.file == path and e.transport == "stdio" and e.command and not _wrapped(e)
         ]
-        if key is None or not todo:
+        if not todo:
             continue
-        before = path.read_text(encoding="utf-8")
         try:
-            data = json.loads(before)
-        except ValueError:
-            continue  # JSON with comments: listed for editing by hand
-        entries = data.get(key) if isinstance(data, dict) else None
-        if not isinstance(entries, dict):
+            fmt = formats.get(path) or locate(path).format
+            before = read_text(path)
+            edits = [
+                WrapEdit(
+                    _server_path(fmt, e, before),
+                    "mcpwarden",
+                    ("wrap", "--name", names[_key(e)], "--", str(e.command)),
+                )
+                for e in todo
+            ]
+            if fmt == "codex-toml":
+                after = edit_toml(before, edits)
+            else:
+                after = edit_json(before, edits, jsonc=fmt in ("vscode-mcp", "vscode-settings"))
+        except (ConfigError, EditError) as exc:
+            print(f"mcpwarden init: not changing {path}: {exc}", file=sys.stderr)
             continue
-        for entry in todo:
-            server = entries.get(entry.name)
-            if not isinstance(server, dict):
-                continue
-            server["args"] = ["wrap", "--name", names[_key(entry)], "--", str(entry.command), *entry.args]
-            server["command"] = "mcpwarden"
-        after = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         if after != before:
             out[path] = (before, after)
     return out
+
+
+def _server_path(fmt: str, entry: ServerEntry, text: str) -> tuple[str, ...]:
+    """Where the scanner found `entry` in its file, as keys from the top."""
+    if fmt == "codex-toml":
+        return ("mcp_servers", entry.name)
+    if fmt == "vscode-mcp":
+        return ("servers", entry.name)
+    if fmt == "vscode-settings":
+        from mcpwarden.scan.jsonc import parse
+
+        root = parse(text.removeprefix("\ufeff"), comments=True, trailing_commas=True).value
+        flat = isinstance(root, dict) and "mcp.servers" in root
+        return ("mcp.servers", entry.name) if flat else ("mcp", "servers", entry.name)
+    if fmt == "claude-user" and entry.scope:
+        return ("projects", entry.scope, "mcpServers", entry.name)
+    return ("mcpServers", entry.name)

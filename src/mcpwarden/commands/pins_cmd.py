@@ -15,10 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.pinning import KINDS, definition_diff, definition_hash
 from mcpwarden.store import PIN_STATUSES, Pin, SQLiteStore, Store, StoreError
@@ -114,6 +110,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_summary(p) for p in pins], indent=2, ensure_ascii=False))
         return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=f"pins in {getattr(store, 'path', 'store')}", show_lines=False)
     for column in ("upstream", "kind", "name", "status", "pinned", "pending", "approved by", "approved at"):
         table.add_column(column, no_wrap=column in ("status", "pinned", "pending"), overflow="fold")
@@ -160,6 +160,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     # soft_wrap: a long line stays one line, so the output (piped to a file or a pager) is
     # still a unified diff that `patch` and reviewers can read; rich would otherwise fold it
     # at the terminal width and the continuation lines would lose their +/- markers.
+    from rich.console import Console
+    from rich.text import Text
+
     console = Console(highlight=False, soft_wrap=True)
     if not text:
         console.print(

@@ -15,20 +15,17 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.cli import EXIT_FINDINGS, EXIT_OK, UsageError
-from mcpwarden.policy.cases import load_cases, run_cases
-from mcpwarden.policy.engine import PolicyDecision, PolicyEngine
-from mcpwarden.policy.model import Kind, load_policy
-from mcpwarden.policy.unused import build_report, parse_duration, parse_time, read_audit
-from mcpwarden.types import Principal
+
+# The policy engine, YAML, pydantic and rich are imported by the actions that use them, so
+# that `mcpwarden policy --help` starts as fast as a bare interpreter (see bench/cli_startup.py).
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mcpwarden.policy.engine import PolicyDecision, PolicyEngine
+    from mcpwarden.policy.model import Kind
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,6 +92,12 @@ def _missing_action(args: argparse.Namespace) -> int:
 
 
 def _engine(path: Path) -> PolicyEngine:
+    import yaml
+    from pydantic import ValidationError
+
+    from mcpwarden.policy.engine import PolicyEngine
+    from mcpwarden.policy.model import load_policy
+
     try:
         return PolicyEngine(load_policy(path))
     except OSError as exc:
@@ -126,6 +129,10 @@ def _args_source(text: str) -> Path | None:
 
 
 def _explain(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from mcpwarden.types import Principal
+
     engine = _engine(args.policy)
     claims = _json_arg(args.claims, "claims", _claims_source)
     if not isinstance(claims, dict):
@@ -166,6 +173,9 @@ def _decision_dict(decision: PolicyDecision) -> dict[str, Any]:
 
 
 def _print_decision(console: Console, decision: PolicyDecision, kind: str, name: str, upstream: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     verdict = Text("ALLOW", style="bold green") if decision.allowed else Text("DENY", style="bold red")
     subject = f"upstream {upstream}" if kind == "upstream" else f"{kind} {name} on upstream {upstream}"
     console.print(Text.assemble(verdict, "  ", subject))
@@ -187,6 +197,12 @@ def _print_decision(console: Console, decision: PolicyDecision, kind: str, name:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    from mcpwarden.policy.cases import load_cases, run_cases
+    from mcpwarden.policy.engine import PolicyEngine
+
     console = Console()
     failed = total = 0
     for path in args.files:
@@ -214,6 +230,8 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _unused(args: argparse.Namespace) -> int:
+    from mcpwarden.policy.unused import build_report, parse_duration, parse_time, read_audit
+
     engine = _engine(args.policy)
     try:
         now = parse_time(args.now) if args.now else datetime.now(UTC)
@@ -248,6 +266,9 @@ def _unused(args: argparse.Namespace) -> int:
         }
         print(json.dumps(payload, indent=2))
     else:
+        from rich.console import Console
+        from rich.table import Table
+
         console = Console()
         table = Table(
             "rule", "role", "upstream", "kind", "pattern", title=f"unused since {since:%Y-%m-%d %H:%M}Z"

@@ -10,44 +10,172 @@ key path as written in it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
+
+from mcpwarden.types import FileUse
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic.fields import FieldInfo
+
     from mcpwarden.config import GatewayConfig
 
 
 def problems(config: GatewayConfig, source: str, *, raw: Any = None, check_port: bool = True) -> list[str]:
-    """Every problem found, one sentence each (empty when serve can start)."""
-    from mcpwarden.config import StdioUpstream
+    """Every problem found, one sentence each (empty when serve can start).
 
+    Every file, folder, command and secret the config names is found by walking the model for
+    fields marked with `FileUse` (see mcpwarden.types); `raw` (the file as written) tells a
+    value the user wrote from a default, which the sentence then says.
+    """
     out: list[str] = []
     if not config.upstreams:
         out.append(
             f"{source}: upstreams: no upstream is configured, so the gateway would serve nothing; "
             "add one under `upstreams:` (see docs/configuration.md)"
         )
-    if config.policy:
-        out.extend(_policy_problem(config.policy, source))
-    for name, up in config.upstreams.items():
-        if isinstance(up, StdioUpstream):
-            problem = command_problem(up.command)
-            if problem:
-                out.append(f"{source}: upstreams.{name}.command: {problem}")
-            if up.cwd and not Path(up.cwd).is_dir():
-                out.append(f"{source}: upstreams.{name}.cwd: folder {up.cwd} does not exist")
-    if config.audit.path:
-        out.extend(_writable(Path(config.audit.path), f"{source}: audit.path"))
-    out.extend(_writable(Path(config.store.path), f"{source}: store.path"))
-    if raw is not None:
-        out.extend(f"{source}: {where}: {problem}" for where, problem in _secret_problems(raw))
+    for where, use, value in file_fields(config):
+        problem = file_problem(use, value)
+        if problem:
+            shown = where if raw is None or _written(raw, where) else f"{where} (default)"
+            out.append(f"{source}: {shown}: {problem}")
     if check_port:
         problem = port_problem(config.listen.host, config.listen.port)
         if problem:
             out.append(f"{source}: listen: {problem}")
     return out
+
+
+def warnings(config: GatewayConfig, source: str, raw: Any) -> list[str]:
+    """Settings that work but probably not as meant, one sentence each (serve starts anyway)."""
+    out: list[str] = []
+    capped = config.limits.max_concurrent_per_principal if config.limits else None
+    in_flight = config.sessions.max_in_flight_per_principal
+    if capped is not None and (_written(raw, "sessions.max_in_flight_per_principal") or capped >= in_flight):
+        # Both count one principal's requests in flight; the session layer refuses first, before
+        # the request is audited or admitted, so only the lower cap ever answers.
+        lower = (
+            "limits.max_concurrent_per_principal (-32003 concurrency.principal)"
+            if capped < in_flight
+            else "sessions.max_in_flight_per_principal (-32005 principal.too_many_in_flight)"
+        )
+        shown = "" if _written(raw, "sessions.max_in_flight_per_principal") else " (default)"
+        out.append(
+            f"{source}: limits.max_concurrent_per_principal: warning: {capped} and "
+            f"sessions.max_in_flight_per_principal{shown} {in_flight} both cap one principal's requests "
+            f"in flight, so only the lower one applies: {lower}; set just one of them "
+            '(see docs/configuration.md, "Two per-principal caps")'
+        )
+    return out
+
+
+def file_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, FileUse, str]]:
+    """(key path as written, how serve uses it, value) for every set field marked `FileUse`."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        where = f"{prefix}.{name}" if prefix else name
+        use = file_use(name, info)
+        if use is None:
+            yield from _nested(value, where)
+        elif isinstance(value, str) and (
+            use.only_if is None or getattr(model, use.only_if[0]) == use.only_if[1]
+        ):
+            yield where, use, value
+
+
+def _nested(value: Any, where: str) -> Iterator[tuple[str, FileUse, str]]:
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        yield from file_fields(value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _nested(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _nested(item, f"{where}[{i}]")
+
+
+def file_use(name: str, info: FieldInfo) -> FileUse | None:
+    """The field's `FileUse` marker, also inside `X | None`; for models outside this module's
+    reach without one, the project's conventions: a description that starts "Secret
+    reference" is a secret, a name ending in `_file` a file read at start."""
+    for item in info.metadata:
+        if isinstance(item, FileUse):
+            return item
+    for arg in get_args(info.annotation):
+        for item in getattr(arg, "__metadata__", ()):
+            if isinstance(item, FileUse):
+                return item
+    if (info.description or "").startswith("Secret reference"):
+        return FileUse("secret", "a non-empty secret")
+    if name.endswith("_file"):
+        return FileUse("read", "a readable file")
+    return None
+
+
+def file_problem(use: FileUse, value: str) -> str | None:
+    """Why serve could not use `value` as `use` says, as the end of one sentence, or None."""
+    if use.role == "command":
+        return command_problem(value)
+    if use.role == "write":
+        return _writable(Path(value))
+    if use.role == "folder":
+        return None if Path(value).is_dir() else f"folder {value} does not exist; expected {use.expected}"
+    if use.role == "secret":
+        return _secret_problem(use, value)
+    return _readable(use, Path(value).expanduser(), f"file {value}")
+
+
+def _readable(use: FileUse, path: Path, shown: str) -> str | None:
+    if not path.exists():
+        return f"{shown} does not exist; expected {use.expected}"
+    if not path.is_file():
+        return f"{shown} is not a file; expected {use.expected}"
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        return f"cannot read {shown}: {exc.strerror or exc}"
+    return _parsed(use, path, shown)
+
+
+def _secret_problem(use: FileUse, ref: str) -> str | None:
+    scheme, _, rest = ref.partition(":")
+    if scheme == "env":
+        if os.environ.get(rest) is None:
+            return f"environment variable {rest} is not set; expected {use.expected} in it"
+    elif scheme == "file":
+        problem = _readable(FileUse("read", use.expected), Path(rest).expanduser(), f"secret file {rest}")
+        if problem:
+            return problem
+    from mcpwarden.auth.secrets import SecretError, resolve_secret
+
+    try:
+        value = resolve_secret(ref)
+    except SecretError as exc:
+        return f"{exc}; expected {use.expected}"
+    return _parsed(use, value, f"the secret in {ref}")
+
+
+def _parsed(use: FileUse, subject: Path | str, shown: str) -> str | None:
+    """Run the field's parser on a file path (read) or a secret's value (secret)."""
+    if use.parse is None:
+        return None
+    import importlib
+
+    module, _, function = use.parse.partition(":")
+    try:
+        getattr(importlib.import_module(module), function)(subject)
+    except Exception as exc:  # a parser's own error: its first sentence says what is wrong
+        text = str(exc).strip()
+        first = text.splitlines()[0].split(". ")[0].rstrip(".") if text else type(exc).__name__
+        return f"{shown} is not {use.expected}: {first}"
+    return None
 
 
 def command_problem(command: str) -> str | None:
@@ -64,48 +192,32 @@ def command_problem(command: str) -> str | None:
     return None
 
 
-def _policy_problem(policy: str, source: str) -> list[str]:
-    path = Path(policy)
-    if not path.is_file():
-        return [f"{source}: policy: policy file {policy} does not exist"]
-    try:
-        from mcpwarden.policy.model import load_policy
-
-        load_policy(path)
-    except OSError as exc:
-        return [f"{source}: policy: cannot read {policy}: {exc.strerror or exc}"]
-    except Exception as exc:  # yaml or validation errors: their first line says what
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [f"{source}: policy: {policy} is not a valid policy: {first}"]
-    return []
-
-
-def _writable(path: Path, where: str) -> list[str]:
+def _writable(path: Path) -> str | None:
     """The file, or the nearest folder that exists above it, must be writable."""
     if path.exists():
-        return [] if os.access(path, os.W_OK) else [f"{where}: {path} is not writable"]
+        return None if os.access(path, os.W_OK) else f"{path} is not writable"
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        return [f"{where}: cannot create {path}: {parent} is not a writable folder"]
-    return []
+        return f"cannot create {path}: {parent} is not a writable folder"
+    return None
 
 
-def _secret_problems(raw: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """`env:NAME` and `file:PATH` secret references that would not resolve at start."""
-    if isinstance(raw, dict):
-        for key, value in raw.items():
-            yield from _secret_problems(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(raw, list):
-        for i, value in enumerate(raw):
-            yield from _secret_problems(value, f"{path}[{i}]")
-    elif isinstance(raw, str) and path.startswith(("auth", "upstreams")):
-        scheme, _, rest = raw.partition(":")
-        if scheme == "file" and rest and not Path(rest).expanduser().is_file():
-            yield path, f"secret file {rest} does not exist"
-        elif scheme == "env" and rest.isidentifier() and rest not in os.environ:
-            yield path, f"environment variable {rest} is not set"
+def _written(raw: Any, where: str) -> bool:
+    """Whether the key path `a.b[0].c` is present in the file as written."""
+    node = raw
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        if part.startswith("[") and isinstance(node, list):
+            index = int(part[1:-1])
+            if index >= len(node):
+                return False
+            node = node[index]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
 
 
 def read_raw(path: str) -> object:

@@ -15,9 +15,6 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
-
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.gateway.session_registry import MIN_HANDLE_PREFIX, SessionRegistry
 
@@ -108,6 +105,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         json.dump([r.to_dict() for r in rows], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} session(s)")
     for column in ("handle", "subject", "client", "issuer", "endpoint", "created", "state"):
         table.add_column(column)

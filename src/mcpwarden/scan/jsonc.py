@@ -37,22 +37,32 @@ class JsonSyntaxError(ValueError):
 
 @dataclass(slots=True)
 class JsonDocument:
-    """A parsed value and the 1-based line on which each object key (by path) appears."""
+    """A parsed value and the 1-based line on which each object key (by path) appears.
+
+    With `parse(..., spans=True)` it also holds where each value and key is in the text
+    (0-based offsets, end exclusive), so that a caller can change one value and leave every
+    other byte (comments, trailing commas, indentation) as the user wrote it.
+    """
 
     value: Any
     key_lines: dict[JsonPath, int] = field(default_factory=dict)
+    value_spans: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    key_offsets: dict[JsonPath, int] = field(default_factory=dict)
 
     def line_of(self, path: JsonPath) -> int | None:
         return self.key_lines.get(path)
 
 
 class _Parser:
-    def __init__(self, text: str, *, comments: bool, trailing_commas: bool) -> None:
+    def __init__(self, text: str, *, comments: bool, trailing_commas: bool, spans: bool = False) -> None:
         self.text = text
         self.pos = 0
         self.comments = comments
         self.trailing_commas = trailing_commas
+        self.spans = spans
         self.key_lines: dict[JsonPath, int] = {}
+        self.value_spans: dict[JsonPath, tuple[int, int]] = {}
+        self.key_offsets: dict[JsonPath, int] = {}
         self._newlines = [i for i, ch in enumerate(text) if ch == "\n"]
 
     def line_col(self, pos: int) -> tuple[int, int]:
@@ -87,6 +97,14 @@ class _Parser:
         self.skip()
         if self.pos >= len(self.text):
             raise self.fail("unexpected end of input")
+        if self.spans and len(path) <= _MAX_INDEXED_DEPTH:
+            start = self.pos
+            result = self._value(path)
+            self.value_spans[path] = (start, self.pos)
+            return result
+        return self._value(path)
+
+    def _value(self, path: JsonPath) -> Any:
         ch = self.text[self.pos]
         if ch == "{":
             return self.obj(path)
@@ -149,6 +167,8 @@ class _Parser:
             child = (*path, key)
             if len(child) <= _MAX_INDEXED_DEPTH:
                 self.key_lines[child] = self.line_col(key_pos)[0]
+                if self.spans:
+                    self.key_offsets[child] = key_pos
             out[key] = self.value(child)
             self.skip()
             if self.text.startswith(",", self.pos):
@@ -185,17 +205,20 @@ class _Parser:
             raise self.fail("expected ',' or ']'")
 
 
-def parse(text: str, *, comments: bool = False, trailing_commas: bool = False) -> JsonDocument:
+def parse(
+    text: str, *, comments: bool = False, trailing_commas: bool = False, spans: bool = False
+) -> JsonDocument:
     """Parse `text`; `comments`/`trailing_commas` enable the JSONC extensions VS Code accepts.
 
     Array elements are indexed too (by integer path component) so that a finding about
-    one argument can point at its own line.
+    one argument can point at its own line. `spans` also records the offsets of values and
+    keys (in `text` after a leading byte-order mark, which is skipped).
     """
     if text.startswith("\ufeff"):
         text = text[1:]
-    parser = _Parser(text, comments=comments, trailing_commas=trailing_commas)
+    parser = _Parser(text, comments=comments, trailing_commas=trailing_commas, spans=spans)
     value = parser.value(())
     parser.skip()
     if parser.pos != len(text):
         raise parser.fail("unexpected data after the JSON value")
-    return JsonDocument(value, parser.key_lines)
+    return JsonDocument(value, parser.key_lines, parser.value_spans, parser.key_offsets)

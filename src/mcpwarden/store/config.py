@@ -7,9 +7,11 @@ config imports them, nothing here imports the gateway.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mcpwarden.types import FileUse
 
 
 class _Model(BaseModel):
@@ -24,7 +26,9 @@ class StoreConfig(_Model):
         description="sqlite: one embedded file (a single gateway). postgres: pins, approvals and the "
         "live-session table in PostgreSQL, ownership and change notifications in Redis (replicas).",
     )
-    path: str = Field("var/mcpwarden.sqlite3", description="SQLite file (backend sqlite).")
+    path: Annotated[
+        str, FileUse("write", "a file the gateway can create and write", only_if=("backend", "sqlite"))
+    ] = Field("var/mcpwarden.sqlite3", description="SQLite file (backend sqlite).")
     url: str | None = Field(
         None, description="PostgreSQL URL, e.g. postgresql://127.0.0.1:5432/mcpwarden (backend postgres)."
     )

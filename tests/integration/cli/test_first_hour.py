@@ -76,9 +76,11 @@ def test_config_check_finds_what_serve_would_fail_on(tmp_path: Path) -> None:
     check = mcpwarden("config", "check", str(cfg))
     assert check.returncode == 2
     assert check.stderr.splitlines() == [
-        f"mcpwarden: error: {cfg}: policy: policy file {tmp_path / 'missing-policy.yaml'} does not exist",
+        f"mcpwarden: error: {cfg}: policy: file {tmp_path / 'missing-policy.yaml'} does not exist; "
+        "expected a policy file (YAML, see docs/policy.md)",
         f"{cfg}: upstreams.notes.command: command 'no-such-notes-server' is not found on PATH",
-        f"{cfg}: upstreams.web.credentials.token: secret file /no/such/token does not exist",
+        f"{cfg}: upstreams.web.credentials.token: secret file /no/such/token does not exist; "
+        "expected a non-empty secret",
     ]
     serve = mcpwarden("serve", "-c", str(cfg), "--port", "0")
     assert serve.returncode == 2 and serve.stderr == check.stderr

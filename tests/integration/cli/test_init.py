@@ -36,21 +36,25 @@ def home_with_clients(tmp_path: Path) -> tuple[Path, Path, Path]:
                         "headers": {"Authorization": "Bearer t0ken"},
                     },
                 }
-            }
+            },
+            indent=2,
         )
     )
-    cursor.write_text(json.dumps({"mcpServers": {"notes": {"command": SERVER[0], "args": SERVER[1:]}}}))
+    cursor.write_text(
+        json.dumps({"mcpServers": {"notes": {"command": SERVER[0], "args": SERVER[1:]}}}, indent=2)
+    )
     return home, claude, cursor
 
 
 def init(tmp_path: Path, home: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    extra = extra if "--project" in extra else ("--no-project", *extra)
     env = {
         **os.environ,
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     return subprocess.run(
-        [PYTHON, "-m", "mcpwarden", "init", "--home", str(home), "--platform", "linux", "--no-project",
+        [PYTHON, "-m", "mcpwarden", "init", "--home", str(home), "--platform", "linux",
          "--output", str(tmp_path / "gateway.yaml"), *extra],
         capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
