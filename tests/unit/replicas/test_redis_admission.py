@@ -246,3 +246,15 @@ def test_a_replica_counters_expire_unless_it_keeps_publishing(prefix: str, clien
     publish_counters(a, client, prefix, "a", full=True)
     ttl = client.ttl(counters_key(prefix, "a"))
     assert 0 < ttl <= 10
+
+
+def test_a_principal_rate_spent_through_one_replica_is_spent_on_the_other(
+    prefix: str, client: redis.Redis
+) -> None:
+    limits = LimitsConfig(per_principal=RateConfig(rate=0.01, burst=2))
+    a = Admission(limits, limiter=RedisTokenBuckets(client, prefix))
+    b = Admission(limits, limiter=RedisTokenBuckets(client, prefix))
+    who = Principal()
+    assert a.http_retry_after(who) == 0.0 and b.http_retry_after(who) == 0.0
+    # The HTTP front answers a positive wait with 429 and Retry-After (whole seconds).
+    assert b.http_retry_after(who) > 1.0 and a.http_retry_after(who) > 1.0
