@@ -4,6 +4,11 @@ One SDK server (Streamable HTTP, `echo`) and, in one run, four setups in front o
 
 * `sqlite`: one gateway on the embedded SQLite store (the baseline);
 * `postgres`: one gateway on PostgreSQL + Redis (what the shared backends add per call);
+
+Every setup has a (never reached) per-tool rate limit, so each call takes a token: from
+an in-process bucket on SQLite, from the shared Redis bucket (one script round trip) on
+PostgreSQL + Redis. The kill switch is on in both (cached; re-read only on a change).
+
 * `lb-1`: the balancer in front of that one PostgreSQL gateway (what the balancer adds);
 * `lb-2`: the balancer in front of two PostgreSQL replicas (what a second replica buys).
 
@@ -115,11 +120,12 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         upstream_url, _ = stack.enter_context(http_server(FEATURES_SERVER))
         upstreams = {"feat": http_upstream(upstream_url, pinning="tofu")}
-        sqlite_gw = stack.enter_context(gateway({"upstreams": upstreams}))
+        limits = {"per_tool": {"rate": 1_000_000, "burst": 1_000_000}}
+        sqlite_gw = stack.enter_context(gateway({"upstreams": upstreams, "limits": limits}))
         schema = stack.enter_context(scratch_schema())
         prefix = stack.enter_context(scratch_prefix())
         workdir = Path(stack.enter_context(__import__("tempfile").TemporaryDirectory(prefix="mcpw-bench-")))
-        config = {"upstreams": upstreams, "store": store_section(schema, prefix)}
+        config = {"upstreams": upstreams, "store": store_section(schema, prefix), "limits": limits}
         r1 = stack.enter_context(start_replica(workdir, "a", config, stack))
         r2 = stack.enter_context(start_replica(workdir, "b", config, stack))
         lb1, _ = start_balancer([r1.base], stack)
