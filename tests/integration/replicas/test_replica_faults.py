@@ -248,3 +248,28 @@ def test_redis_down_fails_calls_closed_says_so_and_recovers_by_itself(upstream: 
             assert store_up(r.metrics_base) == {"postgres": 1.0, "redis": 1.0}
         refusals = [x for x in r.audit() if x.get("reason") == "store.unavailable"]
         assert any(x.get("request_id") == "during" for x in refusals), "each refusal is audited"
+
+
+def test_a_session_whose_replica_died_gets_owner_gone_and_a_new_session_works(
+    upstream: dict[str, Any],
+) -> None:
+    with cluster(upstream) as c:
+        a, b = c.replicas
+        with httpx.Client(timeout=30) as client:
+            sid = open_session(client, a.url(UP))
+            assert reason_of(lookup(client, a.url(UP), sid, "before")) == "ok"
+            os.killpg(a.proc.pid, signal.SIGKILL)
+            a.proc.wait(10)
+            # B answers 404 for the stray session: naming A while A's presence key lives,
+            # `session.owner_gone` once it expired (10 s after A's last heartbeat).
+            wait_for(
+                lambda: reason_of(lookup(client, b.url(UP), sid, uuid.uuid4().hex)) == "session.owner_gone",
+                60,
+                "the owner to be reported gone",
+            )
+            # The balancer never saw `sid` minted: whichever backend it tries, B answers.
+            stray = lookup(client, c.url(UP), sid, "via-balancer")
+            assert stray.status_code == 404
+            assert stray.json()["error"]["data"]["reason"] == "session.owner_gone"
+            fresh = open_session(client, c.url(UP))
+            assert reason_of(lookup(client, c.url(UP), fresh, "after")) == "ok"
