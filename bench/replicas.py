@@ -104,6 +104,30 @@ def feed_delivery(prefix: str, count: int = 200) -> list[float]:
         b.close()
 
 
+def bucket_cost(prefix: str, count: int = 2000) -> dict[str, list[float]]:
+    """Seconds per take: the in-process bucket against the shared Redis bucket (one script)."""
+    import redis
+
+    from gwtest.services import REDIS_URL
+    from mcpwarden.admin.ratelimit import Rate, TokenBuckets
+    from mcpwarden.admin.ratelimit_redis import RedisTokenBuckets
+
+    client = redis.Redis.from_url(REDIS_URL)
+    limit = Rate(1_000_000, 1_000_000)
+    out: dict[str, list[float]] = {}
+    try:
+        for name, buckets in (("memory", TokenBuckets()), ("redis", RedisTokenBuckets(client, prefix))):
+            times = []
+            for i in range(count):
+                t0 = time.perf_counter()
+                buckets.acquire(f"t:bench/{i % 50}", limit)
+                times.append(time.perf_counter() - t0)
+            out[name] = times
+    finally:
+        client.close()
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -139,6 +163,7 @@ def main() -> None:
         lat: dict[str, list[float]] = {k: [] for k in setups}
         tput: dict[str, list[float]] = {k: [] for k in setups}
         feed = feed_delivery(prefix)
+        buckets = bucket_cost(prefix)
         asyncio.run(round_(setups["sqlite"], args.concurrency * 4, args.concurrency))  # warm up
         for _ in range(args.rounds):
             for name, url in setups.items():
@@ -164,6 +189,11 @@ def main() -> None:
     )
     print(
         f"change feed      publish -> other replica p50 {pct(feed, 0.5):.2f} ms, p99 {pct(feed, 0.99):.2f} ms"
+    )
+    mem, red = buckets["memory"], buckets["redis"]
+    print(
+        f"rate bucket      per take: memory p50 {pct(mem, 0.5):.3f} ms, p99 {pct(mem, 0.99):.3f} ms; "
+        f"redis p50 {pct(red, 0.5):.3f} ms, p99 {pct(red, 0.99):.3f} ms"
     )
     print(f"lb-1/postgres    p50 {pct(lat['lb-1'], 0.5) / pct(lat['postgres'], 0.5):.2f}x (the balancer hop)")
 
