@@ -4,6 +4,11 @@ One SDK server (Streamable HTTP, `echo`) and, in one run, four setups in front o
 
 * `sqlite`: one gateway on the embedded SQLite store (the baseline);
 * `postgres`: one gateway on PostgreSQL + Redis (what the shared backends add per call);
+
+Every setup has a (never reached) per-tool rate limit, so each call takes a token: from
+an in-process bucket on SQLite, from the shared Redis bucket (one script round trip) on
+PostgreSQL + Redis. The kill switch is on in both (cached; re-read only on a change).
+
 * `lb-1`: the balancer in front of that one PostgreSQL gateway (what the balancer adds);
 * `lb-2`: the balancer in front of two PostgreSQL replicas (what a second replica buys).
 
@@ -99,6 +104,30 @@ def feed_delivery(prefix: str, count: int = 200) -> list[float]:
         b.close()
 
 
+def bucket_cost(prefix: str, count: int = 2000) -> dict[str, list[float]]:
+    """Seconds per take: the in-process bucket against the shared Redis bucket (one script)."""
+    import redis
+
+    from gwtest.services import REDIS_URL
+    from mcpwarden.admin.ratelimit import Rate, TokenBuckets
+    from mcpwarden.admin.ratelimit_redis import RedisTokenBuckets
+
+    client = redis.Redis.from_url(REDIS_URL)
+    limit = Rate(1_000_000, 1_000_000)
+    out: dict[str, list[float]] = {}
+    try:
+        for name, buckets in (("memory", TokenBuckets()), ("redis", RedisTokenBuckets(client, prefix))):
+            times = []
+            for i in range(count):
+                t0 = time.perf_counter()
+                buckets.acquire(f"t:bench/{i % 50}", limit)
+                times.append(time.perf_counter() - t0)
+            out[name] = times
+    finally:
+        client.close()
+    return out
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -115,11 +144,12 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         upstream_url, _ = stack.enter_context(http_server(FEATURES_SERVER))
         upstreams = {"feat": http_upstream(upstream_url, pinning="tofu")}
-        sqlite_gw = stack.enter_context(gateway({"upstreams": upstreams}))
+        limits = {"per_tool": {"rate": 1_000_000, "burst": 1_000_000}}
+        sqlite_gw = stack.enter_context(gateway({"upstreams": upstreams, "limits": limits}))
         schema = stack.enter_context(scratch_schema())
         prefix = stack.enter_context(scratch_prefix())
         workdir = Path(stack.enter_context(__import__("tempfile").TemporaryDirectory(prefix="mcpw-bench-")))
-        config = {"upstreams": upstreams, "store": store_section(schema, prefix)}
+        config = {"upstreams": upstreams, "store": store_section(schema, prefix), "limits": limits}
         r1 = stack.enter_context(start_replica(workdir, "a", config, stack))
         r2 = stack.enter_context(start_replica(workdir, "b", config, stack))
         lb1, _ = start_balancer([r1.base], stack)
@@ -133,6 +163,7 @@ def main() -> None:
         lat: dict[str, list[float]] = {k: [] for k in setups}
         tput: dict[str, list[float]] = {k: [] for k in setups}
         feed = feed_delivery(prefix)
+        buckets = bucket_cost(prefix)
         asyncio.run(round_(setups["sqlite"], args.concurrency * 4, args.concurrency))  # warm up
         for _ in range(args.rounds):
             for name, url in setups.items():
@@ -158,6 +189,11 @@ def main() -> None:
     )
     print(
         f"change feed      publish -> other replica p50 {pct(feed, 0.5):.2f} ms, p99 {pct(feed, 0.99):.2f} ms"
+    )
+    mem, red = buckets["memory"], buckets["redis"]
+    print(
+        f"rate bucket      per take: memory p50 {pct(mem, 0.5):.3f} ms, p99 {pct(mem, 0.99):.3f} ms; "
+        f"redis p50 {pct(red, 0.5):.3f} ms, p99 {pct(red, 0.99):.3f} ms"
     )
     print(f"lb-1/postgres    p50 {pct(lat['lb-1'], 0.5) / pct(lat['postgres'], 0.5):.2f}x (the balancer hop)")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,10 @@ class Replica:
     audit_path: Path
     log_path: Path
     proc: subprocess.Popen[bytes]
+    # With `operations=True`: this replica's admin API and metrics listeners.
+    admin_base: str = ""
+    metrics_base: str = ""
+    admin_token: str = ""
 
     def url(self, upstream: str | None = None) -> str:
         return f"{self.base}/servers/{upstream}/mcp" if upstream else f"{self.base}/mcp"
@@ -80,9 +85,17 @@ def store_section(schema: str, prefix: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
 @contextlib.contextmanager
 def start_replica(
-    workdir: Path, replica_id: str, config: dict[str, Any], stack: contextlib.ExitStack
+    workdir: Path,
+    replica_id: str,
+    config: dict[str, Any],
+    stack: contextlib.ExitStack,
+    *,
+    operations: bool = False,
 ) -> Iterator[Replica]:
     port = free_port()
     rdir = workdir / replica_id
@@ -92,6 +105,14 @@ def start_replica(
         "replica": {"id": replica_id, "url": f"http://127.0.0.1:{port}"},
         "audit": {"path": str(rdir / "audit.jsonl"), "fsync": "never"},
     }
+    admin_base = metrics_base = ""
+    if operations:
+        token_file = rdir / "admin-token"
+        token_file.write_text(ADMIN_TOKEN)
+        admin_port, metrics_port = free_port(), free_port()
+        cfg["admin"] = {"listen": f"127.0.0.1:{admin_port}", "token": f"file:{token_file}"}
+        cfg["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
+        admin_base, metrics_base = f"http://127.0.0.1:{admin_port}", f"http://127.0.0.1:{metrics_port}"
     cfg_path = rdir / "gateway.yaml"
     cfg_path.write_text(yaml.safe_dump(cfg))
     log_path = rdir / "gateway.log"
@@ -105,7 +126,20 @@ def start_replica(
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
-        yield Replica(replica_id, f"http://127.0.0.1:{port}", cfg_path, rdir / "audit.jsonl", log_path, proc)
+        if operations:
+            wait_http(f"{metrics_base}/metrics", timeout=60, proc=proc)
+            wait_http(f"{admin_base}/v1/nothing", timeout=60, proc=proc)
+        yield Replica(
+            replica_id,
+            f"http://127.0.0.1:{port}",
+            cfg_path,
+            rdir / "audit.jsonl",
+            log_path,
+            proc,
+            admin_base=admin_base,
+            metrics_base=metrics_base,
+            admin_token=ADMIN_TOKEN if operations else "",
+        )
     finally:
         stop(proc)
 
@@ -126,9 +160,17 @@ def start_balancer(backends: list[str], stack: contextlib.ExitStack) -> tuple[st
 
 @contextlib.contextmanager
 def cluster(
-    upstreams: dict[str, Any], *, replicas: int = 2, store: dict[str, Any] | None = None, **config: Any
+    upstreams: dict[str, Any],
+    *,
+    replicas: int = 2,
+    store: dict[str, Any] | None = None,
+    operations: bool = False,
+    **config: Any,
 ) -> Iterator[Cluster]:
-    """Replicas `a`, `b`, ... on one scratch schema/prefix, behind a balancer."""
+    """Replicas `a`, `b`, ... on one scratch schema/prefix, behind a balancer.
+
+    `operations`: each replica also serves its admin API and metrics on ports of its own.
+    """
     postgres_or_skip()
     redis_or_skip()
     with contextlib.ExitStack() as stack:
@@ -141,7 +183,26 @@ def cluster(
         c = Cluster(workdir, store)
         for i in range(replicas):
             c.replicas.append(
-                stack.enter_context(start_replica(workdir, "ab"[i] if i < 2 else f"r{i}", base, stack))
+                stack.enter_context(
+                    start_replica(workdir, "ab"[i] if i < 2 else f"r{i}", base, stack, operations=operations)
+                )
             )
         c.balancer, c.balancer_proc = start_balancer([r.base for r in c.replicas], stack)
         yield c
+
+
+def until(predicate: Any, deadline_s: float, step: float = 0.02) -> float:
+    """Seconds from now to the start of the first check of `predicate()` that held.
+
+    What counts is when a check *started*: on a loaded machine one round trip through the
+    gateway can take longer than the deadline itself, and the state a check sees is the
+    state when its request arrived. Fails when no check started within `deadline_s` held.
+    """
+    t0 = time.monotonic()
+    while True:
+        started = time.monotonic() - t0
+        if started > deadline_s:
+            raise AssertionError(f"not within {deadline_s}s")
+        if predicate():
+            return started
+        time.sleep(step)

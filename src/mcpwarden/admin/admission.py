@@ -16,8 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from mcpwarden.admin.config import LimitsConfig, RateConfig
-from mcpwarden.admin.killswitch import Disabled, KillSwitch
+from mcpwarden.admin.killswitch import Disabled, KillSwitchStore
 from mcpwarden.admin.ratelimit import ConcurrencyLimiter, InFlightCounts, Rate, RateLimiter, TokenBuckets
+from mcpwarden.gateway.http_errors import HttpRejection
+from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Decision, Denied, Principal
 
 AuditFn = Callable[..., None]
@@ -36,7 +38,7 @@ class Admission:
     def __init__(
         self,
         limits: LimitsConfig | None = None,
-        killswitch: KillSwitch | None = None,
+        killswitch: KillSwitchStore | None = None,
         audit: AuditFn | None = None,
         *,
         limiter: RateLimiter | None = None,
@@ -114,10 +116,17 @@ class Admission:
     # -- checks ---------------------------------------------------------------------------
 
     def http_retry_after(self, principal: Principal) -> float:
-        """Seconds the principal must wait (0.0: go ahead). Takes a token when allowed."""
+        """Seconds the principal must wait (0.0: go ahead). Takes a token when allowed.
+
+        A shared bucket that cannot be reached refuses the request (503, audited by the
+        front as `store.unavailable`): an unchecked limit is no limit.
+        """
         if self._principal_rate is None:
             return 0.0
-        return self.limiter.acquire(f"p:{principal.key}", self._principal_rate)
+        try:
+            return self.limiter.acquire(f"p:{principal.key}", self._principal_rate)
+        except StoreUnavailable as exc:
+            raise HttpRejection(503, "store.unavailable", str(exc)) from exc
 
     def check_request(self, sid: str, who: Principal, *, charge_principal: bool, ctx: dict[str, Any]) -> None:
         """Every client request: a disabled principal or session, the principal's rate (stdio).

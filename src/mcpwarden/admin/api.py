@@ -27,8 +27,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mcpwarden.admin.counters import SessionCounters, handle_of
-from mcpwarden.admin.killswitch import KINDS, KillSwitch
+from mcpwarden.admin.killswitch import KINDS, KillSwitchStore
 from mcpwarden.auth.secrets import SecretError, resolve_secret
+from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Principal
 
 log = logging.getLogger("mcpwarden.admin")
@@ -87,7 +88,7 @@ def session_rows(sessions: dict[str, Any], counters: SessionCounters) -> list[di
 
 def build_admin_app(
     target: AdminTarget,
-    killswitch: KillSwitch,
+    killswitch: KillSwitchStore,
     counters: SessionCounters,
     token_ref: str,
     *,
@@ -132,10 +133,24 @@ def build_admin_app(
             return denied
         return _json({"sessions": session_rows(target.sessions, counters)})
 
+    def unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        # The shared kill switch (Redis) is away: say so, and leave a record of the attempt.
+        target.audit_event(
+            "rejected",
+            principal=API_PRINCIPAL,
+            reason="store.unavailable",
+            message=str(exc),
+            details={"path": request.url.path, "http_method": request.method},
+        )
+        return _error(503, "store.unavailable", str(exc))
+
     async def disabled(request: Request) -> Response:
         if (denied := authorized(request)) is not None:
             return denied
-        return _json({"disabled": [d.to_dict() for d in killswitch.list()]})
+        try:
+            return _json({"disabled": [d.to_dict() for d in killswitch.list()]})
+        except StoreUnavailable as exc:
+            return unavailable(request, exc)
 
     async def change(request: Request) -> Response:
         if (denied := authorized(request)) is not None:
@@ -166,6 +181,8 @@ def build_admin_app(
                 target.check_kill_switch()
                 return _json({"disabled": entry.to_dict()})
             found = killswitch.enable(kind, name)
+        except StoreUnavailable as exc:
+            return unavailable(request, exc)
         except (ValueError, orjson.JSONDecodeError) as exc:
             return _error(400, "admin.invalid", f"{exc}; kind is one of {', '.join(KINDS)}")
         if not found:

@@ -94,13 +94,22 @@ class SessionCounters:
     def get(self, session_id: str) -> Counts:
         return self.by_session.get(session_id) or Counts()
 
-    def publish(self, conn: sqlite3.Connection) -> None:
-        """Write changed counters to the store (the gateway's sweeper calls this each second)."""
+    def take_changes(self, *, everything: bool = False) -> tuple[list[tuple[str, Counts]], list[str]]:
+        """(handle, counts) changed and handles ended since the last call, for a publisher.
+
+        `everything`: every live session's counts, for a publisher that starts afresh.
+        """
         with self._lock:
-            rows = [(handle_of(sid), self.by_session[sid]) for sid in self._dirty if sid in self.by_session]
+            sids = self.by_session if everything else self._dirty
+            rows = [(handle_of(sid), self.by_session[sid]) for sid in sids if sid in self.by_session]
             gone = [handle_of(sid) for sid in self._gone]
             self._dirty.clear()
             self._gone.clear()
+        return rows, gone
+
+    def publish(self, conn: sqlite3.Connection) -> None:
+        """Write changed counters to the store (the gateway's sweeper calls this each second)."""
+        rows, gone = self.take_changes()
         if not rows and not gone:
             return
         conn.execute("BEGIN")

@@ -14,10 +14,12 @@ characters, as `mcpwarden sessions` shows them) or a session id.
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import hashlib
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -78,7 +80,91 @@ def normalize(kind: str, name: str) -> tuple[Kind, str]:
     return kind, name
 
 
-class KillSwitch:
+def blocking_entry(
+    e: dict[tuple[str, str], Disabled],
+    *,
+    principal_subject: str,
+    principal_key: str,
+    session_handle: str,
+    upstream: str | None,
+    tool: str | None,
+) -> Disabled | None:
+    """The entry of `e` that stops a message with these attributes, if any.
+
+    One matcher for every backend (SQLite file, Redis), so a disable means the same thing
+    whichever store holds it.
+    """
+    if not e:
+        return None
+    for candidate in (("principal", principal_subject), ("principal", principal_key)):
+        if candidate in e:
+            return e[candidate]
+    for (kind, name), entry in e.items():
+        if kind == "session" and session_handle.startswith(name):
+            return entry
+    if upstream is not None:
+        if ("server", upstream) in e:
+            return e[("server", upstream)]
+        if tool is not None:
+            return e.get(("tool", tool)) or e.get(("tool", f"{upstream}/{tool}"))
+    return None
+
+
+class KillSwitchStore(ABC):
+    """The kill switch as admission, the admin API and the CLI see it, whatever holds it.
+
+    The current set is cached in `_entries`, so the per-message check is a dict lookup;
+    `refresh` re-reads it when the backing store (the SQLite table, the Redis hash) changed.
+    """
+
+    _entries: dict[tuple[str, str], Disabled]
+
+    @abstractmethod
+    def refresh(self) -> tuple[list[Disabled], list[Disabled]]:
+        """Re-read the set if another process changed it; returns (added, removed)."""
+
+    @abstractmethod
+    def disable(self, kind: str, name: str, *, by: str, reason: str | None = None) -> Disabled: ...
+
+    @abstractmethod
+    def enable(self, kind: str, name: str) -> bool:
+        """Lift a disable; False when nothing matched."""
+
+    @abstractmethod
+    def list(self) -> list[Disabled]:
+        """The set as stored now (not the cache): for the CLI and the admin API."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    def empty(self) -> bool:
+        return not self._entries
+
+    def entries(self) -> builtins.list[Disabled]:
+        return sorted(self._entries.values(), key=lambda d: (d.kind, d.name))
+
+    def blocks(
+        self,
+        *,
+        principal_subject: str,
+        principal_key: str,
+        session_handle: str,
+        upstream: str | None,
+        tool: str | None,
+    ) -> Disabled | None:
+        """The entry that stops this message, if any."""
+        return blocking_entry(
+            self._entries,
+            principal_subject=principal_subject,
+            principal_key=principal_key,
+            session_handle=session_handle,
+            upstream=upstream,
+            tool=tool,
+        )
+
+
+class KillSwitch(KillSwitchStore):
     """One connection to the kill-switch table, with the current set cached in memory."""
 
     def __init__(self, path: str | Path) -> None:
@@ -114,39 +200,6 @@ class KillSwitch:
             removed = [d for k, d in self._entries.items() if k not in fresh]
             self._entries = fresh
             return added, removed
-
-    @property
-    def empty(self) -> bool:
-        return not self._entries
-
-    def entries(self) -> list[Disabled]:
-        return sorted(self._entries.values(), key=lambda d: (d.kind, d.name))
-
-    def blocks(
-        self,
-        *,
-        principal_subject: str,
-        principal_key: str,
-        session_handle: str,
-        upstream: str | None,
-        tool: str | None,
-    ) -> Disabled | None:
-        """The entry that stops this message, if any."""
-        if not self._entries:
-            return None
-        e = self._entries
-        for candidate in (("principal", principal_subject), ("principal", principal_key)):
-            if candidate in e:
-                return e[candidate]
-        for (kind, name), entry in e.items():
-            if kind == "session" and session_handle.startswith(name):
-                return entry
-        if upstream is not None:
-            if ("server", upstream) in e:
-                return e[("server", upstream)]
-            if tool is not None:
-                return e.get(("tool", tool)) or e.get(("tool", f"{upstream}/{tool}"))
-        return None
 
     # -- writing (the CLI and the admin API) ----------------------------------------------
 

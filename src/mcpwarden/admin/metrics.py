@@ -21,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from mcpwarden.audit.sinks.queue import QueuedSink
+from mcpwarden.store.base import Store
 
 log = logging.getLogger("mcpwarden.metrics")
 
@@ -60,10 +61,12 @@ class _StateCollector(Collector):
         live_sessions: Callable[[], int],
         quarantined: Callable[[], int],
         sinks: Callable[[], Sequence[QueuedSink]],
+        store_state: Callable[[], dict[str, bool]],
     ) -> None:
         self.live_sessions = live_sessions
         self.quarantined = quarantined
         self.sinks = sinks
+        self.store_state = store_state
 
     def collect(self) -> Iterable[Any]:
         yield GaugeMetricFamily(
@@ -79,6 +82,19 @@ class _StateCollector(Collector):
             "Tool, prompt and template definitions held back pending approval (-1: store unreadable).",
             value=held,
         )
+        up = GaugeMetricFamily(
+            "mcpwarden_store_up",
+            "Whether each store backend (sqlite, postgres, redis) answers now (1) or not (0).",
+            labels=["backend"],
+        )
+        try:
+            state = self.store_state()
+        except Exception:  # a failing probe is a down store, not a failed scrape
+            log.exception("cannot probe the store backends")
+            state = {}
+        for backend, ok in sorted(state.items()):
+            up.add_metric([backend], 1.0 if ok else 0.0)
+        yield up
         depth = GaugeMetricFamily(
             "mcpwarden_audit_sink_queue_depth", "Audit records waiting in a sink's queue.", labels=["sink"]
         )
@@ -108,6 +124,7 @@ class GatewayMetrics:
         live_sessions: Callable[[], int] = lambda: 0,
         quarantined: Callable[[], int] = lambda: 0,
         sinks: Callable[[], Sequence[QueuedSink]] = lambda: (),
+        store_state: Callable[[], dict[str, bool]] = dict,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
@@ -135,7 +152,7 @@ class GatewayMetrics:
             ["reason"],
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(live_sessions, quarantined, sinks))
+        self.registry.register(_StateCollector(live_sessions, quarantined, sinks, store_state))
         self._upstream = _Labels()
         self._method = _Labels()
         self._reason = _Labels()
@@ -171,12 +188,17 @@ class GatewayMetrics:
             self._server = None
 
 
-def count_held_definitions(store_path: str) -> int:
+def count_held(store: Store) -> int:
     """Definitions not callable as listed: quarantined, rejected, or with a change pending."""
+    return sum(1 for p in store.list_pins() if p.status != "approved" or p.pending_hash is not None)
+
+
+def count_held_definitions(store_path: str) -> int:
+    """`count_held` of the SQLite file at `store_path` (opened for this count only)."""
     from mcpwarden.store import SQLiteStore
 
     store = SQLiteStore(store_path)
     try:
-        return sum(1 for p in store.list_pins() if p.status != "approved" or p.pending_hash is not None)
+        return count_held(store)
     finally:
         store.close()

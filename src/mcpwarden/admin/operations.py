@@ -39,13 +39,20 @@ class Operations:
         self.metrics: GatewayMetrics | None = None
         if config.metrics is not None:
             # prometheus-client is imported only when metrics are on.
-            from mcpwarden.admin.metrics import GatewayMetrics, count_held_definitions
+            from mcpwarden.admin.metrics import GatewayMetrics, count_held, count_held_definitions
+            from mcpwarden.gateway.replication import store_state
 
             store = config.store.path
+            backends = core.backends
             self.metrics = GatewayMetrics(
                 live_sessions=lambda: len(core.sessions),
-                quarantined=lambda: count_held_definitions(store),
+                quarantined=(
+                    (lambda: count_held(backends.store))
+                    if backends is not None and backends.shared
+                    else (lambda: count_held_definitions(store))
+                ),
                 sinks=self._sinks,
+                store_state=lambda: store_state(core),
             )
             fanout.add_observer(self.metrics.observe)
         self.anomaly: AnomalyDetector | None = None
@@ -99,6 +106,10 @@ class Operations:
         self._tasks.append(task)
 
     async def _publish(self) -> None:
+        backends = self.core.backends
+        if backends is not None and backends.redis is not None:
+            await self._publish_shared(backends.redis)
+            return
         conn = await asyncio.to_thread(open_counters_table, self.config.store.path)
         try:
             while True:
@@ -109,6 +120,23 @@ class Operations:
                     log.exception("cannot publish session counters to the store")
         finally:
             conn.close()
+
+    async def _publish_shared(self, client: Any) -> None:
+        """Replicas: each publishes its counters to its own Redis hash (admin.counters_redis)."""
+        from mcpwarden.admin.counters_redis import publish_counters
+        from mcpwarden.store.base import StoreUnavailable
+
+        prefix, replica = self.config.store.redis_prefix, self.core.replica_id
+        full = True
+        while True:
+            await asyncio.sleep(PUBLISH_INTERVAL_S)
+            try:
+                await asyncio.to_thread(publish_counters, self.counters, client, prefix, replica, full=full)
+                full = False
+            except StoreUnavailable as exc:
+                if not full:
+                    log.warning("%s", exc)
+                full = True
 
     async def stop(self) -> None:
         if self._admin_server is not None:

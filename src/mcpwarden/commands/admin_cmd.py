@@ -17,9 +17,10 @@ import sys
 from typing import Any
 
 from mcpwarden.admin.counters import read_counters
-from mcpwarden.admin.killswitch import KINDS, KillSwitch
+from mcpwarden.admin.killswitch import KINDS, KillSwitch, KillSwitchStore
 from mcpwarden.cli import EXIT_OK, UsageError
-from mcpwarden.gateway.session_registry import SessionRegistry
+from mcpwarden.gateway.session_registry import SessionRegistry, SessionRow
+from mcpwarden.store.base import StoreUnavailable
 
 DEFAULT_STORE = "var/mcpwarden.sqlite3"
 
@@ -74,6 +75,20 @@ def _store_path(args: argparse.Namespace) -> str:
     return str(args.store or os.environ.get("MCPWARDEN_STORE") or DEFAULT_STORE)
 
 
+def _killswitch(args: argparse.Namespace) -> KillSwitchStore:
+    """The gateway's kill switch: the Redis hash of replicas (`-c` with backend postgres) or the file."""
+    if args.config:
+        from mcpwarden.admin.killswitch_redis import open_killswitch
+        from mcpwarden.config import ConfigError, load_config
+
+        try:
+            store = load_config(args.config).store
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from exc
+        return open_killswitch(store)
+    return KillSwitch(_store_path(args))
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -82,10 +97,10 @@ def _user() -> str:
 
 
 def cmd_disable(args: argparse.Namespace) -> int:
-    ks = KillSwitch(_store_path(args))
+    ks = _killswitch(args)
     try:
         entry = ks.disable(args.kind, args.name, by=args.by or _user(), reason=args.reason)
-    except ValueError as exc:
+    except (ValueError, StoreUnavailable) as exc:
         raise UsageError(str(exc)) from exc
     finally:
         ks.close()
@@ -94,10 +109,10 @@ def cmd_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_enable(args: argparse.Namespace) -> int:
-    ks = KillSwitch(_store_path(args))
+    ks = _killswitch(args)
     try:
         found = ks.enable(args.kind, args.name)
-    except ValueError as exc:
+    except (ValueError, StoreUnavailable) as exc:
         raise UsageError(str(exc)) from exc
     finally:
         ks.close()
@@ -108,9 +123,11 @@ def cmd_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    ks = KillSwitch(_store_path(args))
+    ks = _killswitch(args)
     try:
         entries = ks.list()
+    except StoreUnavailable as exc:
+        raise UsageError(str(exc)) from exc
     finally:
         ks.close()
     if args.json:
@@ -143,19 +160,43 @@ def _short(seconds: float) -> str:
     return f"{s // 3600}h"
 
 
-def cmd_sessions(args: argparse.Namespace) -> int:
+def _live_sessions(args: argparse.Namespace) -> tuple[list[SessionRow], dict[str, dict[str, Any]]]:
+    """Live sessions and their counters: of every live replica (`-c` with backend postgres:
+    rows in PostgreSQL, presence and counters in Redis) or of the gateway on the store file."""
+    if args.config:
+        from mcpwarden.commands.sessions_cmd import _open_registry
+        from mcpwarden.gateway.replica_registry import ReplicaSessionRegistry
+
+        registry = _open_registry(args)
+        try:
+            rows = [r for r in registry.rows() if r.revoked_at is None]
+            if isinstance(registry, ReplicaSessionRegistry):
+                from mcpwarden.admin.counters_redis import read_replica_counters
+
+                replicas = sorted({r.replica for r in rows if r.replica})
+                return rows, read_replica_counters(registry.redis, registry.prefix, replicas)
+        finally:
+            registry.close()
     path = _store_path(args)
     registry = SessionRegistry(path)
     try:
         rows = [r for r in registry.rows() if r.revoked_at is None]
     finally:
         registry.close()
-    counters = read_counters(path)
+    return rows, read_counters(path)
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    try:
+        rows, counters = _live_sessions(args)
+    except StoreUnavailable as exc:
+        raise UsageError(str(exc)) from exc
     out: list[dict[str, Any]] = []
     for r in rows:
         counts = counters.get(r.handle, {})
         out.append(
             {
+                **({"replica": r.replica} if r.replica is not None else {}),
                 "handle": r.handle,
                 "subject": r.subject,
                 "client_id": r.client_id,
@@ -178,10 +219,11 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title=f"{len(out)} live session(s)")
-    for column in ("handle", "subject", "upstreams", "age", "req", "deny", "err"):
+    for column in ("replica", "handle", "subject", "upstreams", "age", "req", "deny", "err"):
         table.add_column(column, overflow="fold")
     for row in out:
         table.add_row(
+            row.get("replica", "-"),
             row["handle"][:12],
             row["subject"],
             ",".join(row["upstreams"]),

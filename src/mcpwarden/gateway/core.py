@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mcpwarden.admin.admission import Admission
-from mcpwarden.admin.killswitch import KillSwitch
 from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
 from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.audit.checkpoint import Checkpointer, load_private_key, startup_check
@@ -153,7 +152,17 @@ class GatewayCore:
             self.registry = self._open_registry()
             self.registry.forget_dead_gateways()
         if self.admission.killswitch is None:
-            self.admission.killswitch = KillSwitch(self.config.store.path)
+            self._open_admission_state()
+
+    def _open_admission_state(self) -> None:
+        """Kill switch and rate buckets where the registry's store is: replicas share them."""
+        from mcpwarden.admin.killswitch_redis import open_killswitch
+
+        self.admission.killswitch = open_killswitch(self.config.store, self.backends)
+        if self.backends is not None and self.backends.redis is not None:
+            from mcpwarden.admin.ratelimit_redis import RedisTokenBuckets
+
+            self.admission.limiter = RedisTokenBuckets(self.backends.redis, self.config.store.redis_prefix)
 
     def _open_registry(self) -> SessionRegistry | ReplicaSessionRegistry:
         from mcpwarden.gateway.replication import open_registry
@@ -235,6 +244,7 @@ class GatewayCore:
                 if self.registry is not None:
                     self.registry.heartbeat()
                 self.check_revocations()
+                self.check_kill_switch()
                 self.store_error = None
             except StoreUnavailable as exc:
                 # Requests fail closed on their own check; the sweeper keeps going and retries.
@@ -246,7 +256,6 @@ class GatewayCore:
                     self.integrity.check_running()
                 except Exception:  # a failed check must not stop the sweeper; it runs again
                     log.exception("integrity check failed")
-            self.check_kill_switch()
             if self.checkpointer is not None:
                 self.checkpointer.check_file()
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:

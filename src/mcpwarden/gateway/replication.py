@@ -66,7 +66,24 @@ def readiness(core: _Core) -> tuple[bool, dict[str, Any]]:
         ok = ok and checks["sqlite"] == "ok"
     if core.store_error is not None:
         checks["store_error"] = core.store_error
+    down = sorted(k for k, v in checks.items() if k in BACKENDS and v != "ok")
+    if down:
+        checks["down"] = down
     return ok, checks
+
+
+BACKENDS = ("sqlite", "postgres", "redis")
+
+
+def store_state(core: _Core) -> dict[str, bool]:
+    """Each store backend up (True) or down, probed now: the `mcpwarden_store_up` gauge."""
+    if core.backends is not None:
+        checks = core.backends.readiness()
+    elif core.registry is not None:
+        checks = {"sqlite": "ok" if core.registry.ping() else "unavailable"}
+    else:
+        return {}
+    return {k: v == "ok" for k, v in checks.items() if k in BACKENDS}
 
 
 def unknown_session(

@@ -21,6 +21,8 @@ from collections.abc import Callable
 import orjson
 import redis
 
+from mcpwarden.store.redis_client import redis_client
+
 log = logging.getLogger("mcpwarden.store.changes")
 
 TOPICS = ("pins", "sessions", "killswitch", "ratelimit")
@@ -35,9 +37,7 @@ class ChangeFeed:
         self.channel = f"{prefix}:changes"
         self.replica = replica
         self._timeout_s = timeout_s
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s, health_check_interval=5
-        )
+        self._client = redis_client(url, timeout_s, health_check_interval=5)
         self._url = url
         self._lock = threading.Lock()
         self._generations: dict[str, int] = dict.fromkeys(TOPICS, 0)

@@ -105,10 +105,10 @@ def _open_new(config: StoreConfig, replica: str, *, start_feed: bool) -> Backend
     if config.backend == "sqlite":
         return Backends(config, replica, SQLiteStore(config.path))
     import psycopg
-    import redis as redis_mod
 
     from mcpwarden.store.changes import ChangeFeed
     from mcpwarden.store.postgres import PostgresPool, PostgresStore, apply_migrations
+    from mcpwarden.store.redis_client import redis_client
 
     assert config.url is not None and config.redis_url is not None
     try:
@@ -116,9 +116,7 @@ def _open_new(config: StoreConfig, replica: str, *, start_feed: bool) -> Backend
     except psycopg.OperationalError as exc:
         raise StoreUnavailable(f"PostgreSQL store unreachable at startup: {exc}") from exc
     pool = PostgresPool(config.url, config.schema_name, timeout_s=config.timeout_s)
-    client = redis_mod.Redis.from_url(
-        config.redis_url, socket_timeout=config.timeout_s, socket_connect_timeout=config.timeout_s
-    )
+    client = redis_client(config.redis_url, config.timeout_s)
     feed = ChangeFeed(config.redis_url, config.redis_prefix, replica, timeout_s=config.timeout_s)
     if start_feed:
         feed.start(wait_s=FEED_START_WAIT_S)

@@ -191,3 +191,85 @@ def test_store_down_makes_calls_fail_closed_with_a_clear_error(upstream: dict[st
             assert ready.json()["postgres"] == "unreachable" and ready.json()["redis"] == "unreachable"
         rejected = [x for x in r.audit() if x.get("reason") == "store.unavailable"]
         assert rejected, "each refusal is audited"
+
+
+def reason_of(resp: httpx.Response) -> str:
+    """`ok` for a result, else the refusal's reason code (HTTP rejection or JSON-RPC error)."""
+    body = body_of(resp)
+    return "ok" if "result" in body else str(body["error"]["data"]["reason"])
+
+
+def store_up(metrics_base: str) -> dict[str, float]:
+    text = httpx.get(f"{metrics_base}/metrics", timeout=30).text
+    return {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("mcpwarden_store_up{")
+    }
+
+
+def test_redis_down_fails_calls_closed_says_so_and_recovers_by_itself(upstream: dict[str, Any]) -> None:
+    with (
+        store_behind_proxies() as (store, _pg_proxy, redis_proxy),
+        cluster(
+            upstream,
+            replicas=1,
+            store=store,
+            operations=True,
+            limits={"per_tool": {"rate": 1000, "burst": 1000}},
+        ) as c,
+    ):
+        (r,) = c.replicas
+        with httpx.Client(timeout=30) as client:
+            sid = open_session(client, r.url(UP))
+            assert reason_of(lookup(client, r.url(UP), sid, "before")) == "ok"
+            assert store_up(r.metrics_base) == {"postgres": 1.0, "redis": 1.0}
+            redis_proxy.cut()
+
+            wait_for(
+                lambda: reason_of(lookup(client, r.url(UP), sid, uuid.uuid4().hex)) == "store.unavailable",
+                30,
+                "calls to be refused",
+            )
+            refused = body_of(lookup(client, r.url(UP), sid, "during"))
+            assert "Redis unreachable" in refused["error"]["message"]
+            ready = client.get(f"{r.base}/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["down"] == ["redis"] and ready.json()["redis"] == "unreachable"
+            assert store_up(r.metrics_base) == {"postgres": 1.0, "redis": 0.0}
+
+            redis_proxy.restore()
+            wait_for(
+                lambda: reason_of(lookup(client, r.url(UP), sid, uuid.uuid4().hex)) == "ok",
+                30,
+                "calls to be served again",
+            )
+            wait_for(lambda: client.get(f"{r.base}/readyz").status_code == 200, 30, "ready again")
+            assert store_up(r.metrics_base) == {"postgres": 1.0, "redis": 1.0}
+        refusals = [x for x in r.audit() if x.get("reason") == "store.unavailable"]
+        assert any(x.get("request_id") == "during" for x in refusals), "each refusal is audited"
+
+
+def test_a_session_whose_replica_died_gets_owner_gone_and_a_new_session_works(
+    upstream: dict[str, Any],
+) -> None:
+    with cluster(upstream) as c:
+        a, b = c.replicas
+        with httpx.Client(timeout=30) as client:
+            sid = open_session(client, a.url(UP))
+            assert reason_of(lookup(client, a.url(UP), sid, "before")) == "ok"
+            os.killpg(a.proc.pid, signal.SIGKILL)
+            a.proc.wait(10)
+            # B answers 404 for the stray session: naming A while A's presence key lives,
+            # `session.owner_gone` once it expired (10 s after A's last heartbeat).
+            wait_for(
+                lambda: reason_of(lookup(client, b.url(UP), sid, uuid.uuid4().hex)) == "session.owner_gone",
+                60,
+                "the owner to be reported gone",
+            )
+            # The balancer never saw `sid` minted: whichever backend it tries, B answers.
+            stray = lookup(client, c.url(UP), sid, "via-balancer")
+            assert stray.status_code == 404
+            assert stray.json()["error"]["data"]["reason"] == "session.owner_gone"
+            fresh = open_session(client, c.url(UP))
+            assert reason_of(lookup(client, c.url(UP), fresh, "after")) == "ok"

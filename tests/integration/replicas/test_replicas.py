@@ -8,14 +8,13 @@ is not reachable.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from gwtest.cluster import Cluster, cluster
+from gwtest.cluster import Cluster, cluster, until
 from gwtest.procs import http_server, http_upstream
 from gwtest.raw import body_of, open_session, post
 from mcpwarden.gateway.session_registry import session_handle
@@ -59,23 +58,6 @@ def approve_all(replica: Any, client: httpx.Client, url: str, sid: str) -> None:
     for name in ("lookup", "flip"):
         done = replica.cli("pins", "approve", UP, name, "--by", "reviewer")
         assert done.returncode in (0, 2), done.stderr
-
-
-def until(predicate: Any, deadline_s: float, step: float = 0.02) -> float:
-    """Seconds from now to the start of the first check of `predicate()` that held.
-
-    What counts is when a check *started*: on a loaded machine one round trip through the
-    gateway can take longer than the deadline itself, and the state a check sees is the
-    state when its request arrived. Fails when no check started within `deadline_s` held.
-    """
-    t0 = time.monotonic()
-    while True:
-        started = time.monotonic() - t0
-        if started > deadline_s:
-            raise AssertionError(f"not within {deadline_s}s")
-        if predicate():
-            return started
-        time.sleep(step)
 
 
 # -- health ---------------------------------------------------------------------------------

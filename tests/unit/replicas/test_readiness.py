@@ -41,3 +41,19 @@ def test_not_ready_when_the_store_file_is_gone(tmp_path: Path) -> None:
     core.registry.close()
     ok, checks = core.readiness()
     assert not ok and checks["sqlite"] == "unavailable"
+    assert checks["down"] == ["sqlite"]
+
+
+def test_the_store_gauge_reports_each_backend_up_or_down(tmp_path: Path) -> None:
+    from mcpwarden.gateway.replication import store_state
+
+    core = core_for(tmp_path, {"up": UPSTREAM})
+    assert store_state(core) == {"sqlite": True}
+    assert core.registry is not None
+    core.registry.close()
+    assert store_state(core) == {"sqlite": False}
+
+
+def test_a_ready_replica_names_no_backend_down(tmp_path: Path) -> None:
+    _, checks = core_for(tmp_path, {"up": UPSTREAM}).readiness()
+    assert "down" not in checks
