@@ -161,11 +161,16 @@ async def serve(
     core.enable_registry()
     ops = Operations(core, config)
     auth = None
+    authorization = None
+    if config.authorization_server is not None:
+        from mcpwarden.authserver.mount import mount_authorization
+
+        authorization = mount_authorization(core, config)
     if config.auth is not None:
         from mcpwarden.gateway.authn import GatewayAuth
 
-        auth = GatewayAuth(core, config.auth)
-    app = build_app(core, auth=auth)
+        auth = GatewayAuth(core, config.auth, authorization.validator if authorization else None)
+    app = build_app(core, auth=auth, authorization=authorization)
     trusted = config.listen.trusted_proxies
     server = uvicorn.Server(
         uvicorn.Config(
