@@ -148,7 +148,8 @@ class BrowserFlow:
         return await self._start_login(record, params.get("login_hint"))
 
     async def _start_login(self, record: Record, login_hint: str | None) -> Response:
-        state, nonce, verifier = (secrets.token_urlsafe(24) for _ in range(3))
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        verifier = secrets.token_urlsafe(48)  # RFC 7636: 43 to 128 characters
         try:
             url = await self.service.login.authorization_url(
                 redirect_uri=self.service.url(LOGIN_CALLBACK),

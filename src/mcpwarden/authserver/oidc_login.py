@@ -86,13 +86,15 @@ class OidcLogin:
                 },
                 headers={"Authorization": basic_auth_header(self.config.client_id, secret)},
             )
-            body = response.json() if response.status_code == 200 else {}
+            body = response.json()
             keys = KeySet.import_key_set((await self._http.get(str(meta["jwks_uri"]))).json())
         except (httpx.HTTPError, ValueError) as exc:
             raise LoginError(f"identity provider unavailable: {type(exc).__name__}") from None
         id_token = body.get("id_token") if isinstance(body, dict) else None
-        if not isinstance(id_token, str):
-            raise LoginError(f"identity provider refused the code ({response.status_code})")
+        if response.status_code != 200 or not isinstance(id_token, str):
+            error = body.get("error") if isinstance(body, dict) else None
+            detail = body.get("error_description") if isinstance(body, dict) else None
+            raise LoginError(f"identity provider refused the code ({response.status_code} {error}: {detail})")
         try:
             claims = jwt.decode(id_token, keys, algorithms=ID_TOKEN_ALGORITHMS).claims
         except (JoseError, ValueError) as exc:
