@@ -124,7 +124,7 @@ def run_authorization(
     location, response = browser.follow(start, params["redirect_uri"])
     page = None
     if not location.startswith(params["redirect_uri"]):
-        assert response.status_code == 200 and 'id="allow"' in response.text or "id=allow" in response.text, (
+        assert response.status_code == 200 and "id=allow" in response.text, (
             response.status_code,
             response.text[:500],
         )
