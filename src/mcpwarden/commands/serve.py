@@ -169,8 +169,8 @@ async def serve(
     if config.auth is not None:
         from mcpwarden.gateway.authn import GatewayAuth
 
-        auth = GatewayAuth(core, config.auth, authorization.validator if authorization else None)
-    app = build_app(core, auth=auth, authorization=authorization)
+        auth = GatewayAuth(core, config.auth, authorization=authorization)
+    app = build_app(core, auth=auth)
     trusted = config.listen.trusted_proxies
     server = uvicorn.Server(
         uvicorn.Config(

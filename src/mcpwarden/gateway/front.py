@@ -41,7 +41,6 @@ from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
-    from mcpwarden.authserver.mount import MountedAuthorization
     from mcpwarden.gateway.authn import GatewayAuth
 
 SESSION_HEADER = "mcp-session-id"
@@ -385,15 +384,10 @@ def _credential_expiry(request: Request) -> float | None:
 
 
 def build_app(
-    core: GatewayCore,
-    authenticate: Authenticator = anonymous,
-    *,
-    auth: GatewayAuth | None = None,
-    authorization: MountedAuthorization | None = None,
+    core: GatewayCore, authenticate: Authenticator = anonymous, *, auth: GatewayAuth | None = None
 ) -> ASGIApp:
     """The ASGI app. With `auth`, every MCP request is authenticated by it and its RFC 9728
-    metadata routes are served (behind the same Host/Origin checks as everything else);
-    `authorization` adds the gateway's own authorization server (docs/auth.md)."""
+    metadata routes are served (behind the same Host/Origin checks as everything else)."""
     if auth is not None:
         authenticate = auth
     # A bound method, so Starlette wraps it as a request/response endpoint.
@@ -431,8 +425,6 @@ def build_app(
         finally:
             if auth is not None:
                 await auth.aclose()
-            if authorization is not None:
-                await authorization.aclose()
             await core.stop()
 
     app = Starlette(
@@ -442,7 +434,6 @@ def build_app(
             Route("/healthz", health, methods=["GET"]),
             Route("/readyz", ready, methods=["GET"]),
             *(auth.routes() if auth is not None else []),
-            *(authorization.routes if authorization is not None else []),
         ],
         lifespan=lifespan,
     )
