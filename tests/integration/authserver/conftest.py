@@ -9,17 +9,21 @@ behind the gateway records every request, so a test can see which credential rea
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from fixtures.oidc import fixture as oidc_fixture
 from gwtest.procs import PYTHON, Gateway, free_port, gateway, http_upstream, stop, wait_http
+from mcpwarden.authserver.store import SQLiteOAuthStore
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -36,6 +40,7 @@ class Stack:
     recording: Path
     workdir: Path
     config_path: Path
+    documents: str  # base URL of the client metadata documents server (allowed for CIMD)
 
     @property
     def base(self) -> str:
@@ -98,6 +103,47 @@ def provider_clients(port: int) -> list[dict[str, object]]:
     ]
 
 
+def serve_documents(port_of_refused: int) -> ThreadingHTTPServer:
+    """Client ID Metadata Documents (and hostile variants) on a loopback port the gateway may fetch."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            redirects = {
+                "/to-loopback": f"http://127.0.0.1:{port_of_refused}/client.json",
+                "/to-link-local": "http://169.254.169.254/latest/meta-data/",
+                "/chain": "/to-loopback",
+            }
+            if self.path in redirects:
+                self.send_response(302)
+                self.send_header("location", redirects[self.path])
+                self.end_headers()
+                return
+            document: dict[str, object] = {
+                "client_id": base + self.path,
+                "client_name": "CIMD client",
+                "redirect_uris": ["http://127.0.0.1:9/cimd-cb"],
+                "token_endpoint_auth_method": "none",
+            }
+            if self.path == "/wrong-id.json":
+                document["client_id"] = base + "/other.json"
+            body = json.dumps(document).encode()
+            if self.path == "/big.json":
+                body = json.dumps({**document, "padding": "x" * 40_000}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="session")
 def as_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("authserver")
@@ -112,9 +158,26 @@ def as_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )  # fmt: skip
     try:
         wait_http(f"http://127.0.0.1:{up_port}/mcp", proc=upstream)
-        config = as_config(port, provider.issuer, workdir, f"http://127.0.0.1:{up_port}/mcp")
+        documents = serve_documents(up_port)
+        docs = f"http://127.0.0.1:{documents.server_address[1]}"
+        cimd = {"require_https": False, "allow": [f"127.0.0.1:{documents.server_address[1]}"]}
+        config = as_config(port, provider.issuer, workdir, f"http://127.0.0.1:{up_port}/mcp", cimd=cimd)
         with gateway(config, workdir=workdir, port=port) as gw:
-            yield Stack(gw, provider, recording, workdir, workdir / "gateway.yaml")
+            yield Stack(gw, provider, recording, workdir, workdir / "gateway.yaml", docs)
+        documents.shutdown()
     finally:
         stop(upstream)
         oidc_fixture.stop_provider(provider)
+
+
+def open_store(stack: Stack) -> SQLiteOAuthStore:
+    """The gateway's authorization records, for setting up a case (e.g. forget a user's token)."""
+    return SQLiteOAuthStore(stack.workdir / "store.sqlite3")
+
+
+def forget_third_party_tokens(stack: Stack, user: str) -> None:
+    store = open_store(stack)
+    try:
+        store.revoke_where("vault", user_id=user)
+    finally:
+        store.close()
