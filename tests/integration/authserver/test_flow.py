@@ -10,6 +10,7 @@ import json
 import httpx
 import pytest
 from as_kit import Browser, Pkce, authorize_params, mcp_initialize, redeem, register_client, run_authorization
+
 from conftest import Stack, forget_third_party_tokens
 
 pytestmark = pytest.mark.integration
