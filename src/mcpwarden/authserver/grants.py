@@ -132,6 +132,16 @@ class InvalidTargetError(OAuth2Error):  # type: ignore[misc]
 class _S256Only(CodeChallenge):  # type: ignore[misc]
     SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
 
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        # authlib lets a request without any challenge through (and an absent method means
+        # `plain`); OAuth 2.1 and MCP require PKCE with S256 from every client.
+        data = grant.request.payload.data
+        if not data.get("code_challenge"):
+            raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256")
+        if data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256 (plain is refused)")
+        super().validate_code_challenge(grant, redirect_uri)
+
 
 class Server(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, config: AuthServerConfig, store: OAuthStore, key: SigningKey, clients: Any) -> None:

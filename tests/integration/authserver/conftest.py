@@ -74,6 +74,7 @@ def as_config(
                 }
             },
             "vault": {"keys": [f"file:{secrets_dir / 'vault'}"]},
+            "scopes_supported": ["mcp:tools", "mcp:read"],
             **extra,
         },
         "upstreams": {
