@@ -24,9 +24,8 @@ from as_kit import (
     register_client,
     run_authorization,
 )
-from test_flow import authorized, recorded_bearers, userinfo_subject
+from as_stack import Stack, authorized, forget_third_party_tokens, recorded_bearers, userinfo_subject
 
-from conftest import Stack, forget_third_party_tokens
 from gwtest.procs import PYTHON
 
 pytestmark = pytest.mark.integration

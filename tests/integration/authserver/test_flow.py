@@ -10,44 +10,11 @@ import json
 import httpx
 import pytest
 from as_kit import Browser, Pkce, authorize_params, mcp_initialize, redeem, register_client, run_authorization
-
-from conftest import Stack, forget_third_party_tokens
+from as_stack import Stack, authorized, forget_third_party_tokens, recorded_bearers, userinfo_subject
 
 pytestmark = pytest.mark.integration
 
 REDIRECT = "http://127.0.0.1:9/cb"
-
-
-def authorized(stack: Stack, user: str, upstream: str | None = "rec") -> tuple[str, dict[str, object]]:
-    """(client id, token response) of a full authorization for `user` at one resource."""
-    client = register_client(stack.base, [REDIRECT])
-    pkce = Pkce()
-    resource = stack.resource(upstream)
-    browser = Browser()
-    try:
-        query, _ = run_authorization(
-            browser, stack.base, authorize_params(client, REDIRECT, pkce, resource=resource, user=user)
-        )
-    finally:
-        browser.close()
-    response = redeem(stack.base, client, query["code"][0], REDIRECT, pkce, resource)
-    assert response.status_code == 200, response.text
-    return client, dict(response.json())
-
-
-def recorded_bearers(stack: Stack) -> list[str]:
-    bearers = []
-    for line in stack.recording.read_text().splitlines():
-        for name, value in json.loads(line)["headers"]:
-            if name == "authorization":
-                bearers.append(value.removeprefix("Bearer "))
-    return bearers
-
-
-def userinfo_subject(stack: Stack, token: str) -> str:
-    response = httpx.get(f"{stack.provider.issuer}/me", headers={"authorization": f"Bearer {token}"})
-    assert response.status_code == 200, response.text
-    return str(response.json()["sub"])
 
 
 def test_metadata_is_rfc8414_with_s256_only_and_the_iss_parameter(as_stack: Stack) -> None:
