@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan": ("scan_cmd", "audit MCP client configs and servers (table, JSON, SARIF, CycloneDX)"),
     "pins": ("pins_cmd", "list, diff, approve, reject, export or import pinned definitions"),
     "sessions": ("sessions_cmd", "list or revoke the sessions of a running gateway"),
+    "oauth": ("oauth_cmd", "list or revoke OAuth clients, consents and per-user third-party tokens"),
     "admin": (
         "admin_cmd",
         "kill switch (disable/enable servers, tools, principals, sessions) and live sessions",

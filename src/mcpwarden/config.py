@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig
+from mcpwarden.authserver.config import AuthServerConfig
 from mcpwarden.config_upstreams import UPSTREAM_NAME_PATTERN as UPSTREAM_NAME_PATTERN
 from mcpwarden.config_upstreams import HttpUpstream as HttpUpstream
 from mcpwarden.config_upstreams import PinningMode as PinningMode
@@ -180,6 +181,11 @@ class GatewayConfig(_Model):
         description="OAuth 2.1 resource server settings (see docs/auth.md). Unset: anonymous local mode, "
         "loopback only unless listen.allow_unauthenticated_remote.",
     )
+    authorization_server: AuthServerConfig | None = Field(
+        None,
+        description="The gateway as OAuth authorization server for MCP clients, with per-client consent "
+        "and per-user third-party tokens (see docs/auth.md). Implies `auth.issuer` = its issuer.",
+    )
     public_url: str | None = Field(
         None,
         description="The gateway's public base URL (scheme://host[:port], no path). Endpoint resource URLs "
@@ -231,6 +237,37 @@ class GatewayConfig(_Model):
             host = "127.0.0.1"
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{port if port is not None else self.listen.port}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _auth_from_authorization_server(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("authorization_server"), dict)
+            and not data.get("auth")
+        ):
+            issuer = data["authorization_server"].get("issuer")
+            if isinstance(issuer, str):
+                return {**data, "auth": {"issuer": issuer.rstrip("/")}}
+        return data
+
+    @model_validator(mode="after")
+    def _user_oauth_providers(self) -> GatewayConfig:
+        from mcpwarden.auth.config import UserOAuthCredentials
+
+        known = set(self.authorization_server.third_parties) if self.authorization_server else set()
+        for name, up in self.upstreams.items():
+            creds = getattr(up, "credentials", None)
+            if isinstance(creds, UserOAuthCredentials) and creds.provider not in known:
+                raise ValueError(
+                    f"upstreams.{name}.credentials: provider {creds.provider!r} is not in "
+                    "authorization_server.third_parties"
+                )
+        if self.authorization_server and self.auth and self.auth.issuer != self.authorization_server.issuer:
+            raise ValueError(
+                "auth.issuer must equal authorization_server.issuer (the gateway issues the tokens)"
+            )
+        return self
 
     @field_validator("upstreams", mode="after")
     @classmethod
@@ -292,7 +329,7 @@ def load_config(path: str | Path) -> GatewayConfig:
 # between environments sharing one file. Only whole values are expanded, and only here:
 # secrets use `env:`/`file:` references instead, resolved when used, and commands and
 # arguments are never rewritten from the environment.
-ENV_EXPANDED_SECTIONS = frozenset({"auth", "public_url", "store", "replica", "audit"})
+ENV_EXPANDED_SECTIONS = frozenset({"auth", "authorization_server", "public_url", "store", "replica", "audit"})
 
 
 def _expand_env(value: Any) -> Any:

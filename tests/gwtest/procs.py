@@ -116,6 +116,7 @@ def gateway(
     workdir: Path | None = None,
     preexec_fn: Callable[[], None] | None = None,
     start_timeout: float = 20.0,
+    port: int | None = None,
 ) -> Iterator[Gateway]:
     """Run `mcpwarden serve` as a real process with the given config (dict).
 
@@ -129,7 +130,7 @@ def gateway(
         config.setdefault("store", {"path": str(workdir / "store.sqlite3")})
         cfg_path = workdir / "gateway.yaml"
         cfg_path.write_text(yaml.safe_dump(config))
-        port = free_port()
+        port = port or free_port()
         log_path = workdir / "gateway.log"
         log = stack.enter_context(open(log_path, "wb"))
         proc = subprocess.Popen(

@@ -227,7 +227,23 @@ class TokenExchangeConfig(_OAuthClient):
         return self
 
 
+class UserOAuthCredentials(_Strict):
+    """The calling user's own token at a third party, obtained by the gateway's authorization server.
+
+    Attached only to the upstream calls of the user it belongs to; never sent to the MCP
+    client. `provider` names an entry of `authorization_server.third_parties`.
+    """
+
+    mode: Literal["user_oauth"]
+    provider: str
+
+
 UpstreamCredentials = Annotated[
-    NoCredentials | BearerCredentials | ApiKeyCredentials | ClientCredentialsConfig | TokenExchangeConfig,
+    NoCredentials
+    | BearerCredentials
+    | ApiKeyCredentials
+    | ClientCredentialsConfig
+    | TokenExchangeConfig
+    | UserOAuthCredentials,
     Field(discriminator="mode"),
 ]

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -27,6 +27,7 @@ from mcpwarden.auth.config import (
     NoCredentials,
     TokenExchangeConfig,
     UpstreamCredentials,
+    UserOAuthCredentials,
 )
 from mcpwarden.auth.discovery import DiscoveryError, discover
 from mcpwarden.auth.http import basic_auth_header
@@ -249,6 +250,41 @@ class TokenExchangeAuth(_TokenEndpointClient):
         return {"Authorization": f"Bearer {cached}"}
 
 
+class UserTokens(Protocol):
+    """Where per-user third-party tokens come from (the authorization server's token source)."""
+
+    async def access_token(self, user: str, provider: str) -> str: ...
+
+
+class UserOAuthAuth(UpstreamAuth):
+    """The session user's own third-party token: bound to that user, never anyone else's.
+
+    The token source is bound when the authorization server starts; until then, and for
+    any principal that the gateway's own authorization server did not authenticate, the
+    call fails closed rather than go upstream without (or with the wrong) authorization.
+    """
+
+    def __init__(self, config: UserOAuthCredentials) -> None:
+        self.provider = config.provider
+        self._source: UserTokens | None = None
+        self._issuer: str | None = None
+
+    def bind(self, source: UserTokens, issuer: str) -> None:
+        self._source = source
+        self._issuer = issuer
+
+    async def _produce(self, principal: Principal | None, subject_token: str | None) -> dict[str, str]:
+        if self._source is None:
+            raise UpstreamAuthError("user_oauth credentials need the gateway's authorization_server")
+        if principal is None or principal.issuer != self._issuer or not principal.subject:
+            raise UpstreamAuthError("user_oauth credentials need a user signed in through this gateway")
+        try:
+            token = await self._source.access_token(principal.subject, self.provider)
+        except Exception as exc:  # the source's errors never carry a token
+            raise UpstreamAuthError(str(exc)) from None
+        return {"Authorization": f"Bearer {token}"}
+
+
 def build_upstream_auth(
     config: UpstreamCredentials,
     *,
@@ -263,6 +299,8 @@ def build_upstream_auth(
         return StaticBearerAuth(config.token)
     if isinstance(config, ApiKeyCredentials):
         return ApiKeyAuth(config.header, config.value, config.prefix)
+    if isinstance(config, UserOAuthCredentials):
+        return UserOAuthAuth(config)
     if isinstance(config, ClientCredentialsConfig):
         return ClientCredentialsAuth(config, default_issuer=default_issuer, client=client, clock=clock)
     return TokenExchangeAuth(config, default_issuer=default_issuer, client=client, clock=clock)

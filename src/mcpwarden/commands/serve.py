@@ -161,10 +161,15 @@ async def serve(
     core.enable_registry()
     ops = Operations(core, config)
     auth = None
+    authorization = None
+    if config.authorization_server is not None:
+        from mcpwarden.authserver.mount import mount_authorization
+
+        authorization = mount_authorization(core, config)
     if config.auth is not None:
         from mcpwarden.gateway.authn import GatewayAuth
 
-        auth = GatewayAuth(core, config.auth)
+        auth = GatewayAuth(core, config.auth, authorization=authorization)
     app = build_app(core, auth=auth)
     trusted = config.listen.trusted_proxies
     server = uvicorn.Server(

@@ -37,6 +37,7 @@ from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.types import Principal
 
 if TYPE_CHECKING:
+    from mcpwarden.authserver.mount import MountedAuthorization
     from mcpwarden.gateway.core import GatewayCore
 
 log = logging.getLogger("mcpwarden.gateway.auth")
@@ -52,11 +53,17 @@ class GatewayAuth:
     """Authenticates MCP requests with bearer tokens and serves protected resource metadata."""
 
     def __init__(
-        self, core: GatewayCore, config: AuthConfig, validator: TokenValidator | None = None
+        self,
+        core: GatewayCore,
+        config: AuthConfig,
+        validator: TokenValidator | None = None,
+        authorization: MountedAuthorization | None = None,
     ) -> None:
+        """`authorization`: the gateway's own authorization server (its routes are served too)."""
         self.core = core
         self.config = config
-        self.validator = validator or TokenValidator(config)
+        self.authorization = authorization
+        self.validator = validator or (authorization.validator if authorization else TokenValidator(config))
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -74,6 +81,8 @@ class GatewayAuth:
 
     async def aclose(self) -> None:
         await self.validator.aclose()
+        if self.authorization is not None:
+            await self.authorization.aclose()
 
     # -- resources ---------------------------------------------------------------------
 
@@ -129,4 +138,5 @@ class GatewayAuth:
             Route(PRM_WELL_KNOWN, self.metadata, methods=["GET"]),
             Route(PRM_WELL_KNOWN + AGGREGATED_ENDPOINT, self.metadata, methods=["GET"]),
             Route(PRM_WELL_KNOWN + "/servers/{name}/mcp", self.metadata, methods=["GET"]),
+            *(self.authorization.routes if self.authorization is not None else []),
         ]

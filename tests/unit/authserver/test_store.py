@@ -1,0 +1,55 @@
+"""The record store's single-use operations, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from mcpwarden.authserver.store import OAuthStore, SQLiteOAuthStore
+
+PG_URL = "postgresql://127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OAuthStore]:
+    if request.param == "sqlite":
+        sqlite = SQLiteOAuthStore(tmp_path / "s.sqlite3")
+        yield sqlite
+        sqlite.close()
+        return
+    from mcpwarden.authserver.store_pg import PostgresOAuthStore
+    from mcpwarden.store.postgres import PostgresPool, apply_migrations
+
+    schema = f"oauth_test_{secrets.token_hex(4)}"
+    apply_migrations(PG_URL, schema)
+    pool = PostgresPool(PG_URL, schema)
+    try:
+        yield PostgresOAuthStore(pool)
+    finally:
+        pool.close()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_a_code_is_consumed_once(store: OAuthStore) -> None:
+    store.put("code", "k", {"x": 1}, user_id="alice", client_id="c", ttl=60)
+    first = store.consume("code", "k")
+    assert first is not None and first.data == {"x": 1}
+    assert store.consume("code", "k") is None
+
+
+def test_an_expired_record_cannot_be_consumed(store: OAuthStore) -> None:
+    store.put("code", "k", {}, ttl=-1)
+    assert store.consume("code", "k") is None and store.active("code", "k") is None
+
+
+def test_revoke_where_ends_a_whole_group_and_nothing_else(store: OAuthStore) -> None:
+    store.put("refresh", "a", {}, grp="family-1")
+    store.put("refresh", "b", {}, grp="family-1")
+    store.put("refresh", "c", {}, grp="family-2")
+    assert store.revoke_where("refresh", grp="family-1") == 2
+    assert [r.key for r in store.list("refresh")] == ["c"]
