@@ -4,7 +4,9 @@ Each replica writes its own hash chain (one file, one chain id, its replica id o
 record); there is no cross-replica ordering to check, but a set has failure modes a
 single file does not: the same chain presented twice (a copy standing in for a lost or
 tampered file), or one file whose records name two replicas (files spliced together).
-`verify_set` checks every file with `verify` and then those set-level properties.
+`verify_set` checks every file with `verify` and then those set-level properties; given
+the public key the replicas sign with, also each file's signed checkpoints, whose signed
+replica id must be the one the file's records name.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import orjson
 
 from mcpwarden.audit.verify import VerifyResult, verify
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from mcpwarden.audit.checkpoint import CheckpointResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,13 +31,15 @@ class SetResult:
     results: list[VerifyResult]
     replicas: dict[str, str | None] = field(default_factory=dict)  # path -> replica id
     problems: list[str] = field(default_factory=list)
+    checkpoints: list[CheckpointResult] = field(default_factory=list)  # with a key: one per file
 
     @property
     def ok(self) -> bool:
-        return not self.problems and all(r.ok for r in self.results)
+        return not self.problems and all(r.ok for r in self.results) and all(c.ok for c in self.checkpoints)
 
     def summary(self) -> str:
         lines = [r.summary() for r in self.results]
+        lines += [f"{name}: {c.summary()}" for name, c in zip(self.replicas, self.checkpoints, strict=False)]
         lines += [f"set: {p}" for p in self.problems]
         total = sum(r.records for r in self.results)
         verdict = "ok" if self.ok else "FAILED"
@@ -52,7 +62,12 @@ def _replicas_in(path: str | os.PathLike[str]) -> set[str | None]:
     return found
 
 
-def verify_set(paths: Sequence[str | os.PathLike[str]], *, require_head: bool = False) -> SetResult:
+def verify_set(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    require_head: bool = False,
+    public: Ed25519PublicKey | None = None,
+) -> SetResult:
     results = [verify(p, require_head=require_head) for p in paths]
     problems: list[str] = []
     owners: dict[str, str] = {}
@@ -74,4 +89,9 @@ def verify_set(paths: Sequence[str | os.PathLike[str]], *, require_head: bool = 
             if replica in seen:
                 problems.append(f"{name} and {seen[replica]} both claim replica {replica}")
             seen.setdefault(replica, name)
-    return SetResult(results, replicas, problems)
+    signed: list[CheckpointResult] = []
+    if public is not None:
+        from mcpwarden.audit.checkpoint import verify_checkpoints
+
+        signed = [verify_checkpoints(p, public) for p in paths]
+    return SetResult(results, replicas, problems, signed)

@@ -15,9 +15,12 @@ The gateway also watches for the file being swapped under it:
 - while running, a file that was deleted or replaced (its path no longer names the inode
   the gateway writes to) raises an `audit.file_replaced` alert.
 
-Checkpoint line: `{"chain","seq","hash","time","key_id","sig"}`; `sig` is base64 of the
-Ed25519 signature over the canonical JSON of the other five fields; `key_id` is the first
-16 hex characters of SHA-256 of the raw public key.
+Checkpoint line: `{"chain","seq","hash","time","key_id","sig"}`, plus `replica` when the
+gateway has a replica id; `sig` is base64 of the Ed25519 signature over the canonical JSON of
+the other fields (`replica` included when present); `key_id` is the first 16 hex characters
+of SHA-256 of the raw public key. Several replicas may share one signing key: the signed
+`replica` says which replica's chain a checkpoint vouches for, and must match the replica
+named by the record at its `seq`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from mcpwarden.audit.canonical import canonical_json
 from mcpwarden.audit.jsonl import AuditLog, utc_timestamp
 
 SIGNED_FIELDS = ("chain", "seq", "hash", "time", "key_id")
+# Signed too when present (checkpoints of a gateway with a replica id).
+OPTIONAL_SIGNED = ("replica",)
 MAX_CHECKPOINT_LINE = 4096
 
 
@@ -88,7 +93,9 @@ def generate_keypair() -> tuple[bytes, bytes]:
     return private, public
 
 
-def sign_checkpoint(key: Ed25519PrivateKey, chain: str, seq: int, digest: str) -> dict[str, Any]:
+def sign_checkpoint(
+    key: Ed25519PrivateKey, chain: str, seq: int, digest: str, replica: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "chain": chain,
         "seq": seq,
@@ -96,6 +103,8 @@ def sign_checkpoint(key: Ed25519PrivateKey, chain: str, seq: int, digest: str) -
         "time": utc_timestamp(),
         "key_id": key_id(key.public_key()),
     }
+    if replica is not None:
+        body["replica"] = replica
     body["sig"] = base64.b64encode(key.sign(canonical_json(body))).decode()
     return body
 
@@ -123,9 +132,9 @@ def read_checkpoints(log_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 def _record_hashes(
     log_path: str | os.PathLike[str], wanted: set[int]
-) -> tuple[dict[int, tuple[Any, Any]], int]:
-    """(chain, hash) of the records at the wanted seqs, and the number of lines."""
-    found: dict[int, tuple[Any, Any]] = {}
+) -> tuple[dict[int, tuple[Any, Any, Any]], int]:
+    """(chain, hash, replica) of the records at the wanted seqs, and the number of lines."""
+    found: dict[int, tuple[Any, Any, Any]] = {}
     lines = 0
     with open(log_path, "rb") as f:
         for lines, raw in enumerate(f, 1):
@@ -135,7 +144,7 @@ def _record_hashes(
                 except orjson.JSONDecodeError:
                     continue
                 if isinstance(record, dict):
-                    found[lines] = (record.get("chain"), record.get("hash"))
+                    found[lines] = (record.get("chain"), record.get("hash"), record.get("replica"))
     return found, lines
 
 
@@ -168,7 +177,7 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public: Ed25519PublicKe
             if cp["key_id"] != expected_id:
                 return CheckpointResult(False, n - 1, reason=f"checkpoint {n} was signed by another key")
             try:
-                public.verify(base64.b64decode(cp["sig"]), canonical_json({k: cp[k] for k in SIGNED_FIELDS}))
+                public.verify(base64.b64decode(cp["sig"]), canonical_json(_signed_body(cp)))
             except (InvalidSignature, ValueError):
                 return CheckpointResult(False, n - 1, reason=f"checkpoint {n} has a bad signature (forged)")
     found, lines = _record_hashes(log_path, {cp["seq"] for cp in checkpoints})
@@ -180,13 +189,26 @@ def verify_checkpoints(log_path: str | os.PathLike[str], public: Ed25519PublicKe
                 n - 1,
                 reason=f"checkpoint {n} names seq {seq} but the file has {lines} records (cut short)",
             )
-        if found.get(seq) != (cp["chain"], cp["hash"]):
+        record = found.get(seq)
+        if record is None or record[:2] != (cp["chain"], cp["hash"]):
             return CheckpointResult(
                 False,
                 n - 1,
                 reason=f"the record at seq {seq} is not the one checkpoint {n} signed (rewritten)",
             )
+        if "replica" in cp and record[2] != cp["replica"]:
+            return CheckpointResult(
+                False,
+                n - 1,
+                reason=f"checkpoint {n} was signed for replica {cp['replica']} but the record at seq "
+                f"{seq} names replica {record[2]} (a checkpoint file of another replica)",
+            )
     return CheckpointResult(True, len(checkpoints), last_seq=max(cp["seq"] for cp in checkpoints))
+
+
+def _signed_body(cp: dict[str, Any]) -> dict[str, Any]:
+    """The fields a checkpoint's signature covers."""
+    return {k: cp[k] for k in (*SIGNED_FIELDS, *OPTIONAL_SIGNED) if k in cp}
 
 
 def check_at_startup(log_path: str | os.PathLike[str]) -> None:
@@ -204,7 +226,7 @@ def check_at_startup(log_path: str | os.PathLike[str]) -> None:
             "the audit file was deleted"
         )
     found, lines = _record_hashes(log_path, {seq})
-    if found.get(seq) != (last.get("chain"), last.get("hash")):
+    if found.get(seq, (None, None, None))[:2] != (last.get("chain"), last.get("hash")):
         raise CheckpointError(
             f"{log_path} does not contain the record its last signed checkpoint names (seq {seq}; "
             f"the file has {lines}): it was replaced, truncated or rewritten"
@@ -283,7 +305,8 @@ class Checkpointer:
         with self._lock:
             if seq <= self._last_signed:
                 return
-            line = orjson.dumps(sign_checkpoint(self.key, chain, seq, digest)) + b"\n"
+            signed = sign_checkpoint(self.key, chain, seq, digest, replica=self.log.replica)
+            line = orjson.dumps(signed) + b"\n"
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
                 os.write(fd, line)

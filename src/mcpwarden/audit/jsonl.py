@@ -31,7 +31,6 @@ space returns.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -227,6 +226,10 @@ class AuditLog:
     async def awrite(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         """`write` for coroutines: under `always`, the fsync wait moves to a worker thread."""
         if self.fsync_policy == "always":
+            # Imported here: `audit verify` and the other light commands load this module
+            # and must not pay asyncio's import (with ssl and socket) at start-up.
+            import asyncio
+
             return await asyncio.to_thread(self.write, event)
         return self.write(event)
 

@@ -40,8 +40,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sub = parser.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
 
-    for action, text in (("disable", "stop every message that touches it"), ("enable", "lift a disable")):
-        p = sub.add_parser(action, parents=[where], help=text)
+    for action, text, description in (
+        (
+            "disable",
+            "stop every message that touches it",
+            "Kill switch: refuse every message that touches a server, tool, principal or session, "
+            "on every replica sharing the store, and close the sessions it names. Audited.",
+        ),
+        ("enable", "lift a disable", "Lift a disable set with `admin disable` (on every replica). Audited."),
+    ):
+        p = sub.add_parser(action, parents=[where], help=text, description=description)
         p.add_argument("kind", choices=KINDS)
         p.add_argument(
             "name",
@@ -53,12 +61,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             p.add_argument("--by", help="who, for the audit trail (default: $USER)")
         p.set_defaults(handler=cmd_disable if action == "disable" else cmd_enable)
 
-    p = sub.add_parser("list", parents=[where], help="what is disabled")
+    p = sub.add_parser(
+        "list",
+        parents=[where],
+        help="what is disabled",
+        description="List what the kill switch disables now, with who disabled it, when and why.",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser(
-        "sessions", parents=[where], help="live sessions with principal, upstreams, age, counters"
+        "sessions",
+        parents=[where],
+        help="live sessions with principal, upstreams, age, counters",
+        description="List the live sessions of every replica with their principal, upstreams, age and "
+        "call counters.",
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_sessions)

@@ -22,6 +22,7 @@ from mcpwarden.commands import audit_query
 # The verifier, checkpoint signatures (cryptography) and rich are imported by the actions
 # that use them, so that `mcpwarden audit --help` starts fast (see bench/cli_startup.py).
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     from rich.text import Text
 
 
@@ -54,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p_verify.add_argument(
         "--key",
         metavar="PUB",
-        help="Ed25519 public key (PEM): also check the signed checkpoints in FILE.checkpoints",
+        help="Ed25519 public key (PEM): also check the signed checkpoints in FILE.checkpoints "
+        "(of every FILE: replicas may share one key; each checkpoint names its replica)",
     )
     p_verify.set_defaults(handler=_verify)
 
@@ -105,22 +107,27 @@ def _missing_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Names
     return handler
 
 
+def _public_key(args: argparse.Namespace) -> Ed25519PublicKey | None:
+    """The `--key` public key, or None without one."""
+    if not args.key:
+        return None
+    from mcpwarden.audit.checkpoint import CheckpointError, load_public_key
+
+    try:
+        return load_public_key(Path(args.key).read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.key}: {exc.strerror or exc}") from None
+    except CheckpointError as exc:
+        raise UsageError(f"{args.key}: {exc}") from None
+
+
 def _verify(args: argparse.Namespace) -> int:
     from mcpwarden.audit import verify
 
     if len(args.file) > 1:
         return _verify_set(args)
     (path,) = args.file
-    public = None
-    if args.key:
-        from mcpwarden.audit.checkpoint import CheckpointError, load_public_key
-
-        try:
-            public = load_public_key(Path(args.key).read_bytes())
-        except OSError as exc:
-            raise UsageError(f"cannot read {args.key}: {exc.strerror or exc}") from None
-        except CheckpointError as exc:
-            raise UsageError(f"{args.key}: {exc}") from None
+    public = _public_key(args)
     try:
         result = verify(path, require_head=args.require_head)
     except OSError as exc:
@@ -139,10 +146,9 @@ def _verify_set(args: argparse.Namespace) -> int:
     """Several replicas' files: each chain, then the set (see mcpwarden.audit.chains)."""
     from mcpwarden.audit.chains import verify_set
 
-    if args.key:
-        raise UsageError("--key checks one file's checkpoints; verify each replica's file with it in turn")
+    public = _public_key(args)
     try:
-        result = verify_set(args.file, require_head=args.require_head)
+        result = verify_set(args.file, require_head=args.require_head, public=public)
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     print(result.summary())

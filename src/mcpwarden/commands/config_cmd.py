@@ -10,9 +10,19 @@ from mcpwarden.cli import UsageError
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("config", help="print the config JSON Schema or check a config file")
+    p = subparsers.add_parser(
+        "config",
+        help="print the config JSON Schema or check a config file",
+        description="Work with gateway config files: `check` validates one and everything serve "
+        "needs from it; `schema` prints the JSON Schema for editors.",
+    )
     sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    schema = sub.add_parser("schema", help="print the JSON Schema of the config file (for editors)")
+    schema = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of the config file (for editors)",
+        description="Print the JSON Schema of the gateway config file, for editor completion and "
+        "validation (e.g. a yaml-language-server `$schema` line).",
+    )
     schema.set_defaults(handler=_schema)
     check = sub.add_parser(
         "check",

@@ -38,21 +38,39 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     common.add_argument("-c", "--config", metavar="FILE", default=argparse.SUPPRESS, help=config_help)
     sub = parser.add_subparsers(dest="pins_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("list", parents=[common], help="show pins as a table")
+    p = sub.add_parser(
+        "list",
+        parents=[common],
+        help="show pins as a table",
+        description="Show the pinned tool, prompt and resource definitions with their status "
+        "(approved, quarantined, rejected).",
+    )
     p.add_argument("upstream", nargs="?", help="only this upstream")
     p.add_argument("--kind", choices=KINDS)
     p.add_argument("--status", choices=PIN_STATUSES)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_list)
 
-    p = sub.add_parser("diff", parents=[common], help="show what changed in a pending definition")
+    p = sub.add_parser(
+        "diff",
+        parents=[common],
+        help="show what changed in a pending definition",
+        description="Show the difference between the approved definition and the one waiting for "
+        "review (what a rug pull changed).",
+    )
     p.add_argument("upstream")
     p.add_argument("name")
     p.add_argument("--kind", choices=KINDS, default="tool")
     p.set_defaults(handler=cmd_diff)
 
     for action, handler, verb in (("approve", cmd_approve, "approve"), ("reject", cmd_reject, "reject")):
-        p = sub.add_parser(action, parents=[common], help=f"{verb} the waiting definition")
+        p = sub.add_parser(
+            action,
+            parents=[common],
+            help=f"{verb} the waiting definition",
+            description=f"{verb.capitalize()} the definition waiting for review; every gateway sharing "
+            "the store applies the decision at its next request.",
+        )
         p.add_argument("upstream")
         p.add_argument("name")
         p.add_argument("--kind", choices=KINDS, default="tool")
@@ -63,12 +81,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )
         p.set_defaults(handler=handler)
 
-    p = sub.add_parser("export", parents=[common], help="write pins as JSON")
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write pins as JSON",
+        description="Write the pins as JSON, to review them or to import them into another store.",
+    )
     p.add_argument("upstream", nargs="?", help="only this upstream")
     p.add_argument("--output", metavar="FILE", help="default: stdout")
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("import", parents=[common], help="read pins from an export (replaces matching pins)")
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="read pins from an export (replaces matching pins)",
+        description="Read pins from a `pins export` file; pins with the same upstream, kind and name "
+        "are replaced.",
+    )
     p.add_argument("file", metavar="FILE")
     p.set_defaults(handler=cmd_import)
 

@@ -38,7 +38,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     sub = parser.add_subparsers(dest="sessions_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("list", parents=[where], help="show live sessions")
+    p = sub.add_parser(
+        "list",
+        parents=[where],
+        help="show live sessions",
+        description="Show the gateway sessions with their principal (subject, client, issuer), endpoint, "
+        "start time and whether they were revoked.",
+    )
     p.add_argument("--subject", help="only this subject")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(handler=cmd_list)
@@ -47,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "revoke",
         parents=[where],
         help="end sessions now",
+        description="End sessions now: the gateway that owns each one closes it at its next request "
+        "or within a second.",
         epilog="An id that begins with '-' (minted by an older gateway) goes after `--`, "
         "once every option is given: mcpwarden sessions revoke --store PATH -- -ID",
     )

@@ -24,6 +24,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "wrap",
         help="run a stdio MCP server behind the guard pipeline (stdio in, stdio out)",
+        description="Run COMMAND as a stdio MCP server behind the guard pipeline: the client speaks "
+        "to mcpwarden on stdin/stdout exactly as it would to the server. Put this in an MCP client "
+        "config in place of the server's command. The server's stderr passes through; without -c, "
+        "pins and the audit persist in $XDG_STATE_HOME/mcpwarden/NAME.",
         usage="mcpwarden wrap [-c CONFIG] [--name NAME] [--env NAME ...] -- COMMAND [ARGS...]",
     )
     p.add_argument("-c", "--config", help="config file (guards, audit); upstreams.<name> settings apply")

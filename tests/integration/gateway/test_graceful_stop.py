@@ -5,6 +5,7 @@ end cleanly, and the gateway prints no traceback. A real gateway process, a real
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import threading
@@ -66,7 +67,8 @@ def call_in_background(url: str, sid: str, seconds: float) -> tuple[threading.Th
     outcome: dict[str, Any] = {}
 
     def run() -> None:
-        with httpx.Client(timeout=120) as client:
+        with httpx.Client(timeout=120) as client, contextlib.suppress(httpx.TransportError):
+            # A transport error (the test killed the gateway) leaves the outcome empty.
             resp = post(
                 client, url,
                 {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
@@ -140,3 +142,33 @@ def test_get_streams_end_cleanly_on_stop(tmp_path: Path) -> None:
         stderr = gw.proc.stderr.read().decode() if gw.proc.stderr else ""
     assert body.startswith(b":")
     assert "Traceback" not in stderr, stderr
+
+
+def test_a_draining_gateway_takes_no_new_connection_while_a_call_is_still_in_flight(tmp_path: Path) -> None:
+    """SIGTERM stops new sessions at once (the listener closes, so a balancer's health check
+    fails and new sessions go to another replica) while calls in flight keep their deadline."""
+    with gateway(tmp_path, drain_s=120.0) as gw, httpx.Client(timeout=60) as client:
+        sid = open_session(client, gw.url, VERSION)
+        thread, outcome = call_in_background(gw.url, sid, seconds=600)
+        wait_for_call_upstream(gw.audit)
+        gw.proc.send_signal(signal.SIGTERM)
+        base = gw.url.split("/servers/")[0]
+        deadline = time.monotonic() + 60
+        refused = False
+        while not refused and time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/readyz", timeout=5)
+            except httpx.ConnectError:
+                refused = True
+            else:
+                time.sleep(0.05)
+        assert refused, "the gateway still accepted connections while draining"
+        # The call in flight is neither answered nor cut: it has up to 120 s.
+        assert thread.is_alive() and outcome == {}
+        assert gw.proc.poll() is None
+        os.killpg(gw.proc.pid, signal.SIGKILL)
+        gw.proc.wait(30)
+        thread.join(60)
+        stderr = gw.proc.stderr.read().decode() if gw.proc.stderr else ""
+    assert outcome == {}
+    assert "stopping (calls in flight get up to 120 s)" in stderr, stderr

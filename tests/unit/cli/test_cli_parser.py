@@ -6,6 +6,8 @@ import argparse
 import subprocess
 import sys
 
+import pytest
+
 from mcpwarden import cli
 
 
@@ -49,3 +51,31 @@ def test_an_unknown_command_lists_the_real_ones() -> None:
         [sys.executable, "-m", "mcpwarden", "sevre"], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2 and "invalid choice: 'sevre'" in out.stderr and "'serve'" in out.stderr
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and action path, e.g. ("pins", "approve")."""
+    found: list[tuple[str, ...]] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append((*path, name))
+                found += _commands(sub, (*path, name))
+    return found
+
+
+COMMAND_PATHS = _commands(cli.build_parser(full=True))
+
+
+def test_every_command_and_action_is_listed() -> None:
+    assert ("wrap",) in COMMAND_PATHS and ("pins", "approve") in COMMAND_PATHS and len(COMMAND_PATHS) > 30
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=" ".join)
+def test_every_command_and_action_help_has_a_description(path: tuple[str, ...]) -> None:
+    """`mcpwarden X Y --help` says what X Y does in a sentence, not only its usage line."""
+    parser = cli.build_parser(full=True)
+    for name in path:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[name]
+    assert parser.description and parser.description.strip().endswith((".", ")")), parser.description

@@ -20,10 +20,12 @@ import pytest
 from mcpwarden import cli
 
 # Libraries no `--help` needs: the detectors' numeric stack, HTTP clients and servers, config
-# validation, YAML, crypto, terminal rendering, the MCP SDK and the RE2 bindings.
+# validation, YAML, crypto, terminal rendering, the MCP SDK and the RE2 bindings, and the
+# standard library's asyncio with the ssl module it pulls in (about half of what reading an
+# audit file cost to start before the audit writer imported it lazily).
 HEAVY = (
     "numpy", "onnxruntime", "sklearn", "httpx", "pydantic", "yaml", "cryptography", "rich",
-    "re2", "mcp", "starlette", "uvicorn", "joserfc", "anyio",
+    "re2", "mcp", "starlette", "uvicorn", "joserfc", "anyio", "asyncio", "ssl",
 )  # fmt: skip
 # What a light command may load on top of that: the table renderer, nothing else.
 LIGHT_MAY_USE = frozenset({"rich"})

@@ -3,6 +3,9 @@
 `CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|key=value ...`. Header fields
 escape `\\` and `|`; extension values escape `\\`, `=` and line breaks. Fields without a
 standard CEF key use the custom string/number slots with their labels (`cs1Label=...`).
+The gateway replica that wrote the record travels as `deviceExternalId` (CEF's "name that
+uniquely identifies the device generating this event"), so a SIEM fed by several replicas
+can tell them apart and match each event to that replica's audit chain.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _STANDARD = (
     ("out", "response_bytes"),
     ("externalId", "seq"),
     ("cat", "event"),
+    ("deviceExternalId", "replica"),
 )
 
 

@@ -4,7 +4,9 @@ UDP sends one message per datagram (RFC 5426) and never learns of loss; TCP and 
 use octet-counting framing (`LEN SP MSG`, RFC 6587 / RFC 5425) on one connection that is
 re-opened after a failure, with the sink's retry and backoff. Each message is capped at
 `max_message_bytes` (the CEF text is cut, never the syslog header), so a huge `details`
-cannot make a datagram fail or a collector choke.
+cannot make a datagram fail or a collector choke. The structured data names the record's
+chain, seq and (several replicas) replica, so a collector can index by them without parsing
+the CEF text.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ SD_ID = "mcpwarden@32473"
 # Syslog severity (RFC 5424) by CEF-ish weight of the record.
 _SYSLOG_SEVERITY = {"alert": 2, "deny": 4, "error": 3}
 _NILVALUE = "-"
+# Record fields repeated as structured-data parameters, for collectors that index on them.
+_SD_FIELDS = ("seq", "chain", "replica")
 
 
 def _syslog_severity(record: Record) -> int:
@@ -51,7 +55,7 @@ def format_rfc5424(
     if not isinstance(timestamp, str):
         timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     msgid = _printable(str(record.get("event", "event")), 32)
-    params = [f'{k}="{_sd_param(record[k])}"' for k in ("seq", "chain") if record.get(k) is not None]
+    params = [f'{k}="{_sd_param(record[k])}"' for k in _SD_FIELDS if record.get(k) is not None]
     sd = f"[{SD_ID} {' '.join(params)}]" if params else _NILVALUE
     head = (
         f"<{pri}>1 {timestamp} {_printable(hostname, 255)} {_printable(app_name, 48)} "
