@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from mcpwarden.authserver.store import Kind, OAuthStore, Record
 
 GROUPS = ("clients", "consents", "tokens")
+GROUP_DESCRIPTIONS = {
+    "clients": (
+        "MCP clients registered with the gateway's authorization server "
+        "(Client ID Metadata Documents and dynamic registration)."
+    ),
+    "consents": (
+        "Consents users gave to a client for a redirect URI and scopes; "
+        "revoking one makes the next authorization ask again."
+    ),
+    "tokens": (
+        "Per-user third-party tokens held encrypted in the vault; "
+        "revoking one sends the user through the third party again."
+    ),
+}
 KIND: dict[str, Kind] = {"clients": "client", "consents": "consent", "tokens": "vault"}
 
 
@@ -33,23 +47,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     groups = parser.add_subparsers(dest="oauth_group", metavar="WHAT", required=True)
     for group in GROUPS:
-        g = groups.add_parser(group, help=f"list or revoke {group}")
+        g = groups.add_parser(group, help=f"list or revoke {group}", description=GROUP_DESCRIPTIONS[group])
         actions = g.add_subparsers(dest="oauth_action", metavar="ACTION", required=True)
         common = argparse.ArgumentParser(add_help=False)
         common.add_argument("-c", "--config", required=True, help="the gateway config file (its store)")
         common.add_argument("--user", help="only this user (IdP subject)")
         common.add_argument("--client", help="only this client id")
-        p = actions.add_parser("list", parents=[common], help=f"show {group}")
+        p = actions.add_parser(
+            "list",
+            parents=[common],
+            help=f"show {group}",
+            description=f"Show the stored {group} as a table or JSON lines.",
+        )
         p.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
         p.add_argument("--all", action="store_true", help="include revoked and expired records")
         p.set_defaults(handler=cmd_list, group=group)
-        p = actions.add_parser("revoke", parents=[common], help=f"revoke {group}")
+        p = actions.add_parser(
+            "revoke",
+            parents=[common],
+            help=f"revoke {group}",
+            description=f"Revoke {group} by id, or every one matching --user/--client.",
+        )
         p.add_argument("id", nargs="?", help="the record id as `list` shows it")
         if group == "tokens":
             p.add_argument("--provider", help="only this third party")
         p.set_defaults(handler=cmd_revoke, group=group)
     rewrap = groups.add_parser(
-        "rewrap", help="re-encrypt stored third-party tokens under the first vault key"
+        "rewrap",
+        help="re-encrypt stored third-party tokens under the first vault key",
+        description=(
+            "Re-encrypt every stored third-party token under the first key of the vault's key list "
+            "(key rotation)."
+        ),
     )
     rewrap.add_argument("-c", "--config", required=True, help="the gateway config file")
     rewrap.set_defaults(handler=cmd_rewrap, group="tokens")
