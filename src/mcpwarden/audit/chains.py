@@ -39,7 +39,7 @@ class SetResult:
 
     def summary(self) -> str:
         lines = [r.summary() for r in self.results]
-        lines += [f"{name}: {c.summary()}" for name, c in zip(self.replicas, self.checkpoints, strict=False)]
+        lines += [f"{r.path}: {c.summary()}" for r, c in zip(self.results, self.checkpoints, strict=False)]
         lines += [f"set: {p}" for p in self.problems]
         total = sum(r.records for r in self.results)
         verdict = "ok" if self.ok else "FAILED"

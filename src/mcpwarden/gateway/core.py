@@ -117,7 +117,8 @@ class GatewayCore:
                     every=config.audit.checkpoint.every,
                 )
         # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
-        audit = AuditFanout(file, build_sinks(config.audit.sinks), replica=config.replica.resolved_id())
+        replica = config.replica.resolved_id()
+        audit = AuditFanout(file, build_sinks(config.audit.sinks, replica=replica), replica=replica)
         core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
         # The audit/store integrity binding covers the SQLite file; a PostgreSQL store is
         # shared by replicas with one chain each, which that binding does not model.

@@ -58,6 +58,18 @@ def test_compose_runs_two_gateways_postgres_redis_and_a_balancer() -> None:
     assert "haproxy" in services["balancer"]["image"]
 
 
+def test_compose_gateways_keep_one_audit_file_each_on_a_volume() -> None:
+    compose = yaml.safe_load((EXAMPLES / "compose.yaml").read_text())
+    paths = []
+    for name in ("gateway-1", "gateway-2"):
+        gateway = compose["services"][name]
+        path = gateway["environment"]["MCPWARDEN_AUDIT_PATH"]
+        mounts = [v.split(":")[:2] for v in gateway["volumes"]]
+        assert any(volume in compose["volumes"] and path.startswith(target) for volume, target in mounts)
+        paths.append(path)
+    assert len(set(paths)) == 2
+
+
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.name)
 def test_kubernetes_manifest_validates_against_the_kubernetes_api_schema(manifest: Path) -> None:
     done = check_manifest(manifest)

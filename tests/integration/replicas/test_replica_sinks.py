@@ -80,7 +80,8 @@ def test_the_webhook_batches_carry_the_replica_on_every_record(received: dict[st
     assert {r["replica"] for r in records} == {REPLICA}
 
 
-def test_otlp_log_records_carry_the_replica_attribute(received: dict[str, list[Any]]) -> None:
+def test_otlp_log_records_carry_the_replica_attribute_and_instance_id(received: dict[str, list[Any]]) -> None:
     logs = received["otlp"]
     assert {log["event_name"] for log in logs} >= {"mcpwarden.gateway.start", "mcpwarden.session.start"}
     assert {log["attributes"]["mcpwarden.replica"] for log in logs} == {REPLICA}
+    assert {log["resource"]["service.instance.id"] for log in logs} == {REPLICA}

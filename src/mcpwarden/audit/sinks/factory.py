@@ -14,7 +14,8 @@ from mcpwarden.audit.sinks.config import (
 from mcpwarden.audit.sinks.queue import QueuedSink
 
 
-def build_sink(cfg: SinkConfig) -> QueuedSink:
+def build_sink(cfg: SinkConfig, *, replica: str | None = None) -> QueuedSink:
+    """One sink; `replica` names this gateway where a sink has a field for it beyond the records."""
     queue = cfg.queue_kwargs()
     name = cfg.name or cfg.type
     if isinstance(cfg, StdoutSinkConfig):
@@ -57,16 +58,17 @@ def build_sink(cfg: SinkConfig) -> QueuedSink:
             headers=cfg.headers,
             timeout_s=cfg.timeout_s,
             service_name=cfg.service_name,
+            instance_id=replica,
             **queue,
         )
     raise ValueError(f"unknown sink type {cfg!r}")
 
 
-def build_sinks(configs: Sequence[SinkConfig]) -> list[QueuedSink]:
+def build_sinks(configs: Sequence[SinkConfig], *, replica: str | None = None) -> list[QueuedSink]:
     names: set[str] = set()
     sinks = []
     for cfg in configs:
-        sink = build_sink(cfg)
+        sink = build_sink(cfg, replica=replica)
         if sink.name in names:
             raise ValueError(f"two audit sinks are named {sink.name!r}; give each a distinct name")
         names.add(sink.name)

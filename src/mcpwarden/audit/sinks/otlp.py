@@ -4,7 +4,9 @@ Records go through the OpenTelemetry SDK (a `LoggerProvider` and its `Logger`), 
 resource, scope and attribute limits are the SDK's own; the batches are ours (the sink's
 bounded queue and thread), so an unreachable collector costs the request path nothing and
 shows in the same drop counter as every other sink. The record's fields become log
-attributes under `mcpwarden.*`; the body is the record's message or event kind.
+attributes under `mcpwarden.*`; the body is the record's message or event kind. The
+resource names the gateway: `service.name`, `service.version` and, for the replica id,
+OpenTelemetry's `service.instance.id`, which collectors index to tell instances apart.
 """
 
 from __future__ import annotations
@@ -71,6 +73,13 @@ def _attributes(record: Record) -> dict[str, Any]:
     return out
 
 
+def _resource(service_name: str, instance_id: str | None) -> dict[str, str]:
+    resource = {"service.name": service_name, "service.version": __version__}
+    if instance_id is not None:
+        resource["service.instance.id"] = instance_id
+    return resource
+
+
 def _nanos(timestamp: Any) -> int | None:
     if not isinstance(timestamp, str):
         return None
@@ -91,6 +100,7 @@ class OtlpSink(QueuedSink):
         headers: dict[str, str] | None = None,
         timeout_s: float = 5.0,
         service_name: str = "mcpwarden",
+        instance_id: str | None = None,
         **queue: Any,
     ) -> None:
         super().__init__(name, **queue)
@@ -100,7 +110,7 @@ class OtlpSink(QueuedSink):
         processors = SynchronousMultiLogRecordProcessor()  # type: ignore[no-untyped-call]
         processors.add_log_record_processor(self._collect)
         self._provider = LoggerProvider(
-            resource=Resource.create({"service.name": service_name, "service.version": __version__}),
+            resource=Resource.create(_resource(service_name, instance_id)),
             shutdown_on_exit=False,
             multi_log_record_processor=processors,
         )
