@@ -53,3 +53,41 @@ def test_revoke_where_ends_a_whole_group_and_nothing_else(store: OAuthStore) -> 
     store.put("refresh", "c", {}, grp="family-2")
     assert store.revoke_where("refresh", grp="family-1") == 2
     assert [r.key for r in store.list("refresh")] == ["c"]
+
+
+@pytest.fixture()
+def two_replicas() -> Iterator[tuple[OAuthStore, OAuthStore]]:
+    """Two stores on one PostgreSQL schema through their own pools: what two replicas hold."""
+    from mcpwarden.authserver.store_pg import PostgresOAuthStore
+    from mcpwarden.store.postgres import PostgresPool, apply_migrations
+
+    schema = f"oauth_test_{secrets.token_hex(4)}"
+    apply_migrations(PG_URL, schema)
+    pools = [PostgresPool(PG_URL, schema), PostgresPool(PG_URL, schema)]
+    try:
+        yield PostgresOAuthStore(pools[0]), PostgresOAuthStore(pools[1])
+    finally:
+        for pool in pools:
+            pool.close()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_a_refresh_token_issued_on_one_replica_is_redeemed_once_across_both(
+    two_replicas: tuple[OAuthStore, OAuthStore],
+) -> None:
+    a, b = two_replicas
+    a.put("refresh", "r1", {"scope": "tools"}, user_id="alice", client_id="c", grp="family-1", ttl=600)
+    redeemed = b.consume("refresh", "r1")
+    assert redeemed is not None and redeemed.user_id == "alice"
+    assert a.consume("refresh", "r1") is None
+
+
+def test_a_consent_revoked_on_one_replica_is_gone_on_the_other(
+    two_replicas: tuple[OAuthStore, OAuthStore],
+) -> None:
+    a, b = two_replicas
+    a.put("consent", "alice|c|https://app.example/cb", {"scopes": ["tools"]}, user_id="alice", client_id="c")
+    assert b.active("consent", "alice|c|https://app.example/cb") is not None
+    assert b.revoke_where("consent", user_id="alice") == 1
+    assert a.active("consent", "alice|c|https://app.example/cb") is None
