@@ -30,7 +30,7 @@ PAGE_HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'",
     "x-frame-options": "DENY",
     "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # no-referrer would make Chromium send `Origin: null` on the form POST
     "x-content-type-options": "nosniff",
 }
 
