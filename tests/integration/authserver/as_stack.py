@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 RECORDER = HERE.parent / "gateway_auth" / "recording_server.py"
 
 IDP_SECRET = "login-secret-" + "0123456789abcdef"
+ADMIN_TOKEN = "admin-token-" + "0123456789abcdef"
 THIRD_SECRET = "third-secret-" + "0123456789abcdef"
 
 
@@ -40,6 +41,7 @@ class Stack:
     workdir: Path
     config_path: Path
     documents: str  # base URL of the client metadata documents server (allowed for CIMD)
+    admin: str  # base URL of the admin API
 
     @property
     def base(self) -> str:
@@ -50,11 +52,12 @@ class Stack:
 
 
 def as_config(
-    port: int, issuer: str, secrets_dir: Path, upstream_url: str, **extra: object
+    port: int, issuer: str, secrets_dir: Path, upstream_url: str, admin_port: int, **extra: object
 ) -> dict[str, object]:
     (secrets_dir / "idp").write_text(IDP_SECRET)
     (secrets_dir / "third").write_text(THIRD_SECRET)
     (secrets_dir / "vault").write_text(secrets.token_hex(32))
+    (secrets_dir / "admin").write_text(ADMIN_TOKEN)
     return {
         "authorization_server": {
             "issuer": f"http://127.0.0.1:{port}",
@@ -76,6 +79,7 @@ def as_config(
             "scopes_supported": ["mcp:tools", "mcp:read"],
             **extra,
         },
+        "admin": {"listen": f"127.0.0.1:{admin_port}", "token": f"file:{secrets_dir / 'admin'}"},
         "upstreams": {
             "rec": http_upstream(upstream_url, credentials={"mode": "user_oauth", "provider": "demo"})
         },
