@@ -53,3 +53,12 @@ def test_revoke_where_ends_a_whole_group_and_nothing_else(store: OAuthStore) -> 
     store.put("refresh", "c", {}, grp="family-2")
     assert store.revoke_where("refresh", grp="family-1") == 2
     assert [r.key for r in store.list("refresh")] == ["c"]
+
+
+def test_purge_drops_long_expired_codes_and_keeps_consents(store: OAuthStore) -> None:
+    store.put("code", "old", {}, ttl=-7200)
+    store.put("code", "live", {}, ttl=60)
+    store.put("consent", "kept", {}, ttl=-7200)
+    assert store.purge_expired(older_than=3600) == 1
+    assert store.get("code", "old") is None and store.get("code", "live") is not None
+    assert store.get("consent", "kept") is not None
