@@ -210,6 +210,9 @@ class SQLiteOAuthStore(OAuthStore):
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # As the pin store: WAL + NORMAL survives a process crash; only a power cut can lose
+        # the last commits (a code or refresh token then simply fails and is asked for again).
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(sqlite_schema())
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
