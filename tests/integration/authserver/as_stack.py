@@ -11,8 +11,11 @@ behind the gateway records every request, so a test can see which credential rea
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import secrets
+import subprocess
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +27,7 @@ from as_kit import Browser, Pkce, authorize_params, redeem, register_client, run
 from fixtures.oidc import fixture as oidc_fixture
 from gwtest.procs import Gateway, http_upstream
 from mcpwarden.authserver.store import SQLiteOAuthStore
+from mcpwarden.cli import main
 
 HERE = Path(__file__).resolve().parent
 RECORDER = HERE.parent / "gateway_auth" / "recording_server.py"
@@ -194,3 +198,11 @@ def userinfo_subject(stack: Stack, token: str) -> str:
     response = httpx.get(f"{stack.provider.issuer}/me", headers={"authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return str(response.json()["sub"])
+
+
+def oauth_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mcpwarden oauth GROUP ACTION -c <the stack's config> ARGS...`, run in this process (fast)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["oauth", *args[:2], "-c", str(stack.config_path), *args[2:]])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())

@@ -9,7 +9,6 @@ getting user A's third-party token.
 from __future__ import annotations
 
 import json
-import subprocess
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -24,9 +23,14 @@ from as_kit import (
     register_client,
     run_authorization,
 )
-from as_stack import Stack, authorized, forget_third_party_tokens, recorded_bearers, userinfo_subject
-
-from gwtest.procs import PYTHON
+from as_stack import (
+    Stack,
+    authorized,
+    forget_third_party_tokens,
+    oauth_cli,
+    recorded_bearers,
+    userinfo_subject,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -339,8 +343,7 @@ def test_user_b_never_gets_user_a_third_party_token(as_stack: Stack) -> None:
     bob_sent = set(recorded_bearers(as_stack)[mark:])
     assert {userinfo_subject(as_stack, t) for t in alice_sent} == {"alice"}
     assert {userinfo_subject(as_stack, t) for t in bob_sent} == {"bob"}
-    command = ["oauth", "tokens", "revoke", "-c", str(as_stack.config_path), "--user", "bob"]
-    revoke = subprocess.run([PYTHON, "-m", "mcpwarden", *command], capture_output=True, text=True, timeout=60)
+    revoke = oauth_cli(as_stack, "tokens", "revoke", "--user", "bob")
     assert revoke.returncode == 0, revoke.stderr
     mark = len(recorded_bearers(as_stack))
     without = mcp_initialize(as_stack.resource("rec"), str(bob["access_token"]))

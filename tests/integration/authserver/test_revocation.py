@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import httpx
 import pytest
 from as_kit import Browser, Pkce, authorize_params, register_client, run_authorization, token_request
-from as_stack import ADMIN_TOKEN, REDIRECT, Stack, authorized
-
-from gwtest.procs import PYTHON
+from as_stack import ADMIN_TOKEN, REDIRECT, Stack, authorized, oauth_cli
 
 pytestmark = pytest.mark.integration
-
-
-def oauth_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [PYTHON, "-m", "mcpwarden", "oauth", *args[:2], "-c", str(stack.config_path), *args[2:]]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
 def consented(stack: Stack) -> tuple[str, Browser]:
