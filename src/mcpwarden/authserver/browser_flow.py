@@ -248,6 +248,7 @@ class BrowserFlow:
             scopes=scopes,
             resource=params["resource"],
             third_parties=self.service.third_parties_for(params["resource"]),
+            upstreams=self.service.upstreams_for(params["resource"]),
             user=user,
         )
 

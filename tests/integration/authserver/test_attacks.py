@@ -58,6 +58,7 @@ def test_consent_given_to_one_client_does_not_cover_a_second_client(as_stack: St
     location, page = start(browser, as_stack, authorize_params(second, REDIRECT, Pkce(), resource=resource))
     assert not location.startswith(REDIRECT), "the second client got a code on the first client's consent"
     assert "id=allow" in page.text and "second client" in page.text
+    assert "<span id=upstreams>rec</span>" in page.text and "<li>demo</li>" in page.text
 
 
 def test_a_changed_redirect_uri_asks_for_consent_again(as_stack: Stack) -> None:
