@@ -37,10 +37,11 @@ def open_oauth_store(config: GatewayConfig, pool: PostgresPool | None = None) ->
         from mcpwarden.store.postgres import PostgresPool, apply_migrations
 
         assert config.store.url is not None
-        if pool is None:
-            apply_migrations(config.store.url, config.store.schema_name)
-            pool = PostgresPool(config.store.url, config.store.schema_name, timeout_s=config.store.timeout_s)
-        return PostgresOAuthStore(pool)
+        if pool is not None:
+            return PostgresOAuthStore(pool)
+        apply_migrations(config.store.url, config.store.schema_name)
+        own = PostgresPool(config.store.url, config.store.schema_name, timeout_s=config.store.timeout_s)
+        return PostgresOAuthStore(own, owns_pool=True)
     return SQLiteOAuthStore(config.store.path)
 
 

@@ -200,9 +200,13 @@ def userinfo_subject(stack: Stack, token: str) -> str:
     return str(response.json()["sub"])
 
 
-def oauth_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    """`mcpwarden oauth GROUP ACTION -c <the stack's config> ARGS...`, run in this process (fast)."""
+def oauth_cli_at(config_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mcpwarden oauth GROUP ACTION -c CONFIG ARGS...`, run in this process through the real entry point."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["oauth", *args[:2], "-c", str(stack.config_path), *args[2:]])
+        code = main(["oauth", *args[:2], "-c", str(config_path), *args[2:]])
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def oauth_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return oauth_cli_at(stack.config_path, *args)
