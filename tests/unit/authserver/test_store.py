@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
+from gwtest.services import POSTGRES_URL, scratch_schema
 from mcpwarden.authserver.store import OAuthStore, SQLiteOAuthStore
-
-PG_URL = "postgresql://127.0.0.1:5432/test"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -24,15 +21,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OAuthStore
     from mcpwarden.authserver.store_pg import PostgresOAuthStore
     from mcpwarden.store.postgres import PostgresPool, apply_migrations
 
-    schema = f"oauth_test_{secrets.token_hex(4)}"
-    apply_migrations(PG_URL, schema)
-    pool = PostgresPool(PG_URL, schema)
-    try:
-        yield PostgresOAuthStore(pool)
-    finally:
-        pool.close()
-        with psycopg.connect(PG_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    with scratch_schema() as schema:
+        apply_migrations(POSTGRES_URL, schema)
+        pool = PostgresPool(POSTGRES_URL, schema)
+        try:
+            yield PostgresOAuthStore(pool)
+        finally:
+            pool.close()
 
 
 def test_a_code_is_consumed_once(store: OAuthStore) -> None:
