@@ -350,3 +350,38 @@ def test_user_b_never_gets_user_a_third_party_token(as_stack: Stack) -> None:
     without = mcp_initialize(as_stack.resource("rec"), str(bob["access_token"]))
     assert "result" not in json.loads(without.text), "bob's call went through without bob's own authorization"
     assert not (set(recorded_bearers(as_stack)[mark:]) & alice_sent), "bob's call carried alice's token"
+
+
+# -- codes bound to their client and resource; registration input ---------------------------------
+
+
+def test_a_code_issued_to_one_client_is_refused_for_another(as_stack: Stack) -> None:
+    _, code, pkce = _code(as_stack)
+    thief = register_client(as_stack.base, [REDIRECT])
+    response = redeem(as_stack.base, thief, code, REDIRECT, pkce, as_stack.resource("rec"))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_a_code_cannot_be_redeemed_for_another_resource(as_stack: Stack) -> None:
+    client, code, pkce = _code(as_stack)
+    response = redeem(as_stack.base, client, code, REDIRECT, pkce, as_stack.resource())
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
+        (
+            {"redirect_uris": ["https://a.example/cb"], "application_type": "desktop"},
+            "invalid_client_metadata",
+        ),
+        ({"redirect_uris": ["https://a.example/cb"], "grant_types": ["password"]}, "invalid_client_metadata"),
+    ],
+)
+def test_registration_with_unsafe_metadata_is_refused_and_audited(
+    as_stack: Stack, metadata: dict[str, object], error: str
+) -> None:
+    response = httpx.post(f"{as_stack.base}/register", json=metadata)
+    assert response.status_code == 400 and response.json()["error"] == error
+    assert f"oauth.{error}" in reasons(as_stack)
