@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from gwtest.services import POSTGRES_URL, scratch_schema
 from mcpwarden.authserver.store import OAuthStore, SQLiteOAuthStore
+
+PG_URL = "postgresql://127.0.0.1:5432/test"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -21,13 +24,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OAuthStore
     from mcpwarden.authserver.store_pg import PostgresOAuthStore
     from mcpwarden.store.postgres import PostgresPool, apply_migrations
 
-    with scratch_schema() as schema:
-        apply_migrations(POSTGRES_URL, schema)
-        pool = PostgresPool(POSTGRES_URL, schema)
-        try:
-            yield PostgresOAuthStore(pool)
-        finally:
-            pool.close()
+    schema = f"oauth_test_{secrets.token_hex(4)}"
+    apply_migrations(PG_URL, schema)
+    pool = PostgresPool(PG_URL, schema)
+    try:
+        yield PostgresOAuthStore(pool)
+    finally:
+        pool.close()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def test_a_code_is_consumed_once(store: OAuthStore) -> None:
@@ -42,14 +47,6 @@ def test_an_expired_record_cannot_be_consumed(store: OAuthStore) -> None:
     assert store.consume("code", "k") is None and store.active("code", "k") is None
 
 
-def test_revoke_where_ends_a_whole_group_and_nothing_else(store: OAuthStore) -> None:
-    store.put("refresh", "a", {}, grp="family-1")
-    store.put("refresh", "b", {}, grp="family-1")
-    store.put("refresh", "c", {}, grp="family-2")
-    assert store.revoke_where("refresh", grp="family-1") == 2
-    assert [r.key for r in store.list("refresh")] == ["c"]
-
-
 def test_purge_drops_long_expired_codes_and_keeps_consents(store: OAuthStore) -> None:
     store.put("code", "old", {}, ttl=-7200)
     store.put("code", "live", {}, ttl=60)
@@ -57,3 +54,11 @@ def test_purge_drops_long_expired_codes_and_keeps_consents(store: OAuthStore) ->
     assert store.purge_expired(older_than=3600) == 1
     assert store.get("code", "old") is None and store.get("code", "live") is not None
     assert store.get("consent", "kept") is not None
+
+
+def test_revoke_where_ends_a_whole_group_and_nothing_else(store: OAuthStore) -> None:
+    store.put("refresh", "a", {}, grp="family-1")
+    store.put("refresh", "b", {}, grp="family-1")
+    store.put("refresh", "c", {}, grp="family-2")
+    assert store.revoke_where("refresh", grp="family-1") == 2
+    assert [r.key for r in store.list("refresh")] == ["c"]
