@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import secrets
+from pathlib import Path
 
 import httpx
 import pytest
-from as_kit import Browser, Pkce, authorize_params, register_client, run_authorization, token_request
-from as_stack import ADMIN_TOKEN, REDIRECT, Stack, authorized, oauth_cli
+import yaml
+from as_kit import (
+    Browser,
+    Pkce,
+    authorize_params,
+    mcp_initialize,
+    register_client,
+    run_authorization,
+    token_request,
+)
+from as_stack import ADMIN_TOKEN, REDIRECT, Stack, authorized, oauth_cli, oauth_cli_at
+
+from mcpwarden.authserver.vault import Vault
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +85,27 @@ def test_the_token_list_shows_owner_and_key_but_never_the_token(as_stack: Stack)
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert rows and all(r["provider"] == "demo" and r["user"] == "alice" and r["key_id"] for r in rows)
     assert "access_token" not in listed.stdout and "sealed" not in listed.stdout
+
+
+def test_a_vault_key_rotation_round_trip_rewraps_every_token(as_stack: Stack, tmp_path: Path) -> None:
+    authorized(as_stack, "alice")
+    raw = yaml.safe_load(as_stack.config_path.read_text())
+    old = raw["authorization_server"]["vault"]["keys"][0]
+    (tmp_path / "new-key").write_text(secrets.token_hex(32))
+    new = f"file:{tmp_path / 'new-key'}"
+
+    def with_keys(keys: list[str], name: str) -> Path:
+        raw["authorization_server"]["vault"]["keys"] = keys
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(raw))
+        return path
+
+    rotated, back = with_keys([new, old], "rotated.yaml"), with_keys([old, new], "back.yaml")
+    forward = oauth_cli_at(rotated, "rewrap")
+    listed = oauth_cli_at(rotated, "tokens", "list", "--json").stdout.splitlines()
+    returned = oauth_cli_at(back, "rewrap")  # the running gateway only knows the old key
+    assert forward.returncode == 0 and not forward.stdout.startswith("re-encrypted 0"), forward.stdout
+    assert {json.loads(line)["key_id"] for line in listed} == {Vault([new]).current_kid()}
+    assert returned.returncode == 0
+    token = authorized(as_stack, "alice")[1]["access_token"]
+    assert mcp_initialize(as_stack.resource("rec"), str(token)).status_code == 200
