@@ -50,3 +50,10 @@ def test_an_issuer_must_be_https_without_a_path_or_loopback_http(issuer: str) ->
 def test_a_loopback_http_issuer_is_accepted() -> None:
     parsed = parse_config({"authorization_server": {"issuer": "http://127.0.0.1:8766", "idp": IDP}})
     assert parsed.authorization_server is not None
+
+
+def test_the_issuers_origin_is_allowed_so_its_consent_form_can_post() -> None:
+    parsed = parse_config(config())
+    assert "https://mcp.example.com" in parsed.security.allowed_origins
+    local = parse_config({"authorization_server": {"issuer": "http://127.0.0.1:8766", "idp": IDP}})
+    assert "http://127.0.0.1:8766" not in local.security.allowed_origins  # the loopback default covers it
