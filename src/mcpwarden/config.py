@@ -253,6 +253,8 @@ class GatewayConfig(_Model):
 
     @model_validator(mode="after")
     def _user_oauth_providers(self) -> GatewayConfig:
+        from fnmatch import fnmatchcase
+
         from mcpwarden.auth.config import UserOAuthCredentials
 
         known = set(self.authorization_server.third_parties) if self.authorization_server else set()
@@ -267,6 +269,11 @@ class GatewayConfig(_Model):
             raise ValueError(
                 "auth.issuer must equal authorization_server.issuer (the gateway issues the tokens)"
             )
+        if self.authorization_server:
+            # The consent form posts from the issuer's own pages: its origin is always legitimate.
+            origin = self.authorization_server.issuer
+            if not any(fnmatchcase(origin, p) for p in self.security.allowed_origins):
+                self.security.allowed_origins.append(origin)
         return self
 
     @field_validator("upstreams", mode="after")

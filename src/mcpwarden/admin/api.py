@@ -10,6 +10,8 @@ privileged at the IdP, never opens this API. An unreadable token reference fails
     GET  /v1/disabled                 what the kill switch holds
     POST /v1/disable {kind, name, reason?}
     POST /v1/enable  {kind, name}
+    GET  /v1/oauth/consents[?user=&client_id=]   consents given at the authorization server
+    DELETE /v1/oauth/consents/{id}               revoke one: the user is asked again next time
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from starlette.routing import Route
 from mcpwarden.admin.counters import SessionCounters, handle_of
 from mcpwarden.admin.killswitch import KINDS, KillSwitchStore
 from mcpwarden.auth.secrets import SecretError, resolve_secret
+from mcpwarden.authserver.store import OAuthStore, Record
 from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Principal
 
@@ -86,6 +89,17 @@ def session_rows(sessions: dict[str, Any], counters: SessionCounters) -> list[di
     return sorted(rows, key=lambda r: -r["age_s"])
 
 
+def consent_row(record: Record) -> dict[str, Any]:
+    return {
+        "id": record.key,
+        "user": record.user_id,
+        "client_id": record.client_id,
+        "redirect_uri": record.data.get("redirect_uri"),
+        "scopes": record.data.get("scopes", []),
+        "resources": record.data.get("resources", []),
+    }
+
+
 def build_admin_app(
     target: AdminTarget,
     killswitch: KillSwitchStore,
@@ -93,6 +107,7 @@ def build_admin_app(
     token_ref: str,
     *,
     resolve: Callable[[str], str] = resolve_secret,
+    consents: OAuthStore | None = None,
 ) -> Starlette:
     def authorized(request: Request) -> Response | None:
         try:
@@ -196,8 +211,35 @@ def build_admin_app(
         )
         return _json({"enabled": {"kind": kind, "name": name}})
 
+    async def list_consents(request: Request) -> Response:
+        if (denied := authorized(request)) is not None:
+            return denied
+        if consents is None:
+            return _error(404, "admin.no_authorization_server", "this gateway has no authorization_server")
+        user, client = request.query_params.get("user"), request.query_params.get("client_id")
+        rows = [consent_row(r) for r in consents.list("consent", user_id=user, client_id=client)]
+        return _json({"consents": rows})
+
+    async def revoke_consent(request: Request) -> Response:
+        if (denied := authorized(request)) is not None:
+            return denied
+        if consents is None:
+            return _error(404, "admin.no_authorization_server", "this gateway has no authorization_server")
+        key = request.path_params["key"]
+        if not consents.revoke("consent", key):
+            return _error(404, "admin.unknown_consent", "no active consent with this id")
+        target.audit_event(
+            "admin.consent_revoked",
+            principal=API_PRINCIPAL,
+            reason="oauth.consent_revoked",
+            details={"consent": key, "by": API_PRINCIPAL},
+        )
+        return _json({"revoked": key})
+
     return Starlette(
         routes=[
+            Route("/v1/oauth/consents", list_consents, methods=["GET"]),
+            Route("/v1/oauth/consents/{key:str}", revoke_consent, methods=["DELETE"]),
             Route("/v1/sessions", sessions, methods=["GET"]),
             Route("/v1/disabled", disabled, methods=["GET"]),
             Route("/v1/{action:str}", change, methods=["POST"]),

@@ -88,7 +88,15 @@ class Operations:
         killswitch = self.core.admission.killswitch
         if killswitch is None:
             raise RuntimeError("the admin API needs the store-backed kill switch (enable_registry)")
-        app = build_admin_app(self.core, killswitch, self.counters, self.config.admin.token)
+        consents = None
+        if self.config.authorization_server is not None:
+            from mcpwarden.authserver.service import open_oauth_store
+
+            backends = self.core.backends
+            consents = open_oauth_store(self.config, backends.pool if backends is not None else None)
+        app = build_admin_app(
+            self.core, killswitch, self.counters, self.config.admin.token, consents=consents
+        )
         host, port = self.config.admin.address()
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")

@@ -43,6 +43,7 @@ from mcpwarden.authserver.store import Record, secret_key
 from mcpwarden.authserver.thirdparty import ThirdPartyError, authorization_url
 
 PENDING_TTL = 600
+PURGE_EVERY_S = 60.0
 LOGIN_CALLBACK = "/oauth/login/callback"
 UPSTREAM_CALLBACK = "/oauth/upstream/callback"
 
@@ -56,6 +57,7 @@ class BrowserFlow:
     def __init__(self, service: AuthorizationService) -> None:
         self.service = service
         self.consents = Consents(service.store)
+        self._purged_at = 0.0
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -101,7 +103,15 @@ class BrowserFlow:
 
     # -- /authorize ----------------------------------------------------------------------
 
+    def _purge(self) -> None:
+        """Drop spent codes, pending authorizations and sign-ins now and then (one DELETE)."""
+        now = self.service.store.clock()
+        if now - self._purged_at >= PURGE_EVERY_S:
+            self._purged_at = now
+            self.service.store.purge_expired()
+
     async def authorize(self, request: Request) -> Response:
+        self._purge()
         try:
             params = single_valued(list(request.query_params.multi_items()))
         except OAuth2Error as exc:
@@ -238,6 +248,7 @@ class BrowserFlow:
             scopes=scopes,
             resource=params["resource"],
             third_parties=self.service.third_parties_for(params["resource"]),
+            upstreams=self.service.upstreams_for(params["resource"]),
             user=user,
         )
 

@@ -30,7 +30,7 @@ PAGE_HEADERS = {
     "frame-ancestors 'none'; base-uri 'none'",
     "x-frame-options": "DENY",
     "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # no-referrer would make Chromium send `Origin: null` on the form POST
     "x-content-type-options": "nosniff",
 }
 
@@ -52,6 +52,7 @@ def consent_page(
     scopes: list[str],
     resource: str,
     third_parties: list[str],
+    upstreams: list[str],
     user: str,
 ) -> HTMLResponse:
     name = escape(str(client["name"]))
@@ -76,7 +77,8 @@ def consent_page(
 <p>Client id: <code id=client-id>{escape(str(client["client_id"]))}</code></p>
 {about}
 <p>After you decide, you will be sent to <strong id=redirect-host>{host}</strong>.</p>
-<p>Resource: <code>{escape(resource)}</code></p>
+<p>Resource: <code>{escape(resource)}</code>, reaching the servers
+<span id=upstreams>{escape(", ".join(upstreams)) or "(none)"}</span></p>
 <p>Permissions:</p><ul id=scopes>{scope_items}</ul>
 {parties_html}
 <form method=post action="/oauth/consent">

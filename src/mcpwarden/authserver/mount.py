@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcpwarden.auth.tokens import TokenValidator
@@ -23,6 +25,7 @@ from mcpwarden.auth.upstream import UserOAuthAuth
 from mcpwarden.authserver.browser_flow import BrowserFlow
 from mcpwarden.authserver.endpoints import Endpoints
 from mcpwarden.authserver.service import AuthorizationService, open_oauth_store, upstream_providers
+from mcpwarden.store.base import StoreUnavailable
 
 if TYPE_CHECKING:
     from mcpwarden.config import GatewayConfig
@@ -48,6 +51,35 @@ def redacted(value: Any) -> Any:
     if isinstance(value, list):
         return [redacted(v) for v in value]
     return value
+
+
+def guarded(routes: list[Route], audit: Any) -> list[Route]:
+    """The routes, each answering 503 `store.unavailable` (audited) when the store is away.
+
+    Every decision here needs the store (codes, consents, refresh families): failing closed
+    with a reason beats a bare 500, and the gateway's other endpoints keep being served.
+    """
+
+    def wrap(endpoint: Any) -> Any:
+        async def call(request: Request) -> Response:
+            try:
+                response: Response = await endpoint(request)
+            except StoreUnavailable as exc:
+                audit("rejected", reason="store.unavailable", status=503, message=str(exc),
+                      details={"path": request.url.path})  # fmt: skip
+                return JSONResponse(
+                    {
+                        "error": "temporarily_unavailable",
+                        "error_description": "authorization store unavailable",
+                    },
+                    status_code=503,
+                    headers={"cache-control": "no-store", "retry-after": "5"},
+                )
+            return response
+
+        return call
+
+    return [Route(r.path, wrap(r.endpoint), methods=list(r.methods or [])) for r in routes]
 
 
 @dataclass
@@ -89,4 +121,5 @@ def mount_authorization(core: GatewayCore, config: GatewayConfig) -> MountedAuth
     for provider in core.upstream_auth.values():
         if isinstance(provider, UserOAuthAuth):
             provider.bind(service.tokens, as_config.issuer)
-    return MountedAuthorization(service, [*endpoints.routes(), *flow.routes()], validator)
+    routes = guarded([*endpoints.routes(), *flow.routes()], audit)
+    return MountedAuthorization(service, routes, validator)

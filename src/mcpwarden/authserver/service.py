@@ -37,10 +37,11 @@ def open_oauth_store(config: GatewayConfig, pool: PostgresPool | None = None) ->
         from mcpwarden.store.postgres import PostgresPool, apply_migrations
 
         assert config.store.url is not None
-        if pool is None:
-            apply_migrations(config.store.url, config.store.schema_name)
-            pool = PostgresPool(config.store.url, config.store.schema_name, timeout_s=config.store.timeout_s)
-        return PostgresOAuthStore(pool)
+        if pool is not None:
+            return PostgresOAuthStore(pool)
+        apply_migrations(config.store.url, config.store.schema_name)
+        own = PostgresPool(config.store.url, config.store.schema_name, timeout_s=config.store.timeout_s)
+        return PostgresOAuthStore(own, owns_pool=True)
     return SQLiteOAuthStore(config.store.path)
 
 
@@ -83,12 +84,14 @@ class AuthorizationService:
     def url(self, path: str) -> str:
         return self.config.issuer + path
 
+    def upstreams_for(self, resource: str) -> list[str]:
+        """The upstream servers a token for `resource` reaches (all of them for the aggregated one)."""
+        names = [u for u, r in self._upstream_resources.items() if r.rstrip("/") == resource.rstrip("/")]
+        return sorted(names or self._upstream_resources)
+
     def third_parties_for(self, resource: str) -> list[str]:
         """Third parties the upstreams behind `resource` act at, in a stable order."""
-        names = [u for u, r in self._upstream_resources.items() if r.rstrip("/") == resource.rstrip("/")]
-        if not names:  # the aggregated endpoint reaches every upstream
-            names = list(self._providers)
-        return sorted({self._providers[n] for n in names if n in self._providers})
+        return sorted({self._providers[n] for n in self.upstreams_for(resource) if n in self._providers})
 
     def flush_audit(self) -> None:
         """Write the events authlib's hooks queued (code or refresh reuse, revocations)."""

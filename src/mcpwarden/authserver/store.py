@@ -27,22 +27,16 @@ from typing import Any, Literal
 Kind = Literal["client", "consent", "code", "refresh", "pending", "login", "vault"]
 KINDS: tuple[Kind, ...] = ("client", "consent", "code", "refresh", "pending", "login", "vault")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS oauth_records (
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    user_id TEXT,
-    client_id TEXT,
-    grp TEXT,
-    data TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL,
-    expires_at DOUBLE PRECISION,
-    revoked_at DOUBLE PRECISION,
-    PRIMARY KEY (kind, key)
-);
-CREATE INDEX IF NOT EXISTS oauth_records_user ON oauth_records (kind, user_id);
-CREATE INDEX IF NOT EXISTS oauth_records_grp ON oauth_records (kind, grp);
-"""
+
+def sqlite_schema() -> str:
+    """The PostgreSQL migration's DDL, made idempotent: one definition of the table for both backends."""
+    from importlib import resources
+
+    text = (resources.files("mcpwarden.store") / "migrations" / "postgres" / "0003.oauth.sql").read_text()
+    return text.replace("CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ").replace(
+        "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS "
+    )
+
 
 _COLUMNS = "kind, key, user_id, client_id, grp, data, created_at, expires_at, revoked_at"
 
@@ -216,7 +210,10 @@ class SQLiteOAuthStore(OAuthStore):
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(SCHEMA.replace("DOUBLE PRECISION", "REAL"))
+        # As the pin store: WAL + NORMAL survives a process crash; only a power cut can lose
+        # the last commits (a code or refresh token then simply fails and is asked for again).
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(sqlite_schema())
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
         with self._lock:

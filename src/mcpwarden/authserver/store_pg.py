@@ -17,9 +17,13 @@ if TYPE_CHECKING:
 
 
 class PostgresOAuthStore(OAuthStore):
-    def __init__(self, pool: PostgresPool, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, pool: PostgresPool, clock: Callable[[], float] = time.time, *, owns_pool: bool = False
+    ) -> None:
+        """`owns_pool`: the pool was opened for this store alone (the CLI) and closes with it."""
         super().__init__(clock)
         self._pool = pool
+        self._owns_pool = owns_pool
 
     def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
         with self._pool.connection() as conn:
@@ -30,4 +34,5 @@ class PostgresOAuthStore(OAuthStore):
             return list(conn.execute(sql.replace("?", "%s"), params).fetchall())
 
     def close(self) -> None:
-        return None  # the pool is the process's, closed with the other backends
+        if self._owns_pool:  # otherwise the pool is the process's, closed with the other backends
+            self._pool.close()

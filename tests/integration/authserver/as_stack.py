@@ -11,8 +11,11 @@ behind the gateway records every request, so a test can see which credential rea
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import secrets
+import subprocess
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,11 +27,13 @@ from as_kit import Browser, Pkce, authorize_params, redeem, register_client, run
 from fixtures.oidc import fixture as oidc_fixture
 from gwtest.procs import Gateway, http_upstream
 from mcpwarden.authserver.store import SQLiteOAuthStore
+from mcpwarden.cli import main
 
 HERE = Path(__file__).resolve().parent
 RECORDER = HERE.parent / "gateway_auth" / "recording_server.py"
 
 IDP_SECRET = "login-secret-" + "0123456789abcdef"
+ADMIN_TOKEN = "admin-token-" + "0123456789abcdef"
 THIRD_SECRET = "third-secret-" + "0123456789abcdef"
 
 
@@ -40,6 +45,7 @@ class Stack:
     workdir: Path
     config_path: Path
     documents: str  # base URL of the client metadata documents server (allowed for CIMD)
+    admin: str  # base URL of the admin API
 
     @property
     def base(self) -> str:
@@ -50,11 +56,12 @@ class Stack:
 
 
 def as_config(
-    port: int, issuer: str, secrets_dir: Path, upstream_url: str, **extra: object
+    port: int, issuer: str, secrets_dir: Path, upstream_url: str, admin_port: int, **extra: object
 ) -> dict[str, object]:
     (secrets_dir / "idp").write_text(IDP_SECRET)
     (secrets_dir / "third").write_text(THIRD_SECRET)
     (secrets_dir / "vault").write_text(secrets.token_hex(32))
+    (secrets_dir / "admin").write_text(ADMIN_TOKEN)
     return {
         "authorization_server": {
             "issuer": f"http://127.0.0.1:{port}",
@@ -76,6 +83,7 @@ def as_config(
             "scopes_supported": ["mcp:tools", "mcp:read"],
             **extra,
         },
+        "admin": {"listen": f"127.0.0.1:{admin_port}", "token": f"file:{secrets_dir / 'admin'}"},
         "upstreams": {
             "rec": http_upstream(upstream_url, credentials={"mode": "user_oauth", "provider": "demo"})
         },
@@ -190,3 +198,15 @@ def userinfo_subject(stack: Stack, token: str) -> str:
     response = httpx.get(f"{stack.provider.issuer}/me", headers={"authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     return str(response.json()["sub"])
+
+
+def oauth_cli_at(config_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mcpwarden oauth GROUP ACTION -c CONFIG ARGS...`, run in this process through the real entry point."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["oauth", *args[:2], "-c", str(config_path), *args[2:]])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def oauth_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return oauth_cli_at(stack.config_path, *args)

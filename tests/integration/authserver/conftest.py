@@ -34,9 +34,12 @@ def as_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         documents = serve_documents(up_port)
         docs = f"http://127.0.0.1:{documents.server_address[1]}"
         cimd = {"require_https": False, "allow": [f"127.0.0.1:{documents.server_address[1]}"]}
-        config = as_config(port, provider.issuer, workdir, f"http://127.0.0.1:{up_port}/mcp", cimd=cimd)
+        admin_port = free_port()
+        upstream_url = f"http://127.0.0.1:{up_port}/mcp"
+        config = as_config(port, provider.issuer, workdir, upstream_url, admin_port, cimd=cimd)
         with gateway(config, workdir=workdir, port=port) as gw:
-            yield Stack(gw, provider, recording, workdir, workdir / "gateway.yaml", docs)
+            admin = f"http://127.0.0.1:{admin_port}"
+            yield Stack(gw, provider, recording, workdir, workdir / "gateway.yaml", docs, admin)
         documents.shutdown()
     finally:
         stop(upstream)

@@ -9,7 +9,6 @@ getting user A's third-party token.
 from __future__ import annotations
 
 import json
-import subprocess
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -24,9 +23,14 @@ from as_kit import (
     register_client,
     run_authorization,
 )
-from as_stack import Stack, authorized, forget_third_party_tokens, recorded_bearers, userinfo_subject
-
-from gwtest.procs import PYTHON
+from as_stack import (
+    Stack,
+    authorized,
+    forget_third_party_tokens,
+    oauth_cli,
+    recorded_bearers,
+    userinfo_subject,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +58,7 @@ def test_consent_given_to_one_client_does_not_cover_a_second_client(as_stack: St
     location, page = start(browser, as_stack, authorize_params(second, REDIRECT, Pkce(), resource=resource))
     assert not location.startswith(REDIRECT), "the second client got a code on the first client's consent"
     assert "id=allow" in page.text and "second client" in page.text
+    assert "<span id=upstreams>rec</span>" in page.text and "<li>demo</li>" in page.text
 
 
 def test_a_changed_redirect_uri_asks_for_consent_again(as_stack: Stack) -> None:
@@ -339,10 +344,44 @@ def test_user_b_never_gets_user_a_third_party_token(as_stack: Stack) -> None:
     bob_sent = set(recorded_bearers(as_stack)[mark:])
     assert {userinfo_subject(as_stack, t) for t in alice_sent} == {"alice"}
     assert {userinfo_subject(as_stack, t) for t in bob_sent} == {"bob"}
-    command = ["oauth", "tokens", "revoke", "-c", str(as_stack.config_path), "--user", "bob"]
-    revoke = subprocess.run([PYTHON, "-m", "mcpwarden", *command], capture_output=True, text=True, timeout=60)
+    revoke = oauth_cli(as_stack, "tokens", "revoke", "--user", "bob")
     assert revoke.returncode == 0, revoke.stderr
     mark = len(recorded_bearers(as_stack))
     without = mcp_initialize(as_stack.resource("rec"), str(bob["access_token"]))
     assert "result" not in json.loads(without.text), "bob's call went through without bob's own authorization"
     assert not (set(recorded_bearers(as_stack)[mark:]) & alice_sent), "bob's call carried alice's token"
+
+
+# -- codes bound to their client and resource; registration input ---------------------------------
+
+
+def test_a_code_issued_to_one_client_is_refused_for_another(as_stack: Stack) -> None:
+    _, code, pkce = _code(as_stack)
+    thief = register_client(as_stack.base, [REDIRECT])
+    response = redeem(as_stack.base, thief, code, REDIRECT, pkce, as_stack.resource("rec"))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_a_code_cannot_be_redeemed_for_another_resource(as_stack: Stack) -> None:
+    client, code, pkce = _code(as_stack)
+    response = redeem(as_stack.base, client, code, REDIRECT, pkce, as_stack.resource())
+    assert response.status_code == 400 and response.json()["error"] == "invalid_target"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri"),
+        (
+            {"redirect_uris": ["https://a.example/cb"], "application_type": "desktop"},
+            "invalid_client_metadata",
+        ),
+        ({"redirect_uris": ["https://a.example/cb"], "grant_types": ["password"]}, "invalid_client_metadata"),
+    ],
+)
+def test_registration_with_unsafe_metadata_is_refused_and_audited(
+    as_stack: Stack, metadata: dict[str, object], error: str
+) -> None:
+    response = httpx.post(f"{as_stack.base}/register", json=metadata)
+    assert response.status_code == 400 and response.json()["error"] == error
+    assert f"oauth.{error}" in reasons(as_stack)

@@ -47,6 +47,15 @@ def test_an_expired_record_cannot_be_consumed(store: OAuthStore) -> None:
     assert store.consume("code", "k") is None and store.active("code", "k") is None
 
 
+def test_purge_drops_long_expired_codes_and_keeps_consents(store: OAuthStore) -> None:
+    store.put("code", "old", {}, ttl=-7200)
+    store.put("code", "live", {}, ttl=60)
+    store.put("consent", "kept", {}, ttl=-7200)
+    assert store.purge_expired(older_than=3600) == 1
+    assert store.get("code", "old") is None and store.get("code", "live") is not None
+    assert store.get("consent", "kept") is not None
+
+
 def test_revoke_where_ends_a_whole_group_and_nothing_else(store: OAuthStore) -> None:
     store.put("refresh", "a", {}, grp="family-1")
     store.put("refresh", "b", {}, grp="family-1")
