@@ -124,6 +124,9 @@ class SessionConfig(_Model):
     stream_replay_bytes: int = Field(
         1_048_576, gt=0, description="Bytes kept per SSE stream for resumption (the newest event always is)."
     )
+    stream_replay_s: float = Field(
+        300.0, gt=0, description="Seconds an SSE stream nobody reads stays resumable with Last-Event-ID."
+    )
 
 
 class CheckpointConfig(_Model):
