@@ -208,7 +208,7 @@ class StatelessFront:
                     return
                 item = msg.get("method")
                 if "id" in msg and isinstance(item, str):
-                    refusal = await self._server_request(pooled, msg, meta, rid, internal)
+                    refusal = await self._server_request(pooled, msg, meta, rid)
                     if refusal is not None:
                         finished = True
                         yield refusal
@@ -230,11 +230,9 @@ class StatelessFront:
                 if rest is not None:
                     await rest
 
-    async def _server_request(
-        self, pooled: Pooled, msg: JSON, meta: RequestMeta, rid: Any, internal: str
-    ) -> JSON | None:
+    async def _server_request(self, pooled: Pooled, msg: JSON, meta: RequestMeta, rid: Any) -> JSON | None:
         """An upstream's request inside a call. A client without the capability it needs gets
-        MissingRequiredClientCapabilityError (and the call stops); otherwise the upstream is
+        MissingRequiredClientCapabilityError at once; otherwise the upstream is
         told the client cannot be asked mid-call (the 2026-07-28 response stream carries no
         requests), and the call goes on."""
         session = pooled.session
@@ -262,9 +260,9 @@ class StatelessFront:
         )
         if not missing:
             return None
-        rest = session.stop_request({"requestId": internal, "reason": reason})
-        if rest is not None:
-            await rest
+        # The upstream gets its refusal and finishes the call on its own (cancelling it while
+        # its handler awaits that very answer is a race some servers do not survive); the
+        # client has its answer already, and the call's late result is not read.
         return jsonrpc.error(
             rid, MISSING_CLIENT_CAPABILITY, message, reason=reason, requiredCapabilities={capability: {}}
         )

@@ -102,7 +102,12 @@ def validate_meta(msg: JSON, header_version: str) -> RequestMeta:
 
 
 def decode_header(value: str) -> str:
-    """A mirrored header value: plain ASCII, or `=?base64?...?=` for anything else."""
+    """A mirrored header value: plain ASCII, or `=?base64?...?=` for anything else.
+
+    Whitespace around a plain value is HTTP framing, not part of the value (RFC 9110 5.5);
+    a value whose own spaces matter comes base64-encoded.
+    """
+    value = value.strip(" \t")
     found = _BASE64.match(value)
     if found is None:
         return value

@@ -85,6 +85,9 @@ class StatelessPool:
         """The principal's live pooled session on `endpoint`, opened on first use."""
         key = (principal.key, endpoint)
         pooled = self._pooled.get(key)
+        if pooled is not None and not pooled.session.closed and pooled.session.upstream_gone.is_set():
+            # Every upstream session behind it ended (expired, restarted): start afresh.
+            await self.core.end_session(pooled.session, "upstream sessions gone")
         if pooled is not None and not pooled.session.closed:
             pooled.session.touch()
             pooled.session.reauthenticated(principal, subject_token)
