@@ -4,13 +4,25 @@ revision's error codes and HTTP statuses, the client's request id always echoed.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from gwtest.procs import Gateway, gateway, stdio_upstream
-from gwtest.raw import STATELESS, body_of, init_body, open_session, post, stateless_meta, stateless_post
+from gwtest.raw import (
+    HEADERS,
+    STATELESS,
+    body_of,
+    init_body,
+    open_session,
+    post,
+    stateless_meta,
+    stateless_post,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +192,65 @@ def test_initialize_is_not_affected_by_a_handshake_version_header(gw: Gateway, c
     r = post(client, gw.url("feat"), init_body(), **{"mcp-protocol-version": "2025-06-18"})
     assert r.status_code == 200 and r.headers.get("mcp-session-id")
     client.delete(gw.url("feat"), headers={"mcp-session-id": r.headers["mcp-session-id"]})
+
+
+def _regional(client: httpx.Client, gw: Gateway, **headers: str) -> httpx.Response:
+    # The gateway learns the tool's x-mcp-header annotations from a tools/list on this path.
+    stateless_post(client, gw.url("feat"), "tools/list")
+    params = {"name": "regional", "arguments": {"region": "eu west", "query": "q"}}
+    return stateless_post(client, gw.url("feat"), "tools/call", params, **headers)
+
+
+def test_mirrored_argument_header_that_matches_is_served(gw: Gateway, client: httpx.Client) -> None:
+    r = _regional(client, gw, mcp_param_region="eu west")
+    assert r.status_code == 200 and body_of(r)["result"]["content"][0]["text"] == "eu west:q"
+
+
+def test_mirrored_argument_header_may_be_base64(gw: Gateway, client: httpx.Client) -> None:
+    r = _regional(client, gw, mcp_param_region="=?base64?" + base64.b64encode(b"eu west").decode() + "?=")
+    assert r.status_code == 200, r.text
+
+
+def test_mirrored_argument_header_contradicting_the_argument_is_refused(
+    gw: Gateway, client: httpx.Client
+) -> None:
+    r = _regional(client, gw, mcp_param_region="us-east")
+    assert r.status_code == 400 and _error(r)["code"] == -32020
+
+
+def test_missing_mirror_of_an_annotated_argument_is_refused(gw: Gateway, client: httpx.Client) -> None:
+    assert _regional(client, gw).status_code == 400
+
+
+def test_listen_stream_is_acknowledged_then_carries_the_subscribed_update(
+    gw: Gateway, client: httpx.Client
+) -> None:
+    params = {"notifications": {"resourceSubscriptions": ["note://static"], "toolsListChanged": True}}
+    body = {"jsonrpc": "2.0", "id": "L1", "method": "subscriptions/listen"}
+    body["params"] = {**params, "_meta": stateless_meta()}
+    headers = {**HEADERS, "mcp-protocol-version": STATELESS, "mcp-method": "subscriptions/listen"}
+    frames: list[dict[str, Any]] = []
+    with client.stream("POST", gw.url("feat"), content=orjson.dumps(body), headers=headers) as resp:
+        lines = resp.iter_lines()
+        for line in lines:
+            if line.startswith("data:"):
+                frames.append(orjson.loads(line[5:]))
+                break
+        ack = frames[0]
+        assert ack["method"] == "notifications/subscriptions/acknowledged"
+        assert ack["params"]["notifications"]["resourceSubscriptions"] == ["note://static"]
+        assert ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "L1"
+        with httpx.Client(timeout=30) as other:
+            touched = stateless_post(
+                other, gw.url("feat"), "tools/call", {"name": "touch_note", "arguments": {}}
+            )
+        assert body_of(touched)["result"]["content"][0]["text"] == "notified"
+        for line in lines:
+            if line.startswith("data:"):
+                frames.append(orjson.loads(line[5:]))
+                break
+    update = frames[1]
+    assert (
+        update["method"] == "notifications/resources/updated" and update["params"]["uri"] == "note://static"
+    )
+    assert update["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "L1"
