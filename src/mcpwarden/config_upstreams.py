@@ -58,6 +58,12 @@ class _UpstreamBase(_Model):
         "quarantine", description="What a tool definition flagged by the poisoning detector gets."
     )
     max_tools: int | None = Field(None, gt=0, description="Tool quota: more tools than this is a finding.")
+    state_handles: list[str] = Field(
+        default_factory=list,
+        description="Names of tool arguments that carry state handles this upstream mints (2026-07-28, "
+        "SEP-2567). A handle seen in a tool result's structuredContent under one of these names is bound "
+        "to the principal that received it; another principal presenting it is refused and audited.",
+    )
     content: ContentPolicy | Literal["off"] | None = Field(
         None,
         description="Content defense (injection, secrets, PII, spotlighting). Unset: the default policy "
