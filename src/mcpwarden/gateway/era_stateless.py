@@ -9,13 +9,16 @@ poisoning, content defense, redaction and audit are the very same code. What dif
 only the edge: the request id the client chose is echoed (the pooled session runs it
 under a gateway id so that concurrent clients cannot collide), results carry
 `resultType` and caching hints, log messages reach only clients that asked for them,
-and a server-initiated request inside a call is never put on the response stream.
+and a server-initiated request inside a call is never put on the response stream: an
+interactive call that needs the client's input ends in an `InputRequiredResult` and
+resumes when the client retries (`input_required`).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -29,6 +32,13 @@ from mcpwarden.gateway.core import GatewayCore
 from mcpwarden.gateway.discover import discover_result, shape_result
 from mcpwarden.gateway.era import MISSING_CLIENT_CAPABILITY
 from mcpwarden.gateway.http_errors import HttpRejection
+from mcpwarden.gateway.input_required import (
+    INPUT_METHODS,
+    INTERACTIVE_METHODS,
+    HeldCall,
+    HeldCalls,
+    answers_for,
+)
 from mcpwarden.gateway.listen import LISTEN_METHOD, SUBSCRIPTION_NOTIFICATIONS, dispatch, listen_response
 from mcpwarden.gateway.meta_validation import (
     RequestMeta,
@@ -38,6 +48,7 @@ from mcpwarden.gateway.meta_validation import (
     upstream_params,
     validate_meta,
 )
+from mcpwarden.gateway.request_state import RequestStateCodec, StateRefused
 from mcpwarden.gateway.stateless_pool import Pooled, StatelessPool
 from mcpwarden.types import Principal
 
@@ -86,6 +97,18 @@ def sse(msg: JSON) -> bytes:
     return b"event: message\ndata: " + orjson.dumps(msg) + b"\n\n"
 
 
+@dataclass(frozen=True)
+class Call:
+    """One stateless request on its way: where it runs and what the client sent."""
+
+    pooled: Pooled
+    endpoint: str
+    method: str
+    rid: Any
+    params: JSON
+    meta: RequestMeta
+
+
 class StatelessFront:
     """Serves 2026-07-28 requests on the gateway's endpoints."""
 
@@ -93,6 +116,9 @@ class StatelessFront:
         self.core = core
         self.pool = StatelessPool(core)
         self._ids = itertools.count(1)
+        settings = core.config.input_required
+        codec = RequestStateCodec.from_config(settings.key, settings.ttl_s)
+        self.held = HeldCalls(codec, max_per_principal=settings.max_held_per_principal)
 
     async def post(
         self,
@@ -157,17 +183,52 @@ class StatelessFront:
             annotations = pooled.tool_headers.get(str(params.get("name")))
             if annotations:
                 check_param_headers(request.headers, annotations, params.get("arguments"), rid)
-        return await self._call(pooled, method, rid, params, meta, size)
+        call = Call(pooled, endpoint, method, rid, params, meta)
+        if method in INTERACTIVE_METHODS:
+            for old in self.held.expired():
+                await self._abandon(old, "input.expired")
+            if "requestState" in params:
+                return await self._resume(call)
+        return await self._call(call, size)
 
-    async def _call(
-        self, pooled: Pooled, method: str, rid: Any, params: JSON, meta: RequestMeta, size: int
-    ) -> Response:
+    async def _call(self, call: Call, size: int) -> Response:
         # The pooled session runs the request under an id of its own: two stateless requests
         # of one principal may well carry the same id. The audit record shows both.
-        internal = f"{rid}#{next(self._ids)}"
-        msg = {"jsonrpc": "2.0", "id": internal, "method": method, "params": upstream_params(params)}
-        channel = pooled.session.handle_request(msg, size)
-        messages = self._messages(pooled, channel, method, rid, internal, meta)
+        internal = f"{call.rid}#{next(self._ids)}"
+        params = upstream_params(call.params)
+        msg = {"jsonrpc": "2.0", "id": internal, "method": call.method, "params": params}
+        channel = call.pooled.session.handle_request(msg, size)
+        return await self._respond(call, channel, internal)
+
+    async def _resume(self, call: Call) -> Response:
+        """A retry carrying `requestState`: hand the client's input to the held upstream call
+        and go on with it; a state that does not check out is refused, audited."""
+        session = call.pooled.session
+        try:
+            held = self.held.resume(
+                call.params["requestState"],
+                principal=session.principal.key,
+                endpoint=call.endpoint,
+                method=call.method,
+                params=call.params,
+            )
+        except StateRefused as exc:
+            self._audit_state(call, exc.reason, str(exc))
+            raise HttpRejection(
+                400, exc.reason, str(exc), id_=call.rid, code=jsonrpc.INVALID_PARAMS
+            ) from None
+        answers = answers_for(held, call.params.get("inputResponses"))
+        if isinstance(answers, str):
+            await self._abandon(held, "input.missing")
+            raise HttpRejection(400, "input.missing", answers, id_=call.rid, code=jsonrpc.INVALID_PARAMS)
+        held.channel.awaiting_input = False
+        for answer in answers:
+            await session.handle_response(answer)
+        self._audit_state(call, "input.resumed", f"resumed with {len(answers)} input response(s)")
+        return await self._respond(call, held.channel, held.internal_id)
+
+    async def _respond(self, call: Call, channel: Channel, internal: str) -> Response:
+        messages = self._messages(call, channel, internal)
         first = await anext(messages)
         if "result" in first or "error" in first:
             await messages.aclose()
@@ -187,14 +248,14 @@ class StatelessFront:
             body(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
         )
 
-    async def _messages(
-        self, pooled: Pooled, channel: Channel, method: str, rid: Any, internal: str, meta: RequestMeta
-    ) -> AsyncGenerator[JSON]:
+    async def _messages(self, call: Call, channel: Channel, internal: str) -> AsyncGenerator[JSON]:
         """What the client sees of one call, ending with its final reply under the client's id.
 
         Closing the response stream early is a cancellation in this revision: the call is
-        stopped upstream as a `notifications/cancelled` would have done.
+        stopped upstream as a `notifications/cancelled` would have done. An interactive call
+        whose upstream asks for input ends in an `InputRequiredResult` and stays held.
         """
+        pooled, method, rid, meta = call.pooled, call.method, call.rid, call.meta
         session = pooled.session
         finished = False
         try:
@@ -208,6 +269,14 @@ class StatelessFront:
                     return
                 item = msg.get("method")
                 if "id" in msg and isinstance(item, str):
+                    if (
+                        method in INTERACTIVE_METHODS
+                        and item in INPUT_METHODS
+                        and meta.has_capability(CAPABILITY_OF[item])
+                    ):
+                        finished = True  # held, not stopped: the retry takes it up again
+                        yield await self._hold(call, channel, internal, msg)
+                        return
                     refusal = await self._server_request(pooled, msg, meta, rid)
                     if refusal is not None:
                         finished = True
@@ -265,6 +334,47 @@ class StatelessFront:
         # client has its answer already, and the call's late result is not read.
         return jsonrpc.error(
             rid, MISSING_CLIENT_CAPABILITY, message, reason=reason, requiredCapabilities={capability: {}}
+        )
+
+    async def _hold(self, call: Call, channel: Channel, internal: str, msg: JSON) -> JSON:
+        """Park the call on the upstream's request and answer with an InputRequiredResult."""
+        session = call.pooled.session
+        result, held, evicted = self.held.hold(
+            principal=session.principal.key,
+            endpoint=call.endpoint,
+            internal_id=internal,
+            channel=channel,
+            method=call.method,
+            params=call.params,
+            requests={str(msg["id"]): msg},
+        )
+        held.stop = lambda: session.stop_request({"requestId": internal, "reason": "input never given"})
+        channel.awaiting_input = True
+        for old in evicted:
+            await self._abandon(old, "input.expired")
+        self._audit_state(call, "input.required", f"{msg['method']} asked of the client as inputRequests")
+        return {"jsonrpc": "2.0", "id": call.rid, "result": result}
+
+    async def _abandon(self, held: HeldCall, reason: str) -> None:
+        """Stop a held call that will not be resumed."""
+        self.core.audit_event(
+            "alert", principal=held.principal, reason=reason, message="a call held for input was stopped"
+        )
+        rest = held.stop()
+        if rest is not None:
+            await rest
+
+    def _audit_state(self, call: Call, reason: str, message: str) -> None:
+        session = call.pooled.session
+        refused = not reason.startswith("input.")
+        self.core.audit_event(
+            "alert" if refused else "input_required",
+            session=session.id,
+            principal=session.principal.key,
+            method=call.method,
+            reason=reason,
+            message=message,
+            request_id=call.rid if isinstance(call.rid, str | int) else None,
         )
 
     def _final(self, pooled: Pooled, method: str, rid: Any, msg: JSON) -> JSON:

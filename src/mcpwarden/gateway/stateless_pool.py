@@ -195,6 +195,7 @@ class StatelessPool:
         A stdio upstream cannot say which request a log message or a server request is
         for. When the principal has exactly one call open on that upstream it can only be
         that call (and it is the same principal either way); otherwise nothing is guessed.
+        A call held for the client's input waits on that answer, so it is not counted.
         """
         if "id" in msg:
             upstream = session.relay.server_request_upstream(msg["id"])
@@ -202,7 +203,11 @@ class StatelessPool:
             upstream = _logger_upstream(session, msg)
         else:
             return None
-        open_calls = [ch for ch in session.calls.channels.values() if not ch.done and ch.upstream == upstream]
+        open_calls = [
+            ch
+            for ch in session.calls.channels.values()
+            if not ch.done and not ch.awaiting_input and ch.upstream == upstream
+        ]
         return open_calls[0] if upstream is not None and len(open_calls) == 1 else None
 
     async def _refuse_server_request(self, session: Session, msg: JSON) -> None:
