@@ -17,7 +17,6 @@ upstream, audited. Each state resumes its call once: a replay finds nothing held
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,12 +50,11 @@ class HeldCall:
 class HeldCalls:
     """The calls waiting for their clients' input, by handle; bounded per principal and in time."""
 
-    def __init__(
-        self, codec: RequestStateCodec, *, max_per_principal: int, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, codec: RequestStateCodec, *, max_per_principal: int) -> None:
         self.codec = codec
         self._max = max_per_principal
-        self._clock = clock
+        # The codec's clock: a held call expires exactly when its state does.
+        self._clock = codec.clock
         self._held: dict[str, HeldCall] = {}
 
     def __len__(self) -> int:

@@ -68,7 +68,7 @@ class RequestStateCodec:
             raise ValueError("the request-state key must be at least 16 bytes")
         self._key = key
         self.ttl_s = ttl_s
-        self._clock = clock
+        self.clock = clock
 
     @classmethod
     def ephemeral(cls, ttl_s: float) -> RequestStateCodec:
@@ -87,7 +87,7 @@ class RequestStateCodec:
 
     def seal(self, *, handle: str, principal: str, digest: str) -> tuple[str, float]:
         """A state for the held call `handle`, and when it expires (Unix time)."""
-        expires = self._clock() + self.ttl_s
+        expires = self.clock() + self.ttl_s
         claims = {"h": handle, "p": principal, "d": digest, "e": round(expires, 3)}
         body = _b64(orjson.dumps(claims, option=orjson.OPT_SORT_KEYS))
         return f"{PREFIX}.{body}.{self._tag(body)}", expires
@@ -107,7 +107,7 @@ class RequestStateCodec:
             handle, owner, bound, expires = claims["h"], claims["p"], claims["d"], float(claims["e"])
         except (ValueError, KeyError, TypeError):
             raise StateRefused("state.malformed", "requestState is not a state this gateway issued") from None
-        if self._clock() > expires:
+        if self.clock() > expires:
             raise StateRefused("state.expired", "requestState has expired; send the request again")
         if not hmac.compare_digest(str(owner), principal):
             raise StateRefused("state.principal", "requestState was issued to another principal")
