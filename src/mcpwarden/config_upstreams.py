@@ -43,6 +43,11 @@ PinningMode = Literal["approve", "tofu", "locked", "off"]
 
 class _UpstreamBase(_Model):
     timeout_s: float = Field(30.0, gt=0, description="Hard limit for one request to this upstream.")
+    era: Literal["handshake", "stateless"] = Field(
+        "handshake",
+        description="The protocol era the upstream speaks: `handshake` (initialize, up to 2025-11-25) or "
+        "`stateless` (2026-07-28 only; the gateway bridges its sessions to it, see docs/eras.md).",
+    )
     connect_timeout_s: float = Field(10.0, gt=0, description="Limit for starting or reaching the upstream.")
     tools: ToolFilter = Field(default_factory=ToolFilter)
     max_result_bytes: int | None = Field(
