@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 
 SENTENCES = (
     "The quarterly report lists revenue, costs and the forecast for the next period.",
@@ -39,14 +39,17 @@ def main() -> None:
     parser.add_argument("--transport", default="stdio", choices=["stdio", "http"])
     parser.add_argument("--port", type=int, default=0)
     opts = parser.parse_args()
-    mcp = FastMCP("content-bench", host="127.0.0.1", port=opts.port or 8000)
+    mcp = MCPServer("content-bench")
 
     @mcp.tool()
     def document(size: int) -> str:
         """Return `size` characters of ordinary prose."""
         return prose(size)
 
-    mcp.run("streamable-http" if opts.transport == "http" else "stdio")
+    if opts.transport == "http":
+        mcp.run("streamable-http", host="127.0.0.1", port=opts.port or 8000)
+    else:
+        mcp.run("stdio")
 
 
 if __name__ == "__main__":

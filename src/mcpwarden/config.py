@@ -125,6 +125,30 @@ class SessionConfig(_Model):
     stream_replay_bytes: int = Field(
         1_048_576, gt=0, description="Bytes kept per SSE stream for resumption (the newest event always is)."
     )
+    stream_replay_s: float = Field(
+        300.0, gt=0, description="Seconds an SSE stream nobody reads stays resumable with Last-Event-ID."
+    )
+
+
+class InputRequiredConfig(_Model):
+    """Input-required results for 2026-07-28 clients of handshake-era upstreams (docs/eras.md)."""
+
+    key: str | None = Field(
+        None,
+        description="Secret reference (`env:NAME` or `file:PATH`, at least 16 bytes) to the HMAC key that "
+        "protects the gateway's requestState. Unset: a random key per process (held calls are in memory).",
+    )
+    ttl_s: float = Field(300.0, gt=0, le=86_400, description="How long a client has to retry with its input.")
+    max_held_per_principal: int = Field(
+        32, gt=0, description="Calls of one principal held for input at once; the oldest gives way."
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _ref(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("env:", "file:")):
+            raise ValueError("key must be a secret reference: env:NAME or file:PATH")
+        return v
 
 
 class CheckpointConfig(_Model):
@@ -203,6 +227,7 @@ class GatewayConfig(_Model):
     listen: ListenConfig = Field(default_factory=ListenConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     sessions: SessionConfig = Field(default_factory=SessionConfig)
+    input_required: InputRequiredConfig = Field(default_factory=InputRequiredConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
     replica: ReplicaConfig = Field(default_factory=ReplicaConfig)

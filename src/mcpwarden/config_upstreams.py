@@ -43,6 +43,11 @@ PinningMode = Literal["approve", "tofu", "locked", "off"]
 
 class _UpstreamBase(_Model):
     timeout_s: float = Field(30.0, gt=0, description="Hard limit for one request to this upstream.")
+    era: Literal["handshake", "stateless"] = Field(
+        "handshake",
+        description="The protocol era the upstream speaks: `handshake` (initialize, up to 2025-11-25) or "
+        "`stateless` (2026-07-28 only; the gateway bridges its sessions to it, see docs/eras.md).",
+    )
     connect_timeout_s: float = Field(10.0, gt=0, description="Limit for starting or reaching the upstream.")
     tools: ToolFilter = Field(default_factory=ToolFilter)
     max_result_bytes: int | None = Field(
@@ -58,6 +63,12 @@ class _UpstreamBase(_Model):
         "quarantine", description="What a tool definition flagged by the poisoning detector gets."
     )
     max_tools: int | None = Field(None, gt=0, description="Tool quota: more tools than this is a finding.")
+    state_handles: list[str] = Field(
+        default_factory=list,
+        description="Names of tool arguments that carry state handles this upstream mints (2026-07-28, "
+        "SEP-2567). A handle seen in a tool result's structuredContent under one of these names is bound "
+        "to the principal that received it; another principal presenting it is refused and audited.",
+    )
     content: ContentPolicy | Literal["off"] | None = Field(
         None,
         description="Content defense (injection, secrets, PII, spotlighting). Unset: the default policy "

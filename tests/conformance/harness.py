@@ -141,12 +141,14 @@ def run_suite(
     workdir: Path,
     suite: str = "active",
     scenario: str | None = None,
+    requirements: str | None = None,
     timeout_s: float = 300.0,
 ) -> SuiteResult:
     """Run the server-mode suite against `url` and return every check it recorded.
 
     `workdir` receives the suite's result folders (one per scenario) and its console output, so a
-    failing test can point at them. With `scenario`, only that one scenario runs.
+    failing test can point at them. With `scenario`, only that one scenario runs; with
+    `requirements` (a revision such as "2026-07-28"), the scenarios that revision requires.
     """
     if not SUITE_BIN.exists():
         raise ConformanceRunError(
@@ -157,9 +159,13 @@ def run_suite(
     command = [str(SUITE_BIN), "server", "--url", url, "--output-dir", str(results_dir)]
     if scenario is not None:
         command += ["--scenario", scenario]
+    elif requirements is not None:
+        # Exactly the scenarios the revision requires (frozen at its release), plus the
+        # ones it runs unscored; replaces --suite and --spec-version.
+        command += ["--requirements", requirements]
     else:
         command += ["--suite", suite]
-    if spec_version is not None:
+    if spec_version is not None and requirements is None:
         command += ["--spec-version", spec_version]
     try:
         completed = subprocess.run(
@@ -183,7 +189,7 @@ def run_suite(
         )
     return SuiteResult(
         url=url,
-        spec_version=spec_version,
+        spec_version=requirements or spec_version,
         scenarios=tuple(ran),
         checks=tuple(read_checks(results_dir, ran)),
         exit_code=completed.returncode,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from mcp import ClientSession, StdioServerParameters, types
+from mcp.client.context import ClientRequestContext
 from mcp.client.stdio import stdio_client
-from mcp.shared.context import RequestContext
 
 from conformance.fixture_process import fixture_command
 
@@ -46,9 +44,7 @@ async def test_stdio_fixture_relays_elicitation_and_progress() -> None:
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         reported.append(progress)
 
-    async def elicit(
-        context: RequestContext[ClientSession, Any], params: types.ElicitRequestParams
-    ) -> types.ElicitResult:
+    async def elicit(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action="accept", content={"username": "ada", "email": "ada@example.com"})
 
     async with (

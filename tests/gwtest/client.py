@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
-from mcp.shared.context import RequestContext
+from mcp.client.context import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
 from mcp.types import (
     CreateMessageRequestParams,
     CreateMessageResult,
@@ -36,9 +37,7 @@ class Recorder:
 async def sdk_session(url: str, **headers: str) -> AsyncIterator[tuple[ClientSession, Recorder]]:
     rec = Recorder()
 
-    async def on_sampling(
-        _ctx: RequestContext[ClientSession, Any], params: CreateMessageRequestParams
-    ) -> Any:
+    async def on_sampling(_ctx: ClientRequestContext, params: CreateMessageRequestParams) -> Any:
         rec.sampling.append(params)
         first = params.messages[0].content
         text = first.text if isinstance(first, TextContent) else "?"
@@ -46,12 +45,12 @@ async def sdk_session(url: str, **headers: str) -> AsyncIterator[tuple[ClientSes
             role="assistant", content=TextContent(type="text", text=f"model says: {text}"), model="test-model"
         )
 
-    async def on_elicit(_ctx: RequestContext[ClientSession, Any], params: ElicitRequestParams) -> Any:
+    async def on_elicit(_ctx: ClientRequestContext, params: ElicitRequestParams) -> Any:
         rec.elicitations.append(params)
         return ElicitResult(action="accept", content={"confirm": True})
 
-    async def on_roots(_ctx: RequestContext[ClientSession, Any]) -> Any:
-        return ListRootsResult(roots=[Root(uri="file:///workspace/project", name="project")])  # type: ignore[arg-type]
+    async def on_roots(_ctx: ClientRequestContext) -> Any:
+        return ListRootsResult(roots=[Root(uri="file:///workspace/project", name="project")])
 
     async def on_log(params: LoggingMessageNotificationParams) -> None:
         rec.logs.append(params)
@@ -60,7 +59,8 @@ async def sdk_session(url: str, **headers: str) -> AsyncIterator[tuple[ClientSes
         rec.messages.append(message)
 
     async with (
-        streamablehttp_client(url, headers=headers or None) as (read, write, _get_id),
+        httpx2.AsyncClient(headers=headers or None, follow_redirects=True) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(
             read,
             write,

@@ -144,8 +144,8 @@ async def serve(
     from mcpwarden.audit.checkpoint import CheckpointError
     from mcpwarden.audit.jsonl import AuditChainError
     from mcpwarden.commands.preflight import port_problem
+    from mcpwarden.gateway.app import build_app
     from mcpwarden.gateway.core import GatewayCore
-    from mcpwarden.gateway.front import build_app
     from mcpwarden.gateway.http_limits import protocol_class
 
     problem = port_problem(config.listen.host, config.listen.port)

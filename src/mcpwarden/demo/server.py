@@ -1,4 +1,4 @@
-"""The demo notes server, written with the official MCP SDK (FastMCP).
+"""The demo notes server, written with the official MCP SDK (MCPServer, the 2.x successor of FastMCP).
 
 It is deliberately a realistic peer for the gateway rather than a test double: tools that report
 progress, log, return structured content, read files from a sandbox, ask the client's model to
@@ -19,17 +19,18 @@ import contextlib
 import socket
 import sys
 import tempfile
-import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 import uvicorn
 from mcp import types
-from mcp.server.fastmcp import Context, FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
+from mcp.server import ServerRequestContext
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.session import ServerSession
-from pydantic import AnyUrl, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from mcpwarden.demo.inbox import SAMPLE_INBOX
 from mcpwarden.demo.notes import NoteError, NoteStore
@@ -51,8 +52,10 @@ LOG_ORDER: tuple[types.LoggingLevel, ...] = (
 # A short pause per note while re-indexing so that progress notifications visibly stream.
 REINDEX_STEP_S = 0.05
 DEFAULT_HTTP_PORT = 8765
+# Connections whose logging level and subscriptions are remembered; the oldest is forgotten beyond this.
+MAX_TRACKED_CONNECTIONS = 256
 
-DemoContext = Context[ServerSession, None]
+DemoContext = Context
 
 
 class SearchHitModel(BaseModel):
@@ -70,46 +73,72 @@ class DeleteConfirmation(BaseModel):
     confirm: bool = Field(description="Delete the note permanently?")
 
 
-class _SessionState:
-    """Per-session logging level and resource subscriptions.
+def connection_key(request: Any) -> str:
+    """A name for the client connection a request arrived on.
 
-    Keyed weakly by the SDK session object so that state disappears with the session, over stdio
-    and over HTTP alike.
+    The 2.x SDK hands every request a fresh session proxy, so the proxy itself cannot key
+    per-connection state. Over Streamable HTTP the transport's session id names the connection;
+    over stdio the process has exactly one.
+    """
+    headers = getattr(request, "headers", None)
+    session_id = headers.get("mcp-session-id") if headers is not None else None
+    return f"http:{session_id}" if session_id else "stdio"
+
+
+class _SessionState:
+    """Per-connection logging level and resource subscriptions, bounded in the number of connections.
+
+    A captured session proxy stays usable after its request, so the latest one per connection is
+    kept to deliver `notifications/resources/updated` later; a closed connection drops them quietly.
     """
 
     def __init__(self) -> None:
-        self.levels: weakref.WeakKeyDictionary[ServerSession, types.LoggingLevel] = (
-            weakref.WeakKeyDictionary()
-        )
-        self.subscribers: dict[str, weakref.WeakSet[ServerSession]] = {}
+        self.levels: OrderedDict[str, types.LoggingLevel] = OrderedDict()
+        self.sessions: OrderedDict[str, ServerSession] = OrderedDict()
+        self.subscribers: dict[str, set[str]] = {}
 
-    def wants(self, session: ServerSession, level: types.LoggingLevel) -> bool:
-        threshold = self.levels.get(session, "info")
+    def _remember(self, table: OrderedDict[str, Any], key: str, value: Any) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > MAX_TRACKED_CONNECTIONS:
+            gone, _ = table.popitem(last=False)
+            for keys in self.subscribers.values():
+                keys.discard(gone)
+
+    def set_level(self, key: str, level: types.LoggingLevel) -> None:
+        self._remember(self.levels, key, level)
+
+    def subscribe(self, key: str, session: ServerSession, uri: str) -> None:
+        self._remember(self.sessions, key, session)
+        self.subscribers.setdefault(uri, set()).add(key)
+
+    def unsubscribe(self, key: str, uri: str) -> None:
+        self.subscribers.get(uri, set()).discard(key)
+
+    def wants(self, key: str, level: types.LoggingLevel) -> bool:
+        threshold = self.levels.get(key, "info")
         return LOG_ORDER.index(level) >= LOG_ORDER.index(threshold)
 
     async def notify_updated(self, uris: list[str]) -> None:
         for uri in uris:
-            for session in list(self.subscribers.get(uri, ())):
-                try:
-                    await session.send_resource_updated(AnyUrl(uri))
-                except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                    self.subscribers[uri].discard(session)
+            for key in list(self.subscribers.get(uri, ())):
+                session = self.sessions.get(key)
+                if session is not None:
+                    await session.send_resource_updated(uri)
 
 
-def build_server(store: NoteStore, *, host: str = "127.0.0.1", port: int = DEFAULT_HTTP_PORT) -> FastMCP:
-    """The demo server over `store`. `host`/`port` matter only for Streamable HTTP."""
-    mcp = FastMCP(
+def build_server(store: NoteStore) -> MCPServer:
+    """The demo server over `store`."""
+    mcp: MCPServer = MCPServer(
         SERVER_NAME,
         instructions="Personal notes: search, read, add and summarise Markdown notes; check the sample inbox",
-        host=host,
-        port=port,
         log_level="WARNING",
     )
     state = _SessionState()
 
     async def log(ctx: DemoContext, level: types.LoggingLevel, message: str) -> None:
         session = ctx.request_context.session
-        if state.wants(session, level):
+        if state.wants(connection_key(ctx.request_context.request), level):
             await session.send_log_message(
                 level=level, data=message, logger=SERVER_NAME, related_request_id=ctx.request_id
             )
@@ -266,73 +295,72 @@ def build_server(store: NoteStore, *, host: str = "127.0.0.1", port: int = DEFAU
         ]
 
     async def complete(
-        ref: types.PromptReference | types.ResourceTemplateReference,
-        argument: types.CompletionArgument,
-        context: types.CompletionContext | None,
-    ) -> types.Completion | None:
+        ctx: ServerRequestContext[Any], params: types.CompleteRequestParams
+    ) -> types.CompleteResult:
+        argument = params.argument
         prefix = argument.value.casefold()
         if argument.name == "name":
             values = [note.path for note in store.entries() if note.path.casefold().startswith(prefix)]
-        elif argument.name == "focus" and isinstance(ref, types.PromptReference):
+        elif argument.name == "focus" and isinstance(params.ref, types.PromptReference):
             values = [focus for focus in REVIEW_FOCUSES if focus.startswith(prefix)]
         else:
-            return None
-        return types.Completion(values=values[:100], total=len(values), hasMore=len(values) > 100)
+            values = []
+        return types.CompleteResult(
+            completion=types.Completion(values=values[:100], total=len(values), has_more=len(values) > 100)
+        )
 
-    async def set_level(level: types.LoggingLevel) -> None:
-        lowlevel: Any = mcp._mcp_server
-        state.levels[lowlevel.request_context.session] = level
+    async def set_level(
+        ctx: ServerRequestContext[Any], params: types.SetLevelRequestParams
+    ) -> types.EmptyResult:
+        state.set_level(connection_key(ctx.request), params.level)
+        return types.EmptyResult()
 
-    async def subscribe(uri: AnyUrl) -> None:
-        lowlevel: Any = mcp._mcp_server
-        state.subscribers.setdefault(str(uri), weakref.WeakSet()).add(lowlevel.request_context.session)
+    async def subscribe(
+        ctx: ServerRequestContext[Any], params: types.SubscribeRequestParams
+    ) -> types.EmptyResult:
+        state.subscribe(connection_key(ctx.request), ctx.session, params.uri)
+        return types.EmptyResult()
 
-    async def unsubscribe(uri: AnyUrl) -> None:
-        lowlevel: Any = mcp._mcp_server
-        state.subscribers.get(str(uri), weakref.WeakSet()).discard(lowlevel.request_context.session)
+    async def unsubscribe(
+        ctx: ServerRequestContext[Any], params: types.UnsubscribeRequestParams
+    ) -> types.EmptyResult:
+        state.unsubscribe(connection_key(ctx.request), params.uri)
+        return types.EmptyResult()
 
-    _register_lowlevel_handlers(
-        mcp, complete=complete, set_level=set_level, subscribe=subscribe, unsubscribe=unsubscribe
-    )
+    lowlevel: Any = mcp._lowlevel_server
+    lowlevel.add_request_handler("completion/complete", types.CompleteRequestParams, complete)
+    lowlevel.add_request_handler("logging/setLevel", types.SetLevelRequestParams, set_level)
+    lowlevel.add_request_handler("resources/subscribe", types.SubscribeRequestParams, subscribe)
+    lowlevel.add_request_handler("resources/unsubscribe", types.UnsubscribeRequestParams, unsubscribe)
+    _advertise_resource_list_changes(lowlevel)
     return mcp
 
 
-def _register_lowlevel_handlers(mcp: FastMCP, **handlers: Any) -> None:
-    """Add what FastMCP does not wire up itself: completion, logging/setLevel, resource subscriptions.
+def _advertise_resource_list_changes(lowlevel: Any) -> None:
+    """Advertise `resources.listChanged` in the handshake era, where the demo does send it.
 
-    FastMCP exposes these only through its low-level server, whose registration decorators carry no
-    type hints (hence `Any`). The SDK also always advertises `resources.subscribe: false`; a client
-    that honours capabilities would never subscribe, so the advertised capabilities are corrected too.
+    MCPServer has no public switch for it (its low-level server is private, hence `Any`); a client
+    that honours capabilities would otherwise ignore the demo's list-changed notifications.
     """
-    lowlevel: Any = mcp._mcp_server
-    lowlevel.completion()(handlers["complete"])
-    lowlevel.set_logging_level()(handlers["set_level"])
-    lowlevel.subscribe_resource()(handlers["subscribe"])
-    lowlevel.unsubscribe_resource()(handlers["unsubscribe"])
     sdk_capabilities = lowlevel.get_capabilities
 
-    def get_capabilities(
-        notification_options: Any, experimental_capabilities: dict[str, dict[str, Any]]
-    ) -> types.ServerCapabilities:
-        capabilities: types.ServerCapabilities = sdk_capabilities(
-            notification_options, experimental_capabilities
-        )
-        if capabilities.resources is not None:
-            capabilities.resources.subscribe = True
-            capabilities.resources.listChanged = True
+    def get_capabilities(*args: Any, **kwargs: Any) -> types.ServerCapabilities:
+        capabilities: types.ServerCapabilities = sdk_capabilities(*args, **kwargs)
+        if capabilities.resources is not None and capabilities.resources.subscribe:
+            capabilities.resources.list_changed = True
         return capabilities
 
     lowlevel.get_capabilities = get_capabilities
 
 
-async def serve_http(mcp: FastMCP, port: int) -> None:
+async def serve_http(mcp: MCPServer, port: int) -> None:
     """Serve Streamable HTTP on 127.0.0.1; the socket is bound first so port 0 can be announced."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(128)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}{mcp.settings.streamable_http_path}"
-    app = mcp.streamable_http_app()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    app = mcp.streamable_http_app(streamable_http_path="/mcp")
 
     @contextlib.asynccontextmanager
     async def announced(_: Any) -> Any:
@@ -367,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     store = NoteStore(args.sandbox if args.sandbox is not None else default_sandbox())
     store.seed()
     transport: Literal["stdio", "http"] = args.transport
-    mcp = build_server(store, port=args.port)
+    mcp = build_server(store)
     if transport == "stdio":
         mcp.run("stdio")
     else:

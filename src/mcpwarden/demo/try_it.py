@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import httpx2
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
-from mcp.shared.exceptions import McpError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 from rich.console import Console
 
@@ -23,9 +24,13 @@ def _text(result: object) -> str:
 
 
 async def tour(url: str) -> None:
-    async with streamablehttp_client(url) as (read, write, _), ClientSession(read, write) as session:
+    async with (
+        httpx2.AsyncClient(follow_redirects=True) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
         init = await session.initialize()
-        console.print(f"[bold]connected[/] to {init.serverInfo.name} (protocol {init.protocolVersion})")
+        console.print(f"[bold]connected[/] to {init.server_info.name} (protocol {init.protocol_version})")
         tools = (await session.list_tools()).tools
         console.print("[bold]tools visible through the gateway:[/]", ", ".join(t.name for t in tools))
         names = {t.name for t in tools}
@@ -38,14 +43,14 @@ async def tour(url: str) -> None:
         console.rule("a tool the config denies (delete_note)")
         try:
             await session.call_tool(f"{prefix}delete_note", {"path": "welcome.md"})
-        except McpError as exc:
-            console.print(f"[red]denied[/]: {exc.error.message} (data: {exc.error.data})")
+        except MCPError as exc:
+            console.print(f"[red]denied[/]: {exc.message} (data: {exc.data})")
 
         console.rule("an e-mail carrying a prompt injection (check_inbox)")
         try:
             console.print(_text(await session.call_tool(f"{prefix}check_inbox", {}))[:1200])
-        except McpError as exc:
-            console.print(f"[red]blocked[/]: {exc.error.message} (data: {exc.error.data})")
+        except MCPError as exc:
+            console.print(f"[red]blocked[/]: {exc.message} (data: {exc.data})")
     console.print("\nEvery call above is in the audit trail: mcpwarden audit tail var/audit.jsonl")
 
 

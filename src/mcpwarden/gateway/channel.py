@@ -30,6 +30,9 @@ class Channel:
     # Bounded (gateway/outbox.py); a session passes one charged to its own budget.
     queue: ChannelQueue = field(default_factory=lambda: ChannelQueue(Outbox()))
     done: bool = False
+    # Parked until a stateless client retries with the input its upstream asked for
+    # (gateway/input_required.py): such a call is blocked on that answer and asks nothing new.
+    awaiting_input: bool = False
 
     def push(self, msg: JSON) -> None:
         self.queue.put_nowait((msg, None))

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mcpwarden.admin.admission import Admission
-from mcpwarden.audit import AuditEvent, AuditLog, AuditUnavailable
+from mcpwarden.audit import AuditLog
 from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.audit.checkpoint import Checkpointer, load_private_key, startup_check
 from mcpwarden.audit.sinks.factory import build_sinks
@@ -24,7 +23,7 @@ from mcpwarden.auth.secrets import resolve_secret
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
 from mcpwarden.gateway import jsonrpc
-from mcpwarden.gateway.errors import AuditRefused
+from mcpwarden.gateway.core_audit import AuditMethods
 from mcpwarden.gateway.pipeline import AuditWriter, Pipeline
 from mcpwarden.gateway.quota import InFlightQuota
 from mcpwarden.gateway.quotas import Quotas
@@ -44,10 +43,9 @@ log = logging.getLogger("mcpwarden.gateway")
 
 SWEEP_INTERVAL_S = 15.0
 REVOCATION_POLL_S = 1.0
-STANDARD_FIELDS = frozenset(f.name for f in dataclasses.fields(AuditEvent))
 
 
-class GatewayCore:
+class GatewayCore(AuditMethods):
     def __init__(
         self,
         config: GatewayConfig,
@@ -382,63 +380,6 @@ class GatewayCore:
     async def end_session(self, session: Session, reason: str = "deleted by client") -> None:
         self._forget(session.id)
         await session.close(reason)
-
-    # ------------------------------------------------------------------ audit
-
-    def audit_event(self, event: str, **fields: Any) -> None:
-        if self.audit is None:
-            return
-        record: dict[str, Any] = {"event": event}
-        extra: dict[str, Any] = {}
-        for key, value in fields.items():
-            if value is None:
-                continue
-            if key in STANDARD_FIELDS:
-                record[key] = value
-            else:
-                extra[key] = value  # event-specific: goes under details, as the log requires
-        if extra:
-            record["details"] = {**record.get("details", {}), **extra}
-        try:
-            self.audit.write(record)
-        except AuditUnavailable:
-            pass  # logged once by the log itself; counted and reported when it is writable again
-        except Exception:  # an audit failure is logged loudly but must not kill the request path
-            log.exception("audit write failed")
-
-    async def audit_request_start(self, **fields: Any) -> None:
-        """The record written before a request is forwarded anywhere ("audit before effect").
-
-        Under `fsync: always` it is on disk when this returns (the wait runs in a worker
-        thread). Raises `AuditRefused` when it cannot be written and the config says refuse.
-        """
-        if self.audit is None:
-            return
-        record: dict[str, Any] = {"event": "request.start"}
-        for key, value in fields.items():
-            if value is not None:
-                record[key] = value
-        awrite = getattr(self.audit, "awrite", None)
-        try:
-            if awrite is not None:
-                await awrite(record)
-            else:
-                self.audit.write(record)
-        except AuditUnavailable as exc:
-            if self.config.audit.on_failure == "refuse":
-                raise AuditRefused(
-                    f"the gateway cannot write its audit trail ({exc}); the request was not forwarded"
-                ) from exc
-
-    def audit_request(self, *, arguments: Any = None, **fields: Any) -> None:
-        if self.audit is None:
-            return
-        record: dict[str, Any] = {"event": "request", **fields}
-        if arguments is not None:
-            # The audit log digests the arguments and keeps them raw only if configured to.
-            record["arguments"] = arguments
-        record["latency_ms"] = round(record.get("latency_ms", 0.0), 3)
-        self.audit_event(**record)
 
 
 def _shutdown_error(client_id: Any) -> dict[str, Any]:

@@ -274,6 +274,9 @@ class RequestProcessor:
         # upstream session for an upstream its policy closes); none reachable: denied.
         names = await self._passing("initialize", client_id, params, list(self.session.upstream_names))
         ok = await self._guarded_init(await self.fanout.initialize_all(params, names))
+        # The idle clock runs from the answer, not the request: starting upstreams (a stdio child
+        # importing its SDK on a loaded machine) must not eat the client's idle allowance.
+        self.session.touch()
         # Integrity guards judge calls against the definitions an upstream lists, so list
         # them now: a client that calls a tool without listing first is checked the same way.
         if any(self.core.pipeline.has(h) for h in ("tools_list", "prompts_list", "resources_list")):

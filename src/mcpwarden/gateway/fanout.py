@@ -23,6 +23,7 @@ from mcpwarden.gateway.errors import UpstreamTimeout
 from mcpwarden.gateway.quotas import QuotaExceeded
 from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamConnection, UpstreamError, connect_upstream
+from mcpwarden.gateway.upstream.stateless import StatelessUpstream
 
 log = logging.getLogger("mcpwarden.session")
 
@@ -115,15 +116,19 @@ class Fanout:
                 except QuotaExceeded as exc:
                     raise UpstreamError(str(exc), reason=exc.reason) from None
                 self._children += 1
+            bridge = StatelessUpstream(name, on_message, on_closed) if cfg.era == "stateless" else None
             conn = connect_upstream(
                 name,
                 cfg,
                 http_client=self.core.http_client,
-                on_message=on_message,
-                on_closed=on_closed,
+                on_message=bridge.from_inner if bridge is not None else on_message,
+                on_closed=bridge.inner_closed if bridge is not None else on_closed,
                 on_event=self._upstream_event,
                 credentials=self._credential_hook(name),
             )
+            if bridge is not None:
+                bridge.wrap(conn)
+                conn = bridge
         self.conns[name] = conn
         if isinstance(cfg, StdioUpstream):
             self.core.audit_event(

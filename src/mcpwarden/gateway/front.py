@@ -8,26 +8,23 @@ and an audit record.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.responses import Response, StreamingResponse
 
 from mcpwarden.admin.admission import retry_after_header
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.channel import Channel
 from mcpwarden.gateway.core import GatewayCore
-from mcpwarden.gateway.edge import McpFastPath, TransportSecurityMiddleware
+from mcpwarden.gateway.era import era_of
+from mcpwarden.gateway.era_stateless import StatelessFront
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.quotas import QuotaExceeded
+from mcpwarden.gateway.request_body import invalid_reason, read_body
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.sse import (
     SessionStream,
@@ -36,12 +33,13 @@ from mcpwarden.gateway.sse import (
     serve_stream,
     unsolicited_source,
 )
+from mcpwarden.gateway.stateless_pool import STATELESS_MARK
 from mcpwarden.gateway.streams import EventStream
 from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
-    from mcpwarden.gateway.authn import GatewayAuth
+    pass
 
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
@@ -59,6 +57,8 @@ class McpEndpoint:
     def __init__(self, core: GatewayCore, authenticate: Authenticator = anonymous) -> None:
         self.core = core
         self.authenticate = authenticate
+        # 2026-07-28 requests: the same endpoints, told apart by their version header (`era`).
+        self.stateless = StatelessFront(core)
 
     async def __call__(self, request: Request) -> Response:
         name = request.path_params.get("name")
@@ -71,6 +71,17 @@ class McpEndpoint:
                 return error_response(404, "endpoint.unknown_upstream", f"no upstream named {name!r}")
             if request.method == "POST":
                 return await self._post(request, principal, name, endpoint)
+            if (
+                request.method in ("GET", "DELETE")
+                and era_of(request.headers.get(VERSION_HEADER)) == "stateless"
+            ):
+                raise HttpRejection(
+                    405,
+                    "stateless.method",
+                    f"{request.method} has no meaning in protocol revision 2026-07-28 "
+                    "(no sessions; subscriptions/listen replaces the GET stream)",
+                    headers={"allow": "POST"},
+                )
             if request.method == "GET":
                 return await self._get(request, principal, endpoint)
             if request.method == "DELETE":
@@ -90,7 +101,15 @@ class McpEndpoint:
                 session=request.headers.get(SESSION_HEADER),
                 details={"path": endpoint, "http_method": request.method},
             )
-            return error_response(exc.status, exc.reason, str(exc), headers=exc.headers, id_=exc.id_)
+            return error_response(
+                exc.status,
+                exc.reason,
+                str(exc),
+                headers=exc.headers,
+                id_=exc.id_,
+                code=exc.code,
+                data=exc.data,
+            )
 
     # ------------------------------------------------------------------ helpers
 
@@ -99,21 +118,23 @@ class McpEndpoint:
         if version is None:
             return None
         if version not in SUPPORTED_PROTOCOL_VERSIONS:
+            era_of(version)  # raises the revision's unsupported-version error
             raise HttpRejection(
                 400,
-                "transport.protocol_version",
-                f"unsupported MCP-Protocol-Version {version!r}; "
-                f"supported: {', '.join(SUPPORTED_PROTOCOL_VERSIONS)}",
+                "era.mismatch",
+                f"MCP-Protocol-Version {version!r} belongs to no session (stateless revision)",
             )
         # A supported value that differs from the negotiated one is normalized, not refused:
         # upstreams always get the version their own session negotiated, and some clients
         # (the conformance suite among them) send a fixed header on every request.
         return version
 
-    def _session(self, request: Request, principal: Principal, endpoint: str) -> Session:
+    def _session(
+        self, request: Request, principal: Principal, endpoint: str, request_id: Any = None
+    ) -> Session:
         sid = request.headers.get(SESSION_HEADER)
         if not sid:
-            raise HttpRejection(400, "session.missing", "missing Mcp-Session-Id header")
+            raise HttpRejection(400, "session.missing", "missing Mcp-Session-Id header", id_=request_id)
         try:
             session = self.core.find_session(sid, principal)
         except StoreUnavailable as exc:
@@ -121,8 +142,9 @@ class McpEndpoint:
             raise HttpRejection(503, "store.unavailable", f"session state unavailable: {exc}") from exc
         if session is None:
             raise self._unknown_session(sid)
-        if session.state.get("_endpoint") != endpoint:
-            raise HttpRejection(404, "session.unknown", "unknown or expired session")
+        # A stateless client's gateway-side session is never reachable by a session id.
+        if session.state.get("_endpoint") != endpoint or session.state.get(STATELESS_MARK):
+            raise HttpRejection(404, "session.unknown", "unknown or expired session", id_=request_id)
         session.reauthenticated(principal, getattr(request.state, "bearer", None))
         return session
 
@@ -130,31 +152,6 @@ class McpEndpoint:
         from mcpwarden.gateway.replication import unknown_session
 
         return unknown_session(self.core.registry, self.core.replica_id, sid)
-
-    async def _read_body(self, request: Request) -> bytes:
-        limit = self.core.config.security.max_body_bytes
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise HttpRejection(413, "transport.body_too_large", f"body of {declared} bytes exceeds {limit}")
-        chunks: list[bytes] = []
-        size = 0
-        deadline = self.core.config.listen.body_timeout_s
-        try:
-            # A client that trickles its body holds a connection and a descriptor: bounded.
-            async with asyncio.timeout(deadline):
-                async for chunk in request.stream():
-                    size += len(chunk)
-                    if size > limit:
-                        raise HttpRejection(413, "transport.body_too_large", f"body exceeds {limit} bytes")
-                    chunks.append(chunk)
-        except TimeoutError:
-            raise HttpRejection(
-                408,
-                "transport.body_timeout",
-                f"request body not received within {deadline:g}s",
-                headers={"connection": "close"},
-            ) from None
-        return b"".join(chunks)
 
     # ------------------------------------------------------------------ POST
 
@@ -169,7 +166,7 @@ class McpEndpoint:
             raise HttpRejection(
                 406, "transport.accept", "Accept must list both application/json and text/event-stream"
             )
-        body = await self._read_body(request)
+        body = await read_body(request, self.core.config)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
@@ -180,12 +177,17 @@ class McpEndpoint:
         problem = jsonrpc.problem(payload)
         if problem is not None:
             raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(payload))
+        request_id = jsonrpc.request_id_of(payload)
+        version = request.headers.get(VERSION_HEADER)
+        if era_of(version, request_id=request_id) == "stateless":
+            assert version is not None
+            return await self.stateless.post(request, principal, name, endpoint, payload, len(body), version)
         sid = request.headers.get(SESSION_HEADER)
         if isinstance(payload, list):
             return await self._post_batch(request, principal, endpoint, payload, len(body))
         kind = jsonrpc.classify(payload)
         if kind == "invalid":
-            raise HttpRejection(400, "jsonrpc.invalid", _invalid_reason(payload))
+            raise HttpRejection(400, "jsonrpc.invalid", invalid_reason(payload), id_=request_id)
         if kind == "request":
             wait = self.core.admission.http_retry_after(principal)
             if wait > 0:
@@ -206,7 +208,7 @@ class McpEndpoint:
             return await self._initialize(
                 principal, name, endpoint, payload, len(body), getattr(request.state, "bearer", None)
             )
-        session = self._session(request, principal, endpoint)
+        session = self._session(request, principal, endpoint, request_id)
         self._check_version(request, session)
         if kind == "notification":
             await session.handle_notification(payload)
@@ -365,80 +367,7 @@ class McpEndpoint:
         return Response(status_code=200)
 
 
-def _invalid_reason(payload: Any) -> str:
-    if not isinstance(payload, dict):
-        return "a JSON-RPC message must be an object"
-    if payload.get("jsonrpc") != "2.0":
-        return 'missing or wrong "jsonrpc": "2.0"'
-    if "method" in payload and "id" in payload and not jsonrpc.valid_id(payload["id"]):
-        return "request id must be a string or an integer"
-    if "method" in payload and "id" not in payload:
-        return f"request {payload['method']!r} has no id (only notifications/* may omit it)"
-    return "not a JSON-RPC request, notification or response"
-
-
 def _credential_expiry(request: Request) -> float | None:
     verified = getattr(request.state, "verified", None)
     expires_at = getattr(verified, "expires_at", None)
     return float(expires_at) if isinstance(expires_at, int | float) else None
-
-
-def build_app(
-    core: GatewayCore, authenticate: Authenticator = anonymous, *, auth: GatewayAuth | None = None
-) -> ASGIApp:
-    """The ASGI app. With `auth`, every MCP request is authenticated by it and its RFC 9728
-    metadata routes are served (behind the same Host/Origin checks as everything else)."""
-    if auth is not None:
-        authenticate = auth
-    # A bound method, so Starlette wraps it as a request/response endpoint.
-    endpoint = McpEndpoint(core, authenticate).__call__
-
-    async def health(_request: Request) -> Response:
-        # 503 while an upstream's request pool is stalled: requests to it are failing for
-        # want of a connection, and a health check that still said ok would hide that.
-        healthy, pools = core.http_client.health()
-        body = {
-            "status": "ok" if healthy else "degraded",
-            "sessions": len(core.sessions),
-            "in_flight": core.in_flight.total(),
-            "upstreams": pools,
-            "replica": core.replica_id,
-        }
-        return JSONResponse(body, status_code=200 if healthy else 503)
-
-    async def ready(_request: Request) -> Response:
-        # Blocking pings (bounded by the store timeout) run off the event loop.
-        import anyio
-
-        ok, checks = await anyio.to_thread.run_sync(core.readiness)
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503
-        )
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await core.start()
-        if auth is not None:
-            await auth.start()
-        try:
-            yield
-        finally:
-            if auth is not None:
-                await auth.aclose()
-            await core.stop()
-
-    app = Starlette(
-        routes=[
-            Route("/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
-            Route("/servers/{name}/mcp", endpoint, methods=["GET", "POST", "DELETE"]),
-            Route("/healthz", health, methods=["GET"]),
-            Route("/readyz", ready, methods=["GET"]),
-            *(auth.routes() if auth is not None else []),
-        ],
-        lifespan=lifespan,
-    )
-    from mcpwarden.gateway.cors import CorsMiddleware
-
-    return TransportSecurityMiddleware(
-        CorsMiddleware(McpFastPath(app, endpoint), core.config.security.cors_origins), core
-    )

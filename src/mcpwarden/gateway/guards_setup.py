@@ -9,7 +9,7 @@ switches are wrapped in `UpstreamScoped`, so `off` really means the guard never 
 
 from __future__ import annotations
 
-from mcpwarden.config import GatewayConfig
+from mcpwarden.config import GatewayConfig, StdioUpstream
 from mcpwarden.guards.base import Guard
 from mcpwarden.guards.content import ContentGuard, ContentPolicy
 from mcpwarden.guards.result_size import ResultSizeGuard
@@ -30,6 +30,15 @@ def build_guards(config: GatewayConfig) -> list[Guard]:
         from mcpwarden.policy.engine import PolicyEngine
 
         guards.append(PolicyGuard(PolicyEngine.from_file(config.policy)))
+
+    handles = {name: frozenset(up.state_handles) for name, up in ups.items() if up.state_handles}
+    if handles:
+        from mcpwarden.guards.state_handles import StateHandleGuard
+
+        per_session = frozenset(
+            name for name, up in ups.items() if isinstance(up, StdioUpstream) and not up.shared
+        )
+        guards.append(StateHandleGuard(handles, per_session=per_session))
 
     # Poisoning runs before pinning so that a held-back definition is still scanned: once
     # approved, a call made without a fresh listing must not skip the detector.

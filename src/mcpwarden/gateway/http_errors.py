@@ -25,12 +25,18 @@ class HttpRejection(Exception):
         *,
         headers: dict[str, str] | None = None,
         id_: Any = None,
+        code: int | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.headers = headers or {}
         self.id_ = id_
+        # The JSON-RPC error code (default: invalid request) and extra `error.data` members,
+        # for rejections whose code a protocol revision fixes (e.g. -32022 with `supported`).
+        self.code = code
+        self.data = data or {}
 
 
 def error_response(
@@ -41,6 +47,8 @@ def error_response(
     id_: Any = None,
     code: int | None = None,
     headers: dict[str, str] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Response:
-    body = jsonrpc.error(id_, code if code is not None else jsonrpc.INVALID_REQUEST, message, reason=reason)
+    code = code if code is not None else jsonrpc.INVALID_REQUEST
+    body = jsonrpc.error(id_, code, message, reason=reason, **(data or {}))
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)

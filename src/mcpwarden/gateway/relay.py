@@ -155,6 +155,11 @@ class Relay:
             "alert", session=self.session.id, method=method, reason=reason, message=f"message dropped: {why}"
         )
 
+    def server_request_upstream(self, gw_id: Any) -> str | None:
+        """The upstream behind a server request the client was sent under `gw_id`."""
+        target = self._server_requests.get(str(gw_id))
+        return target[0] if target is not None else None
+
     # ------------------------------------------------------------------ client → upstream
 
     async def client_response(self, msg: JSON) -> None:

@@ -69,3 +69,6 @@ class SessionView(Protocol):
     state: dict[str, Any]
     protocol_version: str | None
     closed: bool
+
+    def touch(self) -> None:
+        """Mark the session active now (its idle timeout counts from here)."""

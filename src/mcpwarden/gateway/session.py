@@ -60,7 +60,9 @@ class Session:
         limits = core.config.sessions
         # The SSE streams towards the client, kept for resumption with Last-Event-ID.
         self.streams = StreamRegistry(
-            max_events=limits.stream_replay_events, max_bytes=limits.stream_replay_bytes
+            max_events=limits.stream_replay_events,
+            max_bytes=limits.stream_replay_bytes,
+            window_s=limits.stream_replay_s,
         )
         self.fanout = Fanout(self, self._from_upstream)
         self.definitions = Definitions(self, self.fanout)

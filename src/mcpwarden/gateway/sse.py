@@ -88,7 +88,7 @@ async def serve_stream(
             return None
         return KEEPALIVE_S if until is None else max(0.0, min(KEEPALIVE_S, until - time.time()))
 
-    stream.readers += 1
+    stream.attach()
     if stream.kind == "get":
         session.stream_opened()
     try:
@@ -104,7 +104,7 @@ async def serve_stream(
             seq, data = item
             yield sse_event(data, stream.event_id(seq))
     finally:
-        stream.readers -= 1
+        stream.detach()
         if stream.kind == "get":
             session.stream_closed()
 

@@ -2,7 +2,8 @@
 
 Every SSE stream the gateway opens to a client (the stream of a POSTed request, or a GET
 stream) is an `EventStream` with an unguessable id, and each message on it is an event
-with id `<stream>:<n>`. The newest events are kept (bounded by count and bytes). A client
+with id `<stream>:<n>`. The newest events are kept (bounded by count and bytes), and a stream
+nobody has read for longer than the replay window is forgotten (bounded in time). A client
 whose connection dropped reconnects with GET and `Last-Event-ID` and gets every later event
 of that stream, then the live rest, so a long call survives a reconnect.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import secrets
+import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -26,6 +28,10 @@ Source = Callable[[float | None], Awaitable[tuple[bytes, bool] | None]]
 
 # Ended or unread streams a session keeps for resumption beyond the ones being read.
 RETAINED_STREAMS = 8
+# How long a stream nobody reads stays resumable, unless the session is configured otherwise.
+REPLAY_WINDOW_S = 300.0
+
+Clock = Callable[[], float]
 
 
 class Keepalive:
@@ -36,7 +42,16 @@ KEEPALIVE = Keepalive()
 
 
 class EventStream:
-    def __init__(self, stream_id: str, source: Source, *, kind: str, max_events: int, max_bytes: int) -> None:
+    def __init__(
+        self,
+        stream_id: str,
+        source: Source,
+        *,
+        kind: str,
+        max_events: int,
+        max_bytes: int,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.id = stream_id
         self.kind = kind  # "request" (a POST's stream) or "get"
         self._source = source
@@ -47,7 +62,24 @@ class EventStream:
         self._last = 0
         self.ended = False
         self.readers = 0
+        self._clock = clock
+        # When the last reader left (or the stream was opened): the start of its replay window.
+        self.unread_since = clock()
         self._pull = asyncio.Lock()
+
+    def attach(self) -> None:
+        """A connection starts reading the stream."""
+        self.readers += 1
+
+    def detach(self) -> None:
+        """A connection stopped reading; the replay window starts again for a reconnect."""
+        self.readers -= 1
+        if self.readers == 0:
+            self.unread_since = self._clock()
+
+    def expired(self, window_s: float) -> bool:
+        """Whether nobody has read the stream for longer than `window_s`: no longer resumable."""
+        return self.readers == 0 and self._clock() - self.unread_since > window_s
 
     def event_id(self, seq: int) -> str:
         return f"{self.id}:{seq}"
@@ -101,12 +133,22 @@ class EventStream:
 
 
 class StreamRegistry:
-    """One session's SSE streams, by id, for resumption; bounded."""
+    """One session's SSE streams, by id, for resumption; bounded in number, size and time."""
 
-    def __init__(self, *, max_events: int, max_bytes: int, retained: int = RETAINED_STREAMS) -> None:
+    def __init__(
+        self,
+        *,
+        max_events: int,
+        max_bytes: int,
+        retained: int = RETAINED_STREAMS,
+        window_s: float = REPLAY_WINDOW_S,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self._max_events = max_events
         self._max_bytes = max_bytes
         self._retained = retained
+        self._window_s = window_s
+        self._clock = clock
         self._ids = itertools.count(1)
         self._streams: OrderedDict[str, EventStream] = OrderedDict()
 
@@ -118,14 +160,22 @@ class StreamRegistry:
         # forged one) names nothing here, so it can never replay someone else's stream.
         stream_id = f"{next(self._ids)}-{secrets.token_hex(8)}"
         stream = EventStream(
-            stream_id, source, kind=kind, max_events=self._max_events, max_bytes=self._max_bytes
+            stream_id,
+            source,
+            kind=kind,
+            max_events=self._max_events,
+            max_bytes=self._max_bytes,
+            clock=self._clock,
         )
         self._streams[stream.id] = stream
         self._trim()
         return stream
 
     def _trim(self) -> None:
-        """Forget the oldest streams nobody reads beyond `retained` (ended ones first)."""
+        """Forget streams unread for longer than the window, then the oldest streams nobody reads
+        beyond `retained` (ended ones first)."""
+        for stream in [s for s in self._streams.values() if s.expired(self._window_s)]:
+            del self._streams[stream.id]
         idle = [s for s in self._streams.values() if s.readers == 0]
         excess = len(idle) - self._retained
         if excess <= 0:
@@ -134,7 +184,9 @@ class StreamRegistry:
             del self._streams[stream.id]
 
     def find(self, last_event_id: str) -> tuple[EventStream, int] | None:
-        """The stream an event id belongs to and the event's number, if still kept."""
+        """The stream an event id belongs to and the event's number, if still kept (and not past
+        its replay window)."""
+        self._trim()
         stream_id, sep, seq = last_event_id.strip().rpartition(":")
         if not sep or not seq.isdigit() or len(seq) > 18:
             return None

@@ -13,17 +13,17 @@ import os
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, TextIO
 
 import anyio
-import httpx
+import httpx2
 import re2
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.types import PaginatedRequestParams
 
 from mcpwarden.scan.model import ServerEntry
 
@@ -86,17 +86,17 @@ async def _all_pages(list_page: Callable[..., Awaitable[Any]], key: str) -> list
     items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        page = await list_page(cursor=cursor)
+        page = await list_page(params=PaginatedRequestParams(cursor=cursor) if cursor else None)
         items += _dump(list(getattr(page, key)))
-        cursor = page.nextCursor
+        cursor = page.next_cursor
         if not cursor:
             return items
 
 
 async def _collect(session: ClientSession, result: Inspection) -> None:
     init = await session.initialize()
-    result.server_name = init.serverInfo.name
-    result.server_version = init.serverInfo.version
+    result.server_name = init.server_info.name
+    result.server_version = init.server_info.version
     result.instructions = init.instructions
     caps = init.capabilities
     if caps.tools is not None:
@@ -106,7 +106,7 @@ async def _collect(session: ClientSession, result: Inspection) -> None:
     if caps.resources is not None:
         result.resources += await _all_pages(session.list_resources, "resources")
         templates = await session.list_resource_templates()
-        result.resource_templates += _dump(list(templates.resourceTemplates))
+        result.resource_templates += _dump(list(templates.resource_templates))
 
 
 async def _inspect_stdio(
@@ -121,7 +121,7 @@ async def _inspect_stdio(
     )
     async with (
         stdio_client(params, errlog=errlog) as (read, write),
-        ClientSession(read, write, read_timeout_seconds=timedelta(seconds=60)) as session,
+        ClientSession(read, write, read_timeout_seconds=60) as session,
     ):
         await _collect(session, result)
 
@@ -139,10 +139,10 @@ async def _inspect_http(
         ):
             await _collect(session, result)
         return
-    client = create_mcp_http_client(headers=headers, timeout=httpx.Timeout(timeout))
+    client = create_mcp_http_client(headers=headers, timeout=httpx2.Timeout(timeout))
     async with (
         client,
-        streamable_http_client(url, http_client=client) as (read, write, _),
+        streamable_http_client(url, http_client=client) as (read, write),
         ClientSession(read, write) as session,
     ):
         await _collect(session, result)

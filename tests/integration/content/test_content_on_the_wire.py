@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 
 from gwtest.client import sdk_session
@@ -57,7 +57,7 @@ def _text(result: Any) -> str:
 
 async def test_injected_email_is_blocked_as_a_json_rpc_error_when_configured(gw: Gateway) -> None:
     async with sdk_session(gw.url("blocking")) as (s, _):
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("check_inbox", {})
     assert info.value.error.data["reason"] == "content.injection"  # type: ignore[index]
     assert any(r.get("guard") == "content" and r.get("decision") == "deny" for r in gw.audit())
@@ -66,13 +66,13 @@ async def test_injected_email_is_blocked_as_a_json_rpc_error_when_configured(gw:
 async def test_injected_email_is_blocked_as_a_tool_error_result_when_configured(gw: Gateway) -> None:
     async with sdk_session(gw.url("toolerr")) as (s, _):
         result = await s.call_tool("check_inbox", {})
-    assert result.isError is True
+    assert result.is_error is True
     assert "ignore all previous instructions" not in _text(result).lower()
 
 
 async def test_default_policy_blocks_a_blatant_injection(gw: Gateway) -> None:
     async with sdk_session(gw.url("default")) as (s, _):
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("check_inbox", {})
     assert info.value.error.data["guard"] == "content"  # type: ignore[index]
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from mcp import ClientSession
-from mcp.client.streamable_http import streamablehttp_client
-from mcp.shared.exceptions import McpError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 from mcp.types import (
     ElicitResult,
     InitializeResult,
@@ -105,7 +105,7 @@ async def _client(url: str) -> AsyncIterator[tuple[ClientSession, _Seen]]:
         seen.logs.append(params)
 
     async with (
-        streamablehttp_client(url) as (read, write, _),
+        streamable_http_client(url) as (read, write),
         ClientSession(read, write, elicitation_callback=on_elicit, logging_callback=on_log) as session,
     ):
         seen.init = await session.initialize()
@@ -142,17 +142,17 @@ async def test_every_channel_of_an_injecting_upstream_is_defended(gw: Gateway, t
         prompts = await s.list_prompts()
         resources = await s.list_resources()
         templates = await s.list_resource_templates()
-        with pytest.raises(McpError) as leak:
+        with pytest.raises(MCPError) as leak:
             await s.call_tool("leak", {})
-        with pytest.raises(McpError) as failed:
+        with pytest.raises(MCPError) as failed:
             await s.call_tool("fail", {})
         await _progress_call(s, seen, "noisy")
-        with pytest.raises(McpError) as refused:  # the elicitation never reaches the client
+        with pytest.raises(MCPError) as refused:  # the elicitation never reaches the client
             await s.call_tool("ask", {})
         completion = await s.complete(
             PromptReference(type="ref/prompt", name="brief"), {"name": "topic", "value": ""}
         )
-        with pytest.raises(McpError):
+        with pytest.raises(MCPError):
             await s.get_prompt("brief", {})
     shown = [seen.text(), _dump(tools), _dump(prompts), _dump(resources), _dump(templates)]
     shown += [_dump(completion), str(failed.value.error.model_dump())]
@@ -189,7 +189,7 @@ async def test_every_channel_of_a_leaking_upstream_is_redacted(gw: Gateway, tran
         shown = [_dump(await s.list_tools()), _dump(await s.list_prompts())]
         shown += [_dump(await s.list_resources()), _dump(await s.list_resource_templates())]
         shown.append(_dump(await s.call_tool("leak", {})))
-        with pytest.raises(McpError) as failed:
+        with pytest.raises(MCPError) as failed:
             await s.call_tool("fail", {})
         shown.append(str(failed.value.error.model_dump()))
         shown.append(_dump(await _progress_call(s, seen, "noisy")))

@@ -44,7 +44,7 @@ def gw(files: Path) -> Iterator[Gateway]:
 async def test_a_650_kb_file_read_passes_the_default_result_cap(gw: Gateway, files: Path) -> None:
     async with sdk_session(gw.url("fs")) as (s, _):
         result = await s.call_tool("read_text_file", {"path": str(files / "big.txt")})
-    assert result.isError is not True
+    assert result.is_error is not True
     text = "".join(c.text for c in result.content if isinstance(c, TextContent))
     assert text.count(LINE) == SIZE // len(LINE)
     assert "untrusted data" in text  # the content guard ran: spotlighted

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 
 from fixtures.padded_server import INJECTION, SEPARATOR, prose
@@ -67,7 +67,7 @@ def _new_denials(gw: Gateway, before: int) -> list[dict[str, Any]]:
 async def test_injection_after_padding_is_blocked_and_audited_at_its_path(gw: Gateway, kb: int) -> None:
     before = len(gw.audit())
     async with sdk_session(gw.url(UPSTREAM)) as (s, _):
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("padded", {"kb": kb, "inject": True})
     assert info.value.error.data["reason"] == "content.injection"  # type: ignore[index]
     assert INJECTION not in str(info.value.error.model_dump())
@@ -91,8 +91,8 @@ async def test_the_same_padding_without_an_injection_passes_unchanged(gw: Gatewa
     before = len(gw.audit())
     async with sdk_session(gw.url(UPSTREAM)) as (s, _):
         result = await s.call_tool("padded", {"kb": kb, "inject": False})
-    assert result.isError is not True
+    assert result.is_error is not True
     assert [c.text for c in result.content if isinstance(c, TextContent)] == [prose(kb)]
     assert len(result.content) == 1
-    assert result.structuredContent == {"result": prose(kb)}  # the text twice, under the cap
+    assert result.structured_content == {"result": prose(kb)}  # the text twice, under the cap
     assert not any(r.get("decision") == "deny" for r in gw.audit()[before:])

@@ -15,11 +15,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _check(url: str, target: str, workdir: Path) -> None:
-    result = run_suite(url, spec_version="2025-11-25", workdir=workdir)
+    result = run_suite(url, requirements="2025-11-25", workdir=workdir)
     comparison = compare_with_baseline(result, target=target)
     assert comparison.clean, result.summary() + "\n" + comparison.describe()
-    # All 30 scored scenarios ran, and nothing ended in a failure or a warning.
-    assert len(result.scenarios) == 30, result.summary()
+    # All 33 scenarios of the requirement set ran, and nothing ended in a failure or a warning.
+    assert len(result.scenarios) == 33, result.summary()
     counts = result.counts()
     assert counts["FAILURE"] == 0 and counts["WARNING"] == 0 and counts["SUCCESS"] > 0, result.summary()
 

@@ -84,11 +84,11 @@ def call_in_background(url: str, sid: str, seconds: float) -> tuple[threading.Th
 
 
 def wait_for_call_upstream(audit: Path, timeout: float = 60) -> None:
-    """The SDK server logs each request it processes on stderr, which the gateway audits
-    (`upstream.stderr`): the call is in flight once its CallToolRequest shows up there."""
+    """The features server's `hang` says on stderr that it started, which the gateway audits
+    (`upstream.stderr`): the call is in flight once that line shows up there."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if audit.exists() and b"CallToolRequest" in audit.read_bytes():
+        if audit.exists() and b"hang: started" in audit.read_bytes():
             return
         time.sleep(0.05)
     raise AssertionError("the call never reached the upstream")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 
 from gwtest.client import sdk_session
 from gwtest.procs import Gateway, gateway, stdio_upstream
@@ -34,7 +34,7 @@ async def test_tools_outside_the_allow_list_are_hidden(gw: Gateway) -> None:
 
 async def test_denied_tool_call_is_a_json_rpc_error_naming_guard_and_reason(gw: Gateway) -> None:
     async with sdk_session(gw.url("feat")) as (s, _):
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("add", {"a": 1, "b": 2})
     err = info.value.error
     assert err.code == -32003
@@ -46,7 +46,7 @@ async def test_denied_tool_call_is_a_json_rpc_error_naming_guard_and_reason(gw: 
 async def test_result_over_the_size_cap_is_replaced_by_an_error(gw: Gateway) -> None:
     async with sdk_session(gw.url("feat")) as (s, _):
         assert len((await s.call_tool("big", {"size": 100})).content[0].text) == 100  # type: ignore[union-attr]
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("big", {"size": 5000})
     assert info.value.error.data["reason"] == "result.too_large"  # type: ignore[index]
     assert any(r.get("guard") == "result_size" for r in gw.audit())

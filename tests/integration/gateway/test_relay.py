@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp.types import LoggingMessageNotification, ResourceUpdatedNotification, ServerNotification, TextContent
+from mcp.types import LoggingMessageNotification, ResourceUpdatedNotification, TextContent
 
 from gwtest.client import sdk_session
 from gwtest.procs import FEATURES_SERVER, Gateway, gateway, http_server, http_upstream, stdio_upstream
@@ -44,7 +44,7 @@ async def test_tools_are_listed_and_called(gw: Gateway, upstream: str) -> None:
         names = {t.name for t in (await s.list_tools()).tools}
         assert {"echo", "add", "slow_progress"} <= names
         assert _text(await s.call_tool("echo", {"text": "hi"})) == f"{upstream}: hi"
-        assert (await s.call_tool("add", {"a": 2, "b": 3})).structuredContent == {"result": 5}
+        assert (await s.call_tool("add", {"a": 2, "b": 3})).structured_content == {"result": 5}
 
 
 @pytest.mark.parametrize("upstream", UPSTREAMS)
@@ -52,7 +52,7 @@ async def test_resources_and_templates_are_read(gw: Gateway, upstream: str) -> N
     async with sdk_session(gw.url(upstream)) as (s, _):
         uris = {str(r.uri) for r in (await s.list_resources()).resources}
         assert "note://static" in uris
-        templates = {t.uriTemplate for t in (await s.list_resource_templates()).resourceTemplates}
+        templates = {t.uri_template for t in (await s.list_resource_templates()).resource_templates}
         assert "note://items/{item}" in templates
         read = await s.read_resource("note://items/apples")  # type: ignore[arg-type]
         assert read.contents[0].text == "note about apples"  # type: ignore[union-attr]
@@ -64,10 +64,7 @@ async def test_resource_subscription_delivers_updates(gw: Gateway, upstream: str
         await s.subscribe_resource("note://static")  # type: ignore[arg-type]
         assert _text(await s.call_tool("touch_note", {})) == "notified"
         with anyio.fail_after(10):
-            while not any(
-                isinstance(m, ServerNotification) and isinstance(m.root, ResourceUpdatedNotification)
-                for m in rec.messages
-            ):
+            while not any(isinstance(m, ResourceUpdatedNotification) for m in rec.messages):
                 await anyio.sleep(0.05)
         await s.unsubscribe_resource("note://static")  # type: ignore[arg-type]
         assert _text(await s.call_tool("touch_note", {})) == "nobody subscribed"
@@ -108,17 +105,14 @@ async def test_logging_notifications_reach_the_client(gw: Gateway, upstream: str
             while len(rec.logs) < 2:
                 await anyio.sleep(0.05)
     assert [entry.data for entry in rec.logs[:2]] == ["starting", "halfway"]
-    assert any(
-        isinstance(m, ServerNotification) and isinstance(m.root, LoggingMessageNotification)
-        for m in rec.messages
-    )
+    assert any(isinstance(m, LoggingMessageNotification) for m in rec.messages)
 
 
 @pytest.mark.parametrize("upstream", UPSTREAMS)
 async def test_sampling_round_trips_through_the_gateway(gw: Gateway, upstream: str) -> None:
     async with sdk_session(gw.url(upstream)) as (s, rec):
         assert _text(await s.call_tool("ask_model", {"question": "2+2?"})) == "model says: 2+2?"
-    assert rec.sampling[0].maxTokens == 50
+    assert rec.sampling[0].max_tokens == 50
 
 
 @pytest.mark.parametrize("upstream", UPSTREAMS)
@@ -152,7 +146,7 @@ async def test_aggregated_endpoint_prefixes_resource_uris_and_routes_reads(gw: G
     async with sdk_session(gw.url()) as (s, _):
         uris = {str(r.uri) for r in (await s.list_resources()).resources}
         assert {"web+note://static", "local+note://static"} <= uris
-        templates = {t.uriTemplate for t in (await s.list_resource_templates()).resourceTemplates}
+        templates = {t.uri_template for t in (await s.list_resource_templates()).resource_templates}
         assert "local+note://items/{item}" in templates
         read = await s.read_resource("local+note://static")  # type: ignore[arg-type]
         assert read.contents[0].text == "static note from local"  # type: ignore[union-attr]
@@ -179,10 +173,10 @@ async def test_aggregated_endpoint_relays_sampling_from_either_upstream(gw: Gate
 
 
 async def test_aggregated_unknown_tool_is_an_invalid_params_error(gw: Gateway) -> None:
-    from mcp.shared.exceptions import McpError
+    from mcp.shared.exceptions import MCPError
 
     async with sdk_session(gw.url()) as (s, _):
-        with pytest.raises(McpError, match="unknown tool"):
+        with pytest.raises(MCPError, match="unknown tool"):
             await s.call_tool("nobody__echo", {"text": "x"})
 
 

@@ -50,7 +50,7 @@ async def test_elicitation_on_the_upstream_get_stream_right_after_initialize_rea
 ) -> None:
     async with sdk_session(gw.url("late")) as (session, rec):
         result = await session.call_tool("ask_on_get_stream", {})
-    assert not result.isError, result
+    assert not result.is_error, result
     assert _text(result) == "elicitation accept"
     assert [e.message for e in rec.elicitations] == ["Proceed?"]
 

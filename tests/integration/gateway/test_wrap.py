@@ -14,7 +14,7 @@ import pytest
 import yaml
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import get_default_environment, stdio_client
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 
 from gwtest.procs import FEATURES_SERVER, PYTHON
@@ -91,7 +91,7 @@ async def test_wrapper_enforces_the_tool_filter_and_audits(tmp_path: Path) -> No
     async with stdio_client(_params("-c", str(cfg))) as (r, w), ClientSession(r, w) as s:
         await s.initialize()
         assert "crash" not in {t.name for t in (await s.list_tools()).tools}
-        with pytest.raises(McpError, match="not allowed"):
+        with pytest.raises(MCPError, match="not allowed"):
             await s.call_tool("crash", {})
     records = [orjson.loads(line) for line in audit.read_bytes().splitlines()]
     denials = [x for x in records if x.get("decision") == "deny" and x.get("guard") == "tool_filter"]

@@ -15,7 +15,7 @@ import threading
 from typing import Any
 
 import uvicorn
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,19 +65,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log", required=True)
     opts = parser.parse_args()
-    mcp = FastMCP(
-        "recorded",
-        host="127.0.0.1",
-        port=opts.port,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
+    mcp = MCPServer("recorded")
 
     @mcp.tool()
     def echo(text: str) -> str:
         """Return the text."""
         return text
 
-    app: Any = Recorder(mcp.streamable_http_app(), opts.log)
+    app: Any = Recorder(
+        mcp.streamable_http_app(
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        ),
+        opts.log,
+    )
     uvicorn.run(app, host="127.0.0.1", port=opts.port, log_level="warning", lifespan="on")
 
 

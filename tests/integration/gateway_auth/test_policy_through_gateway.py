@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from gwauth_kit import Keys, auth_config, bearer, claims_for
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 
 from gwtest.client import sdk_session
 from gwtest.procs import Gateway, gateway, stdio_upstream
@@ -90,7 +90,7 @@ async def test_user_calling_an_ungranted_tool_is_denied_and_audited(pgw: Gateway
         s,
         _,
     ):
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("whoami", {})
     assert info.value.error.data["reason"] == "policy.no_rule"  # type: ignore[index]
     denials = [r for r in pgw.audit() if r.get("guard") == "policy" and r.get("decision") == "deny"]
@@ -103,8 +103,8 @@ async def test_argument_constraint_applies_to_the_user_role(pgw: Gateway, oidc_p
         s,
         _,
     ):
-        assert (await s.call_tool("echo", {"text": "short"})).isError is False
-        with pytest.raises(McpError) as info:
+        assert (await s.call_tool("echo", {"text": "short"})).is_error is False
+        with pytest.raises(MCPError) as info:
             await s.call_tool("echo", {"text": "x" * 50})
     assert info.value.error.data["reason"] == "policy.argument"  # type: ignore[index]
 
@@ -117,7 +117,7 @@ async def test_admin_may_call_what_the_user_may_not(pgw: Gateway, oidc_provider:
         _,
     ):
         result = await s.call_tool("whoami", {})
-    assert result.isError is False
+    assert result.is_error is False
 
 
 def test_renewed_token_with_fewer_roles_takes_effect_in_the_same_session(

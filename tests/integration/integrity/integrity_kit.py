@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from mcp import ClientSession
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 from mcp.types import ErrorData, ListToolsResult
 
 from gwtest.procs import FIXTURES, PYTHON, Gateway, gateway, http_server, http_upstream
@@ -62,7 +62,7 @@ def wait_audit(gw: Gateway, match: Callable[[dict[str, Any]], bool], timeout: fl
 
 async def denied(call: Awaitable[Any]) -> ErrorData:
     """The JSON-RPC error a call ends with (the test fails if it succeeds)."""
-    with pytest.raises(McpError) as info:
+    with pytest.raises(MCPError) as info:
         await call
     return info.value.error
 

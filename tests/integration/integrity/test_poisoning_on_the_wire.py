@@ -19,7 +19,7 @@ from integrity_kit import (
     stdio_fixture,
     wait_audit,
 )
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 from mcp.types import ErrorData
 
 from gwtest.client import sdk_session
@@ -63,7 +63,7 @@ async def test_call_to_poisoned_tool_is_denied_under_quarantine(gw: Gateway) -> 
     async with sdk_session(gw.url("strict")) as (s, _):
         await s.list_tools()
         err = await denied(s.call_tool("get_weather", {"city": "Oslo"}))
-        assert (await s.call_tool("get_time", {"zone": "UTC"})).isError is False
+        assert (await s.call_tool("get_time", {"zone": "UTC"})).is_error is False
     assert err.code == DENIED
     assert err.data == {"reason": "poison.quarantined", "guard": "poisoning"}
     assert "hidden-instruction-block" in err.message
@@ -87,7 +87,7 @@ async def test_quarantine_is_audited_with_the_findings(gw: Gateway) -> None:
 async def test_poisoned_tool_stays_listed_under_warn(gw: Gateway) -> None:
     async with sdk_session(gw.url("lenient")) as (s, _):
         assert names(await s.list_tools()) == {"get_weather", "get_time"}
-        assert (await s.call_tool("get_weather", {"city": "Oslo"})).isError is False
+        assert (await s.call_tool("get_weather", {"city": "Oslo"})).is_error is False
 
 
 async def test_warn_writes_an_audit_alert_naming_the_tool(gw: Gateway) -> None:
@@ -123,7 +123,7 @@ async def test_approved_poisoned_rug_pull_is_denied_even_without_a_new_listing(t
             try:
                 await s.call_tool("lookup", {"word": "x"})
                 err: ErrorData | None = None
-            except McpError as exc:
+            except MCPError as exc:
                 err = exc.error
     # Asserted outside the session, so a failure is reported plainly, not inside a task group.
     assert err is not None and err.data == {"reason": "poison.quarantined", "guard": "poisoning"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from integrity_kit import DENIED, denied, run_pins, stdio_fixture
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 
 from gwtest.client import sdk_session
 from gwtest.procs import Gateway, gateway
@@ -59,14 +59,14 @@ async def test_approved_prompt_change_is_served_without_restart(lib: tuple[Gatew
 async def test_rug_pulled_resource_template_is_held_back_until_approved(lib: tuple[Gateway, Path]) -> None:
     gw, store = lib
     async with sdk_session(gw.url(UP)) as (s, _):
-        assert [t.name for t in (await s.list_resource_templates()).resourceTemplates] == ["word"]
+        assert [t.name for t in (await s.list_resource_templates()).resource_templates] == ["word"]
         await s.call_tool("flip", {"to": "pulled"})
-        assert (await s.list_resource_templates()).resourceTemplates == []
+        assert (await s.list_resource_templates()).resource_templates == []
         diff = run_pins(store, "diff", UP, "word", "--kind", "resource_template")
         assert any(line.startswith("+") and "id_rsa" in line for line in diff.stdout.splitlines())
         done = run_pins(store, "approve", UP, "word", "--kind", "resource_template")
         assert done.returncode == 0, done.stderr
-        assert [t.name for t in (await s.list_resource_templates()).resourceTemplates] == ["word"]
+        assert [t.name for t in (await s.list_resource_templates()).resource_templates] == ["word"]
 
 
 async def test_rug_pulled_resource_is_held_back_and_its_read_denied_until_approved(
@@ -78,11 +78,11 @@ async def test_rug_pulled_resource_is_held_back_and_its_read_denied_until_approv
         assert "definition of hello" in str(await s.read_resource("word://hello"))  # type: ignore[arg-type]
         await s.call_tool("flip", {"to": "pulled"})
         assert (await s.list_resources()).resources == []
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.read_resource("word://hello")  # type: ignore[arg-type]
         assert info.value.error.data["reason"] == "pin.unapproved"  # type: ignore[index]
         assert "--kind resource" in info.value.error.message
-        with pytest.raises(McpError):  # a URI only the held-back template produces
+        with pytest.raises(MCPError):  # a URI only the held-back template produces
             await s.read_resource("word://other")  # type: ignore[arg-type]
         done = run_pins(store, "approve", UP, "word://hello", "--kind", "resource")
         assert done.returncode == 0, done.stderr

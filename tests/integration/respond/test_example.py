@@ -73,7 +73,7 @@ async def test_example_starts_and_serves_with_no_receiver_listening(tmp_path: Pa
     with _serve(config, tmp_path) as (url, metrics_port, admin_port):
         async with sdk_session(url) as (s, _):
             result = await s.call_tool("search_notes", {"query": "a"})
-            assert result.isError is False
+            assert result.is_error is False
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
         assert "mcpwarden_audit_sink_queue_depth" in metrics
         admin = httpx.get(

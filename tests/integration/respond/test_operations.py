@@ -13,7 +13,7 @@ import anyio
 import httpx
 import orjson
 import pytest
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 
 from gwtest.client import sdk_session
 from gwtest.procs import PYTHON, Gateway, free_port, gateway, stdio_upstream
@@ -84,7 +84,7 @@ async def test_metrics_count_requests_denials_latency_and_sessions(ops: tuple[Ga
     gw, metrics_port, _ = ops
     async with sdk_session(gw.url("feat")) as (s, _):
         await s.call_tool("echo", {"text": "hi"})
-        with pytest.raises(McpError):
+        with pytest.raises(MCPError):
             await s.call_tool("crash", {})
         text = await anyio.to_thread.run_sync(_metrics, metrics_port)
         assert "mcpwarden_live_sessions 1.0" in text or "mcpwarden_live_sessions 2.0" in text
@@ -101,7 +101,7 @@ async def test_tool_rate_limit_answers_a_json_rpc_error_with_retry_after(
     async with sdk_session(gw.url("feat")) as (s, _):
         await s.call_tool("add", {"a": 1, "b": 2})
         await s.call_tool("add", {"a": 1, "b": 2})
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("add", {"a": 1, "b": 2})
         await s.call_tool("echo", {"text": "other tools are not limited"})
     data = info.value.error.data
@@ -113,12 +113,12 @@ async def test_tool_rate_limit_answers_a_json_rpc_error_with_retry_after(
 async def test_second_concurrent_call_in_one_session_is_refused(ops: tuple[Gateway, int, int]) -> None:
     gw, _, _ = ops
     async with sdk_session(gw.url("feat")) as (s, _):
-        refused_hang: list[McpError] = []
+        refused_hang: list[MCPError] = []
 
         async def hang() -> None:
             try:
                 await s.call_tool("hang", {"seconds": 3600})
-            except McpError as exc:  # lost the race to an echo below: try again
+            except MCPError as exc:  # lost the race to an echo below: try again
                 refused_hang.append(exc)
 
         async with anyio.create_task_group() as tg:
@@ -133,7 +133,7 @@ async def test_second_concurrent_call_in_one_session_is_refused(ops: tuple[Gatew
                         await anyio.sleep(0.2)
                     try:
                         await s.call_tool("echo", {"text": "second"})
-                    except McpError as exc:
+                    except MCPError as exc:
                         assert exc.error.data["reason"] == "concurrency.session"
                         break
                     await anyio.sleep(0.05)  # the hang call has not reached the gateway yet
@@ -150,7 +150,7 @@ async def test_cli_disable_tool_applies_to_the_live_session_and_enable_reverses_
             _cli, "admin", "disable", "tool", "feat/echo", "--store", _store(gw)
         )
         assert done.returncode == 0, done.stderr
-        with pytest.raises(McpError) as info:
+        with pytest.raises(MCPError) as info:
             await s.call_tool("echo", {"text": "during"})
         assert info.value.error.data == {"reason": "killswitch.tool", "guard": "kill_switch"}
         done = await anyio.to_thread.run_sync(
@@ -158,7 +158,7 @@ async def test_cli_disable_tool_applies_to_the_live_session_and_enable_reverses_
         )
         assert done.returncode == 0, done.stderr
         result = await s.call_tool("echo", {"text": "after"})
-        assert result.isError is False
+        assert result.is_error is False
     events = [r["event"] for r in gw.audit() if r.get("event", "").startswith("admin.")]
     assert "admin.disable" in events and "admin.enable" in events
 
@@ -171,7 +171,7 @@ async def test_admin_api_disables_a_principal_and_closes_its_sessions(ops: tuple
             lambda: _admin(admin_port, "POST", "/v1/disable", body={"kind": "principal", "name": "anonymous"})
         )
         assert r.status_code == 200, r.text
-        with pytest.raises(McpError):
+        with pytest.raises(MCPError):
             await s.call_tool("echo", {"text": "during"})
     r = await anyio.to_thread.run_sync(
         lambda: _admin(admin_port, "POST", "/v1/enable", body={"kind": "principal", "name": "anonymous"})

@@ -7,9 +7,8 @@ from typing import Any, Literal
 
 import pytest
 from mcp import ClientSession, types
+from mcp.client.context import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.context import RequestContext
-from pydantic import AnyUrl
 
 from conformance.fixture_process import demo_command, start_http_server
 
@@ -41,7 +40,7 @@ async def test_lists_every_demo_tool_with_a_description(sandbox: Path) -> None:
 
 async def test_server_advertises_logging_completion_and_resource_subscriptions(sandbox: Path) -> None:
     async with demo_session(sandbox) as session:
-        capabilities = session.get_server_capabilities()
+        capabilities = session.server_capabilities
     assert capabilities is not None
     assert capabilities.logging is not None
     assert capabilities.completions is not None
@@ -51,9 +50,9 @@ async def test_server_advertises_logging_completion_and_resource_subscriptions(s
 async def test_search_returns_structured_hits(sandbox: Path) -> None:
     async with demo_session(sandbox) as session:
         result = await session.call_tool("search_notes", {"query": "hash chain"})
-    assert result.isError is False
-    assert result.structuredContent is not None
-    assert [hit["path"] for hit in result.structuredContent["hits"]] == ["gateway-checklist"]
+    assert result.is_error is False
+    assert result.structured_content is not None
+    assert [hit["path"] for hit in result.structured_content["hits"]] == ["gateway-checklist"]
 
 
 async def test_read_note_returns_the_file_text(sandbox: Path) -> None:
@@ -66,7 +65,7 @@ async def test_read_note_refuses_a_path_outside_the_sandbox(sandbox: Path) -> No
     (sandbox.parent / "secret.md").write_text("TOP SECRET", encoding="utf-8")
     async with demo_session(sandbox) as session:
         result = await session.call_tool("read_note", {"path": "../secret.md"})
-    assert result.isError is True
+    assert result.is_error is True
     assert "TOP SECRET" not in _text(result)
 
 
@@ -111,7 +110,7 @@ async def test_summarize_note_asks_the_client_model(sandbox: Path) -> None:
     prompts: list[str] = []
 
     async def sample(
-        context: RequestContext[ClientSession, Any], params: types.CreateMessageRequestParams
+        context: ClientRequestContext, params: types.CreateMessageRequestParams
     ) -> types.CreateMessageResult:
         content = params.messages[0].content
         assert isinstance(content, types.TextContent)
@@ -129,9 +128,7 @@ async def test_summarize_note_asks_the_client_model(sandbox: Path) -> None:
 
 
 def _elicitation_answer(action: Literal["accept", "decline", "cancel"], confirm: bool) -> Any:
-    async def answer(
-        context: RequestContext[ClientSession, Any], params: types.ElicitRequestParams
-    ) -> types.ElicitResult:
+    async def answer(context: ClientRequestContext, params: types.ElicitRequestParams) -> types.ElicitResult:
         return types.ElicitResult(action=action, content={"confirm": confirm} if action == "accept" else None)
 
     return answer
@@ -161,7 +158,7 @@ async def test_inbox_sample_carries_a_prompt_injection_and_says_it_is_sample_dat
 
 async def test_index_resource_lists_every_note(sandbox: Path) -> None:
     async with demo_session(sandbox) as session:
-        result = await session.read_resource(AnyUrl("notes://index"))
+        result = await session.read_resource("notes://index")
     content = result.contents[0]
     assert isinstance(content, types.TextResourceContents)
     assert all(f"`{name}`" in content.text for name in ("welcome", "gateway-checklist", "meeting-2026-11-20"))
@@ -169,9 +166,9 @@ async def test_index_resource_lists_every_note(sandbox: Path) -> None:
 
 async def test_note_template_reads_one_note(sandbox: Path) -> None:
     async with demo_session(sandbox) as session:
-        templates = (await session.list_resource_templates()).resourceTemplates
-        result = await session.read_resource(AnyUrl("notes://note/welcome"))
-    assert [template.uriTemplate for template in templates] == ["notes://note/{name}"]
+        templates = (await session.list_resource_templates()).resource_templates
+        result = await session.read_resource("notes://note/welcome")
+    assert [template.uri_template for template in templates] == ["notes://note/{name}"]
     content = result.contents[0]
     assert isinstance(content, types.TextResourceContents)
     assert content.text.startswith("# Welcome")
@@ -181,13 +178,11 @@ async def test_subscriber_is_told_when_the_index_changes(sandbox: Path) -> None:
     updated: list[str] = []
 
     async def on_message(message: Any) -> None:
-        if isinstance(message, types.ServerNotification) and isinstance(
-            message.root, types.ResourceUpdatedNotification
-        ):
-            updated.append(str(message.root.params.uri))
+        if isinstance(message, types.ResourceUpdatedNotification):
+            updated.append(message.params.uri)
 
     async with demo_session(sandbox, message_handler=on_message) as session:
-        await session.subscribe_resource(AnyUrl("notes://index"))
+        await session.subscribe_resource("notes://index")
         await session.call_tool("add_note", {"title": "New", "body": "Text."})
         await session.send_ping()  # the notification precedes the ping's reply on the stream
     assert updated == ["notes://index"]
@@ -197,14 +192,12 @@ async def test_unsubscribed_client_is_not_told_about_changes(sandbox: Path) -> N
     updated: list[str] = []
 
     async def on_message(message: Any) -> None:
-        if isinstance(message, types.ServerNotification) and isinstance(
-            message.root, types.ResourceUpdatedNotification
-        ):
-            updated.append(str(message.root.params.uri))
+        if isinstance(message, types.ResourceUpdatedNotification):
+            updated.append(message.params.uri)
 
     async with demo_session(sandbox, message_handler=on_message) as session:
-        await session.subscribe_resource(AnyUrl("notes://index"))
-        await session.unsubscribe_resource(AnyUrl("notes://index"))
+        await session.subscribe_resource("notes://index")
+        await session.unsubscribe_resource("notes://index")
         await session.call_tool("add_note", {"title": "New", "body": "Text."})
         await session.send_ping()
     assert updated == []
@@ -237,7 +230,7 @@ async def test_prompt_completion_suggests_review_focuses(sandbox: Path) -> None:
 
 async def test_http_transport_serves_the_same_tools(sandbox: Path) -> None:
     with start_http_server(demo_command("http", sandbox=sandbox)) as url:
-        async with streamable_http_client(url) as (read, write, _), ClientSession(read, write) as session:
+        async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             tools = (await session.list_tools()).tools
             result = await session.call_tool("read_note", {"path": "welcome"})

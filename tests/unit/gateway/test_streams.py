@@ -101,9 +101,56 @@ async def test_registry_forgets_the_oldest_unread_streams_beyond_its_bound_ended
     second = registry.open(_queue_source(queue), "request")
     second.append(b"done", last=True)
     read = registry.open(_queue_source(queue), "get")
-    read.readers = 1
+    read.attach()
     registry.open(_queue_source(queue), "request")
     assert registry.find(second.event_id(0)) is None  # ended: forgotten first
     assert registry.find(first.event_id(0)) is not None
     assert registry.find(read.event_id(0)) is not None
     assert len(registry) == 3
+
+
+class _Clock:
+    """A hand-driven clock, so the replay window is tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_registry_forgets_a_stream_nobody_read_for_longer_than_the_window() -> None:
+    queue: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue()
+    clock = _Clock()
+    registry = StreamRegistry(max_events=10, max_bytes=1000, window_s=30, clock=clock)
+    stream = registry.open(_queue_source(queue), "request")
+    stream.append(b"done", last=True)
+    clock.now += 30
+    assert registry.find(stream.event_id(0)) == (stream, 0)
+    clock.now += 1
+    assert registry.find(stream.event_id(0)) is None
+    assert len(registry) == 0
+
+
+async def test_a_stream_being_read_outlives_the_window() -> None:
+    queue: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue()
+    clock = _Clock()
+    registry = StreamRegistry(max_events=10, max_bytes=1000, window_s=30, clock=clock)
+    stream = registry.open(_queue_source(queue), "get")
+    stream.attach()
+    clock.now += 3600
+    assert registry.find(stream.event_id(0)) == (stream, 0)
+
+
+async def test_the_window_starts_when_the_last_reader_leaves() -> None:
+    queue: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue()
+    clock = _Clock()
+    registry = StreamRegistry(max_events=10, max_bytes=1000, window_s=30, clock=clock)
+    stream = registry.open(_queue_source(queue), "request")
+    stream.attach()
+    clock.now += 100
+    stream.detach()  # the connection dropped: the client has 30 s from now to resume
+    clock.now += 29
+    assert registry.find(stream.event_id(0)) == (stream, 0)
+    clock.now += 2
+    assert registry.find(stream.event_id(0)) is None

@@ -17,8 +17,8 @@ import orjson
 import pytest
 
 from mcpwarden.config import parse_config
+from mcpwarden.gateway.app import build_app
 from mcpwarden.gateway.core import GatewayCore
-from mcpwarden.gateway.front import build_app
 
 pytestmark = pytest.mark.anyio
 
