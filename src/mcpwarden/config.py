@@ -15,6 +15,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig
+from mcpwarden.audit.rotate_config import RotateConfig
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig
 from mcpwarden.config_upstreams import UPSTREAM_NAME_PATTERN as UPSTREAM_NAME_PATTERN
@@ -165,6 +166,9 @@ class AuditConfig(_Model):
         "unaudited. Either way the failure is logged and, once the log is writable again, recorded.",
     )
     checkpoint: CheckpointConfig | None = Field(None, description="Signed checkpoints (off when unset).")
+    rotate: RotateConfig | None = Field(
+        None, description="Rotate the file by size or age; the chain goes on across files (off when unset)."
+    )
     sinks: list[SinkConfig] = Field(
         default_factory=list,
         description="Where else records go (stdout, syslog, webhook, otlp), each behind a bounded queue; "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from mcpwarden.audit.segments import iter_lines
 from mcpwarden.audit.verify import VerifyResult, verify
 
 
@@ -39,16 +40,15 @@ class SetResult:
 
 def _replicas_in(path: str | os.PathLike[str]) -> set[str | None]:
     found: set[str | None] = set()
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.strip():
-                continue
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue  # `verify` reports the line itself
-            if isinstance(record, dict):
-                found.add(record.get("replica"))
+    for _, raw in iter_lines(path):
+        if not raw.strip():
+            continue
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue  # `verify` reports the line itself
+        if isinstance(record, dict):
+            found.add(record.get("replica"))
     return found
 
 

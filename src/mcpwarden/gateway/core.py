@@ -109,6 +109,7 @@ class GatewayCore:
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
                 replica=config.replica.resolved_id(),
+                rotation=config.audit.rotate.policy() if config.audit.rotate else None,
             )
             if config.audit.checkpoint is not None:
                 checkpointer = Checkpointer(

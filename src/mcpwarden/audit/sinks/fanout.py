@@ -61,6 +61,9 @@ class AuditFanout:
         self.dispatcher: _Dispatcher | None = _Dispatcher(self.sinks, max_pending) if self.sinks else None
         self._closers: list[Callable[[], None]] = []
         self._closed = False
+        if file is not None:
+            # What the log writes about itself (rotation, recovery, resumption) is seen too.
+            file.on_notice = self._fan_out
 
     def start(self) -> None:
         for sink in self.sinks:
@@ -72,6 +75,8 @@ class AuditFanout:
         self.observers.append(observer)
         if on_close is not None:
             self._closers.append(on_close)
+        if self.file is not None:
+            self.file.deliver_notices()  # e.g. a recovery at start-up, once someone listens
 
     def write(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         record = self.file.write(event) if self.file is not None else _unchained(event)
