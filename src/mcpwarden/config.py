@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig
+from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig, TracingConfig
 from mcpwarden.audit.rotate_config import RotateConfig
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig
@@ -207,6 +207,10 @@ class GatewayConfig(_Model):
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
     metrics: MetricsConfig | None = Field(None, description="Prometheus /metrics on its own listener.")
     admin: AdminConfig | None = Field(None, description="Admin HTTP API (kill switch, sessions).")
+    tracing: TracingConfig | None = Field(
+        None,
+        description="OpenTelemetry spans per request, guard and upstream call (OTLP/HTTP; off when unset).",
+    )
     limits: LimitsConfig | None = Field(None, description="Rate limits and concurrency caps.")
     alerts: AlertsConfig | None = Field(None, description="Anomaly alerts (baselines per principal).")
 

@@ -55,6 +55,7 @@ class Operations:
                 store_state=lambda: store_state(core),
             )
             fanout.add_observer(self.metrics.observe)
+            core.pipeline.instruments.guard_timer = self.metrics.observe_guard
         self.anomaly: AnomalyDetector | None = None
         if config.alerts is not None:
             self.anomaly = AnomalyDetector(config.alerts, core.audit_event)

@@ -120,6 +120,10 @@ class GatewayCore:
         # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
         audit = AuditFanout(file, build_sinks(config.audit.sinks), replica=config.replica.resolved_id())
         core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
+        if config.tracing is not None:
+            from mcpwarden.admin.tracing import build_tracing  # the OTel SDK only when tracing is on
+
+            core.pipeline.instruments.tracing = build_tracing(config.tracing)
         # The audit/store integrity binding covers the SQLite file; a PostgreSQL store is
         # shared by replicas with one chain each, which that binding does not model.
         if (
@@ -233,6 +237,8 @@ class GatewayCore:
         close = getattr(self.audit, "close", None)
         if callable(close):
             close()
+        if self.pipeline.instruments.tracing is not None:
+            self.pipeline.instruments.tracing.close()
 
     async def _sweep(self) -> None:
         # Revocations are also polled here, so a revoked session that only holds a GET
