@@ -116,13 +116,8 @@ class Pipeline:
             return await self._run_instrumented(hook, ex, payload)
         for guard_name, fn in self._chains.get(hook, ()):
             decision = await fn(ex, payload)
-            if decision is None or decision.kind == "pass":
-                continue
-            self._record(hook, guard_name, ex, decision)
-            if decision.kind == "deny":
-                raise Denied(guard_name, decision)
-            if decision.kind == "rewrite":
-                payload = decision.value
+            if decision is not None and decision.kind != "pass":
+                payload = self._apply(hook, guard_name, ex, decision, payload)
         return payload
 
     async def _run_instrumented(self, hook: str, ex: Exchange, payload: Any) -> Any:
@@ -139,14 +134,16 @@ class Pipeline:
                 decision = await fn(ex, payload)
             if timer is not None:
                 timer(guard_name, hook, time.perf_counter() - started)
-            if decision is None or decision.kind == "pass":
-                continue
-            self._record(hook, guard_name, ex, decision)
-            if decision.kind == "deny":
-                raise Denied(guard_name, decision)
-            if decision.kind == "rewrite":
-                payload = decision.value
+            if decision is not None and decision.kind != "pass":
+                payload = self._apply(hook, guard_name, ex, decision, payload)
         return payload
+
+    def _apply(self, hook: str, guard: str, ex: Exchange, decision: Decision, payload: Any) -> Any:
+        """Audit a guard's non-pass decision; raise on deny, return the payload to go on with."""
+        self._record(hook, guard, ex, decision)
+        if decision.kind == "deny":
+            raise Denied(guard, decision)
+        return decision.value if decision.kind == "rewrite" else payload
 
     def _record(self, hook: str, guard: str, ex: Exchange, decision: Decision) -> None:
         if self.audit is None:
