@@ -2,8 +2,10 @@
 
 Starts one SDK server (Streamable HTTP) and two gateways in front of it: `off` writes the
 audit file only; `on` also feeds a syslog (UDP, RFC 5424 + CEF), a webhook, an OTLP/HTTP
-and a stdout sink, serves /metrics, runs anomaly detection, token buckets and concurrency
-caps (set high enough never to refuse), and the admin API. The receivers run in a separate
+and a stdout sink, serves /metrics (with per-guard timing), exports OpenTelemetry traces
+(spans per request, guard and upstream call, trace context sent upstream), runs anomaly
+detection, token buckets and concurrency caps (set high enough never to refuse), and the
+admin API. The receivers run in a separate
 process so their parsing does not compete with the load generator. Rounds alternate
 between the two gateways in one run, so machine noise hits both alike; the result is the
 throughput and p99 latency of `on` as ratios of `off` (the aim: throughput >= 0.9).
@@ -32,14 +34,19 @@ from gwtest.procs import FEATURES_SERVER, free_port, gateway, http_server, http_
 
 def receivers_main() -> None:
     """Child mode: run the three receivers, print their ports, count what arrives until stdin closes."""
-    from gwtest.receivers import HttpReceiver, SyslogReceiver, decode_otlp_logs
+    from gwtest.receivers import HttpReceiver, SyslogReceiver, decode_otlp_logs, decode_otlp_traces
 
     syslog, hook, otlp = SyslogReceiver("udp"), HttpReceiver(), HttpReceiver(decode=decode_otlp_logs)
-    print(syslog.port, hook.port, otlp.port, flush=True)
+    traces = HttpReceiver(decode=decode_otlp_traces)
+    print(syslog.port, hook.port, otlp.port, traces.port, flush=True)
     sys.stdin.read()
     hooked = sum(len(b["records"]) for b in hook.items)
     otlped = sum(len(b) for b in otlp.items)
-    print(f"received: syslog {len(syslog.items)}, webhook {hooked}, otlp {otlped}", flush=True)
+    spans = sum(len(b) for b in traces.items)
+    print(
+        f"received: syslog {len(syslog.items)}, webhook {hooked}, otlp logs {otlped}, spans {spans}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -57,7 +64,7 @@ def main() -> None:
         [sys.executable, __file__, "--receivers"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     assert child.stdout is not None and child.stdin is not None
-    syslog_port, hook_port, otlp_port = (int(p) for p in child.stdout.readline().split())
+    syslog_port, hook_port, otlp_port, traces_port = (int(p) for p in child.stdout.readline().split())
     try:
         with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, _):
             base = {"upstreams": {"bench": http_upstream(upstream_url)}}
@@ -75,6 +82,7 @@ def main() -> None:
                     ],
                 },
                 "metrics": {"listen": f"127.0.0.1:{free_port()}"},
+                "tracing": {"endpoint": f"http://127.0.0.1:{traces_port}/v1/traces"},
                 "admin": {"listen": f"127.0.0.1:{free_port()}", "token": "env:BENCH_UNSET_ADMIN_TOKEN"},
                 "alerts": {},
                 "limits": {

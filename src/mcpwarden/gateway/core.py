@@ -20,6 +20,7 @@ from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.audit.checkpoint import Checkpointer, load_private_key, startup_check
 from mcpwarden.audit.sinks.factory import build_sinks
 from mcpwarden.audit.sinks.fanout import AuditFanout
+from mcpwarden.audit.watch import AuditFileWatch
 from mcpwarden.auth.secrets import resolve_secret
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
@@ -91,6 +92,9 @@ class GatewayCore:
         # switch joins when the store is shared (`enable_registry`).
         self.admission = Admission(config.limits, None, self.audit_event)
         self.checkpointer: Checkpointer | None = None
+        # Starts a new audit file when the one being written is deleted or replaced (when
+        # the pin-store binding, which does the same, is not on).
+        self.audit_watch: AuditFileWatch | None = None
 
     @classmethod
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
@@ -134,6 +138,8 @@ class GatewayCore:
             from mcpwarden.store import SQLiteStore
 
             core.integrity = IntegrityMonitor(file, SQLiteStore(config.store.path), write=audit.write)
+        if file is not None and core.integrity is None:
+            core.audit_watch = AuditFileWatch(file)
         if checkpointer is not None:
             checkpointer.alert = core.audit_event
             audit.add_observer(checkpointer.observe, on_close=checkpointer.close)
@@ -244,7 +250,9 @@ class GatewayCore:
         # Revocations are also polled here, so a revoked session that only holds a GET
         # stream open (and sends no requests) is still closed within a second.
         last_expiry = time.monotonic()
-        frequent = self.registry is not None or self.integrity is not None or self.checkpointer is not None
+        frequent = any(
+            x is not None for x in (self.registry, self.integrity, self.checkpointer, self.audit_watch)
+        )
         while True:
             await asyncio.sleep(REVOCATION_POLL_S if frequent else SWEEP_INTERVAL_S)
             try:
@@ -263,6 +271,8 @@ class GatewayCore:
                     self.integrity.check_running()
                 except Exception:  # a failed check must not stop the sweeper; it runs again
                     log.exception("integrity check failed")
+            if self.audit_watch is not None:
+                self.audit_watch.check()
             if self.checkpointer is not None:
                 self.checkpointer.check_file()
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
