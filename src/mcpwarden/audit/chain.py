@@ -42,8 +42,13 @@ def seal(record: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     the halves are exactly the canonical JSON `record_hash` covers, so the hash is fed
     from them as they are, and the line is the same halves with `hash` set between.
     """
-    before = {k: v for k, v in record.items() if k < "hash"}
-    after = {k: v for k, v in record.items() if k > "hash"}
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key, value in record.items():
+        if key < "hash":
+            before[key] = value
+        elif key > "hash":
+            after[key] = value
     if not before or not after:  # not a chained record: the plain way
         record["hash"] = record_hash(record)
         return record, canonical_json(record) + b"\n"

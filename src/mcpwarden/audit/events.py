@@ -115,12 +115,11 @@ def event_fields(
     if isinstance(event, AuditEvent):
         out = event.to_fields()
     else:
-        forged = CHAIN_FIELDS & event.keys()
-        if forged:
-            raise ValueError(f"audit events may not set chain fields: {sorted(forged)}")
-        unknown = event.keys() - EVENT_FIELDS
-        if unknown:
-            raise ValueError(f"unknown audit fields {sorted(unknown)}; put them in 'details'")
+        if not CHAIN_FIELDS.isdisjoint(event):
+            raise ValueError(f"audit events may not set chain fields: {sorted(CHAIN_FIELDS & event.keys())}")
+        if not EVENT_FIELDS.issuperset(event):
+            unknown = sorted(event.keys() - EVENT_FIELDS)
+            raise ValueError(f"unknown audit fields {unknown}; put them in 'details'")
         if "event" not in event:
             raise ValueError("an audit event needs an 'event' kind")
         out = {k: v for k, v in event.items() if v is not None}

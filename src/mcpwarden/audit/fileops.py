@@ -23,7 +23,10 @@ def open_for_append(path: Path) -> int:
 
 def write_all(fd: int, data: bytes) -> None:
     """One `write` almost always suffices; loop for the rare short write (e.g. a signal)."""
-    view = memoryview(data)
+    written = os.write(fd, data)
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
     while view:
         written = os.write(fd, view)
         view = view[written:]
