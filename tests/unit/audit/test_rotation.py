@@ -281,3 +281,34 @@ def test_a_failed_rotation_leaves_the_chain_verifiable(log_path: Path) -> None:
         log.write(sample_event(11))
     assert verify(log_path).ok
     assert list_segments(log_path) == []
+
+
+def test_audit_search_and_export_read_the_segments_too(log_path: Path, tmp_path: Path) -> None:
+    _write_rotated(log_path, 40)
+    assert list_segments(log_path)
+    found = subprocess.run(
+        [sys.executable, "-m", "mcpwarden", "audit", "search", str(log_path), "--event", "request", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert found.returncode == 0, found.stderr
+    assert len(found.stdout.splitlines()) == 40
+    out = tmp_path / "all.csv"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mcpwarden",
+            "audit",
+            "export",
+            str(log_path),
+            "--format",
+            "csv",
+            "-o",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    rows = out.read_text().splitlines()
+    assert len(rows) == 1 + 40 + len(list_segments(log_path))  # header, requests, rotated records
