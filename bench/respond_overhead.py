@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -60,6 +62,8 @@ def main() -> None:
         receivers_main()
         return
 
+    # The admin API needs its token to start (the gateway refuses an unset secret reference).
+    os.environ.setdefault("BENCH_ADMIN_TOKEN", secrets.token_hex(16))
     child = subprocess.Popen(
         [sys.executable, __file__, "--receivers"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
@@ -83,7 +87,7 @@ def main() -> None:
                 },
                 "metrics": {"listen": f"127.0.0.1:{free_port()}"},
                 "tracing": {"endpoint": f"http://127.0.0.1:{traces_port}/v1/traces"},
-                "admin": {"listen": f"127.0.0.1:{free_port()}", "token": "env:BENCH_UNSET_ADMIN_TOKEN"},
+                "admin": {"listen": f"127.0.0.1:{free_port()}", "token": "env:BENCH_ADMIN_TOKEN"},
                 "alerts": {},
                 "limits": {
                     "per_principal": {"rate": 1e6, "burst": 1_000_000},
