@@ -2,15 +2,17 @@
 
 Starts one SDK server (Streamable HTTP) and two gateways in front of it: `off` writes the
 audit file only; `on` also feeds a syslog (UDP, RFC 5424 + CEF), a webhook, an OTLP/HTTP
-and a stdout sink, serves /metrics (with per-guard timing), exports OpenTelemetry traces
-(spans per request, guard and upstream call, trace context sent upstream), runs anomaly
-detection, token buckets and concurrency caps (set high enough never to refuse), and the
-admin API. The receivers run in a separate
+and a stdout sink, serves /metrics (with per-guard timing), runs anomaly detection, token
+buckets and concurrency caps (set high enough never to refuse), and the admin API: the
+issue's "all sinks and metrics on". `--tracing full` adds OpenTelemetry traces to `on`
+(spans per request, guard hook and upstream call, trace context sent upstream); `--tracing
+lite` the same without the per-guard spans. The receivers run in a separate
 process so their parsing does not compete with the load generator. Rounds alternate
 between the two gateways in one run, so machine noise hits both alike; the result is the
 throughput and p99 latency of `on` as ratios of `off` (the aim: throughput >= 0.9).
 
     .venv/bin/python bench/respond_overhead.py [--rounds 6] [--calls 400] [--concurrency 8]
+        [--tracing off|full|lite] [--without sinks|metrics|alerts|limits|admin ...]
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--calls", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=["sinks", "metrics", "alerts", "limits", "admin"],
+        help="leave this part out of the `on` gateway (to see what each costs); repeatable",
+    )
+    ap.add_argument("--tracing", choices=["off", "full", "lite"], default="off", help="traces in `on` too")
     ap.add_argument("--receivers", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.receivers:
@@ -86,7 +96,6 @@ def main() -> None:
                     ],
                 },
                 "metrics": {"listen": f"127.0.0.1:{free_port()}"},
-                "tracing": {"endpoint": f"http://127.0.0.1:{traces_port}/v1/traces"},
                 "admin": {"listen": f"127.0.0.1:{free_port()}", "token": "env:BENCH_ADMIN_TOKEN"},
                 "alerts": {},
                 "limits": {
@@ -95,6 +104,14 @@ def main() -> None:
                     "max_concurrent_per_session": 1000,
                 },
             }
+            if args.tracing != "off":
+                endpoint = f"http://127.0.0.1:{traces_port}/v1/traces"
+                on["tracing"] = {"endpoint": endpoint, "guard_spans": args.tracing == "full"}
+            for part in args.without:
+                if part == "sinks":
+                    on["audit"] = off["audit"]
+                else:
+                    on.pop(part, None)
             with gateway(off, start_timeout=120) as g_off, gateway(on, start_timeout=120) as g_on:
                 targets = {"off": g_off.url("bench"), "on": g_on.url("bench")}
                 for url in targets.values():
@@ -115,6 +132,10 @@ def main() -> None:
 
     off_rps, on_rps = statistics.median(rps["off"]), statistics.median(rps["on"])
     shape = f"{args.rounds} alternating rounds x {args.calls} calls, {args.concurrency} clients"
+    if args.without:
+        shape += f", on without {', '.join(args.without)}"
+    if args.tracing != "off":
+        shape += f", on with tracing ({args.tracing})"
     print(f"tools/call (echo), {shape}")
     print(f"{'':6}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
     for name, value in (("off", off_rps), ("on", on_rps)):

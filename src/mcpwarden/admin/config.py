@@ -107,6 +107,9 @@ class TracingConfig(_Model):
     propagate: bool = Field(
         True, description="Send W3C traceparent/tracestate to upstreams in each request's params._meta."
     )
+    guard_spans: bool = Field(
+        True, description="A span per guard hook (false: request and upstream spans only, for less overhead)."
+    )
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="Extra HTTP headers for the collector; values may be secret references (env:, file:).",

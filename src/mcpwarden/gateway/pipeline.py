@@ -123,13 +123,18 @@ class Pipeline:
     async def _run_instrumented(self, hook: str, ex: Exchange, payload: Any) -> Any:
         """`run` with a span and/or a timing per guard (only when tracing or metrics are on)."""
         tracing, timer = self.instruments.tracing, self.instruments.guard_timer
+        if tracing is not None and not tracing.guard_spans:
+            tracing = None
         for guard_name, fn in self._chains.get(hook, ()):
             started = time.perf_counter()
             if tracing is not None:
-                with tracing.guard(guard_name, hook, ex.upstream) as span:
+                span = tracing.guard_span(guard_name, hook)
+                try:
                     decision = await fn(ex, payload)
-                    kind, reason = (decision.kind, decision.reason) if decision else ("pass", None)
-                    tracing.guard_outcome(span, kind, reason)
+                except BaseException:
+                    tracing.end_guard(span, None, failed=True)
+                    raise
+                tracing.end_guard(span, decision)
             else:
                 decision = await fn(ex, payload)
             if timer is not None:

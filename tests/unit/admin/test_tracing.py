@@ -37,9 +37,12 @@ class _Quiet(Guard):
         return None
 
 
-def _tracing(propagate: bool = True) -> tuple[Tracing, InMemorySpanExporter]:
+def _tracing(propagate: bool = True, guard_spans: bool = True) -> tuple[Tracing, InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
-    return Tracing(exporter, service_name="gw-unit", propagate=propagate, schedule_delay_s=0.01), exporter
+    tracing = Tracing(
+        exporter, service_name="gw-unit", propagate=propagate, guard_spans=guard_spans, schedule_delay_s=0.01
+    )
+    return tracing, exporter
 
 
 def _exchange(tool: str) -> Exchange:
@@ -88,6 +91,7 @@ def test_guard_and_upstream_spans_are_children_of_the_request_span() -> None:
         assert spans[name].parent is not None
         assert spans[name].parent.span_id == request.context.span_id, name
     assert spans["guard blocker"].attributes["mcpwarden.hook"] == "tool_call"
+    assert spans["guard blocker"].attributes["mcpwarden.guard"] == "blocker"
     assert spans["guard blocker"].attributes["mcpwarden.decision"] == "pass"
 
 
@@ -108,6 +112,12 @@ def test_propagation_can_be_turned_off_while_spans_are_still_recorded() -> None:
     sent = asyncio.run(_one_request(tracing, "read", None))
     assert "_meta" not in sent
     assert "upstream files tools/call" in _spans(tracing, exporter)
+
+
+def test_guard_spans_can_be_left_out_keeping_request_and_upstream_spans() -> None:
+    tracing, exporter = _tracing(guard_spans=False)
+    asyncio.run(_one_request(tracing, "read", None))
+    assert set(_spans(tracing, exporter)) == {"mcp tools/call", "upstream files tools/call"}
 
 
 def test_a_denied_request_marks_its_span_and_the_deciding_guards_span_as_errors() -> None:
