@@ -116,6 +116,8 @@ def main() -> None:
                 targets = {"off": g_off.url("bench"), "on": g_on.url("bench")}
                 for url in targets.values():
                     asyncio.run(round_(url, 100, 2))  # warm-up
+                procs = {"off": g_off.proc.pid, "on": g_on.proc.pid}
+                cpu_start = {k: _cpu_seconds(pid) for k, pid in procs.items()}
                 lat: dict[str, list[float]] = {k: [] for k in targets}
                 rps: dict[str, list[float]] = {k: [] for k in targets}
                 for r in range(args.rounds):
@@ -124,6 +126,12 @@ def main() -> None:
                         lat[name].extend(values)
                         rps[name].append(throughput)
                 time.sleep(1.0)  # let the sinks drain before counting what arrived
+                # Gateway CPU per call, background threads (sinks, exporters) included: unlike
+                # throughput, it hardly depends on what else the machine is doing.
+                cpu = {
+                    k: (_cpu_seconds(pid) - cpu_start[k]) / (args.rounds * args.calls)
+                    for k, pid in procs.items()
+                }
                 drops = _sink_lines(g_on.log_path)
     finally:
         child.stdin.close()
@@ -143,9 +151,19 @@ def main() -> None:
     p99 = pct(lat["on"], 0.99) / pct(lat["off"], 0.99)
     p50 = pct(lat["on"], 0.5) / pct(lat["off"], 0.5)
     print(f"throughput on/off {on_rps / off_rps:.3f}; p99 on/off {p99:.3f}; p50 on/off {p50:.3f}")
+    print(
+        f"gateway CPU per call: off {cpu['off'] * 1000:.2f} ms, on {cpu['on'] * 1000:.2f} ms, "
+        f"on/off {cpu['on'] / cpu['off']:.3f}"
+    )
     print(received)
     if drops:
         print(drops)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux `/proc`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _sink_lines(log_path: Path) -> str:
