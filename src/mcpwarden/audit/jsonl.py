@@ -54,7 +54,7 @@ from mcpwarden.audit.recovery import TornTail, move_torn_tail
 from mcpwarden.audit.resume import AuditChainError as AuditChainError
 from mcpwarden.audit.resume import resume
 from mcpwarden.audit.rotation import RotationPolicy
-from mcpwarden.audit.segments import fsync_dir, segment_path
+from mcpwarden.audit.segments import fsync_dir, list_segments, segment_path
 
 _log = logging.getLogger(__name__)
 
@@ -303,7 +303,10 @@ class AuditLog:
                 os.fsync(self._fd)
             os.close(self._fd)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            moved = [str(move_aside(p, stamp)) for p in (self.path, head_path(self.path)) if p.exists()]
+            # The old chain's rotated segments go aside too: the new chain at the path starts
+            # at seq 1 and must not be read as their continuation.
+            old_files = [self.path, head_path(self.path), *(s.path for s in list_segments(self.path))]
+            moved = [str(move_aside(p, stamp)) for p in old_files if p.exists()]
             self._open(from_segments=False)
             self._synced_seq = 0
             self.replacements += 1

@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 
 from mcpwarden.audit import AuditLog, verify
+from mcpwarden.audit.rotation import RotationPolicy
+from mcpwarden.audit.segments import list_segments
 from mcpwarden.audit.sinks.fanout import AuditFanout
 from mcpwarden.audit.watch import AuditFileWatch
 
@@ -55,3 +57,17 @@ def test_a_file_put_in_its_place_is_moved_aside_not_continued(log_path: Path) ->
     assert _first(log_path)["reason"] == "audit.replaced"
     aside = [p for p in log_path.parent.iterdir() if ".replaced-" in p.name and not p.name.endswith(".head")]
     assert any(p.read_bytes() == b"planted\n" for p in aside)
+
+
+def test_after_a_rotation_the_lost_chains_segments_go_aside_with_it(log_path: Path) -> None:
+    log = AuditLog(log_path, fsync="never", rotation=RotationPolicy(max_bytes=2000))
+    for i in range(20):
+        log.write(sample_event(i))
+    assert list_segments(log_path)
+    log_path.unlink()
+    assert AuditFileWatch(log).check() == "deleted"
+    log.write(sample_event(99))
+    log.close()
+    assert list_segments(log_path) == []
+    assert verify(log_path).ok
+    assert any(".replaced-" in p.name and "-0000" in p.name for p in log_path.parent.iterdir())
