@@ -169,6 +169,11 @@ class AuditConfig(_Model):
     rotate: RotateConfig | None = Field(
         None, description="Rotate the file by size or age; the chain goes on across files (off when unset)."
     )
+    sink_process: bool = Field(
+        True,
+        description="Run the sinks (redaction, formatting, sending) in a child process, off the gateway's "
+        "interpreter lock; false: as threads in the gateway.",
+    )
     sinks: list[SinkConfig] = Field(
         default_factory=list,
         description="Where else records go (stdout, syslog, webhook, otlp), each behind a bounded queue; "

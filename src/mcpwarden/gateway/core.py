@@ -122,7 +122,7 @@ class GatewayCore:
                     every=config.audit.checkpoint.every,
                 )
         # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
-        audit = AuditFanout(file, build_sinks(config.audit.sinks), replica=config.replica.resolved_id())
+        audit = AuditFanout(file, replica=config.replica.resolved_id(), **_sinks(config))
         core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
         if config.tracing is not None:
             from mcpwarden.admin.tracing import build_tracing  # the OTel SDK only when tracing is on
@@ -464,3 +464,14 @@ def _shutdown_error(client_id: Any) -> dict[str, Any]:
         "the gateway is shutting down; the request was not finished",
         reason="gateway.shutdown",
     )
+
+
+def _sinks(config: GatewayConfig) -> dict[str, Any]:
+    """The audit sinks: in a child process (`audit.sink_process`, the default), or as threads."""
+    if not config.audit.sinks:
+        return {}
+    if config.audit.sink_process:
+        from mcpwarden.audit.sinks.worker import SinkProcess
+
+        return {"forward": SinkProcess([c.model_dump() for c in config.audit.sinks])}
+    return {"sinks": build_sinks(config.audit.sinks)}
