@@ -88,3 +88,20 @@ def test_a_child_that_dies_is_started_again_and_later_records_arrive(tmp_path: P
         hook.close()
     assert process.restarts == 1
     assert any(r["message"].startswith("alert 3") for b in bodies for r in b["records"])
+
+
+def test_a_child_that_cannot_start_costs_drops_not_writes_and_is_not_restarted_in_a_loop(
+    tmp_path: Path,
+) -> None:
+    process = SinkProcess([{"type": "webhook", "url": "ftp://not-http/hook"}], retry_max_s=0.4)
+    fanout = AuditFanout(AuditLog(tmp_path / "audit.jsonl", fsync="never"), forward=process)
+    started = time.monotonic()
+    fanout.start()
+    try:
+        written = fanout.write(_alert(1))
+        _until(lambda: process.stats.dropped >= 1)
+        elapsed = time.monotonic() - started
+    finally:
+        fanout.close()
+    assert written["seq"] == 1  # the file took the record; only the sinks lost it
+    assert process.restarts <= elapsed + 1  # at most one start a second, however often it dies

@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -36,6 +37,9 @@ from mcpwarden.audit.sinks.queue import QueuedSink, Record, SinkStats
 log = logging.getLogger("mcpwarden.audit.sinks")
 
 STATS_INTERVAL_S = 0.5
+# A child that keeps dying (a sink that cannot even be built) is started at most this often;
+# batches in between fail, are retried with backoff, then dropped and counted.
+RESPAWN_MIN_S = 1.0
 
 
 class RemoteSink:
@@ -45,6 +49,15 @@ class RemoteSink:
         self.name = name
         self.depth = 0
         self.stats = SinkStats()
+
+
+class _Child:
+    """One started child: records handed to it and records it said it received."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.handed = 0
+        self.received = 0
 
 
 class SinkProcess(QueuedSink):
@@ -57,16 +70,18 @@ class SinkProcess(QueuedSink):
     ) -> None:
         queue.setdefault("batch_size", 256)
         queue.setdefault("flush_interval_s", 0.05)
-        queue.setdefault("max_attempts", 2)
-        queue.setdefault("retry_initial_s", 0.1)
+        queue.setdefault("max_attempts", 5)
+        queue.setdefault("retry_initial_s", 0.2)
         super().__init__(name, **queue)
         self.configs = [dict(c) for c in sink_configs]
         self.stdout = any(c.get("type") == "stdout" for c in self.configs)
         self.remote: dict[str, RemoteSink] = {}
         self.restarts = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._child: _Child | None = None
         self._reader: threading.Thread | None = None
         self._spawn_lock = threading.Lock()
+        self._spawned_at = float("-inf")
 
     def sinks(self) -> list[Any]:
         """This queue and the child's sinks, for the metrics gauges."""
@@ -81,6 +96,8 @@ class SinkProcess(QueuedSink):
             if self._proc is not None and self._proc.poll() is None:
                 return
             if self._proc is not None:
+                if time.monotonic() - self._spawned_at < RESPAWN_MIN_S:
+                    raise ConnectionError("the audit sink process keeps exiting; not restarting it yet")
                 self.restarts += 1
                 log.error("the audit sink process exited (%s); starting it again", self._proc.returncode)
             read_fd, write_fd = os.pipe()
@@ -93,11 +110,16 @@ class SinkProcess(QueuedSink):
                     pass_fds=(write_fd,),
                     close_fds=True,
                 )
+            except BaseException:
+                os.close(read_fd)
+                raise
             finally:
                 os.close(write_fd)
+            self._spawned_at = time.monotonic()
+            self._child = child = _Child(self._proc)
             stats = os.fdopen(read_fd, "rb")
             self._reader = threading.Thread(
-                target=self._read_stats, args=(stats,), name="audit-sink-stats", daemon=True
+                target=self._read_stats, args=(stats, child), name="audit-sink-stats", daemon=True
             )
             self._reader.start()
 
@@ -106,23 +128,33 @@ class SinkProcess(QueuedSink):
         if proc is None or proc.poll() is not None:
             self._spawn()
             proc = self._proc
-        assert proc is not None and proc.stdin is not None
+        child = self._child
+        assert proc is not None and proc.stdin is not None and child is not None
         data = b"".join(orjson.dumps(record) + b"\n" for record in batch)
         proc.stdin.write(data)
         proc.stdin.flush()
+        child.handed += len(batch)
 
-    def _read_stats(self, stream: IO[bytes]) -> None:
+    def _read_stats(self, stream: IO[bytes], child: _Child) -> None:
         with stream:
             for line in stream:
                 try:
                     report = orjson.loads(line)
                 except orjson.JSONDecodeError:
                     continue
+                if isinstance(report, dict) and isinstance(report.get("received"), int):
+                    child.received = report["received"]
                 for item in report.get("sinks", []) if isinstance(report, dict) else []:
                     remote = self.remote.setdefault(str(item.get("name")), RemoteSink(str(item.get("name"))))
                     remote.depth = int(item.get("depth", 0))
                     remote.stats.sent = int(item.get("sent", 0))
                     remote.stats.dropped = int(item.get("dropped", 0))
+        # The child is gone (its end of the stats pipe closed): what it was handed and never
+        # confirmed is lost to the sinks, and counted as dropped here.
+        lost = child.handed - child.received
+        if lost > 0:
+            self.stats.dropped += lost
+            log.warning("the audit sink process ended with %d record(s) it had not taken", lost)
 
     def shutdown(self) -> None:
         """After the queue drained into the pipe: close it and let the child drain its sinks."""
@@ -157,13 +189,15 @@ def _serve(stats_fd: int) -> None:
     stats = os.fdopen(stats_fd, "wb", buffering=0)
     done = threading.Event()
 
+    received = 0
+
     def report() -> None:
         body = [
             {"name": s.name, "depth": s.depth, "sent": s.stats.sent, "dropped": s.stats.dropped}
             for s in sinks
         ]
         try:
-            stats.write(orjson.dumps({"sinks": body}) + b"\n")
+            stats.write(orjson.dumps({"received": received, "sinks": body}) + b"\n")
         except OSError:
             done.set()
 
@@ -173,6 +207,7 @@ def _serve(stats_fd: int) -> None:
 
     threading.Thread(target=reporter, name="audit-sink-report", daemon=True).start()
     for line in sys.stdin.buffer:
+        received += 1
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
