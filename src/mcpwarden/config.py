@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig
+from mcpwarden.admin.config import AdminConfig, AlertsConfig, LimitsConfig, MetricsConfig, TracingConfig
+from mcpwarden.audit.rotate_config import RotateConfig
 from mcpwarden.audit.sinks.config import SinkConfig
 from mcpwarden.auth.config import AuthConfig
 from mcpwarden.authserver.config import AuthServerConfig
@@ -190,6 +191,14 @@ class AuditConfig(_Model):
         "unaudited. Either way the failure is logged and, once the log is writable again, recorded.",
     )
     checkpoint: CheckpointConfig | None = Field(None, description="Signed checkpoints (off when unset).")
+    rotate: RotateConfig | None = Field(
+        None, description="Rotate the file by size or age; the chain goes on across files (off when unset)."
+    )
+    sink_process: bool = Field(
+        True,
+        description="Run the sinks (redaction, formatting, sending) in a child process, off the gateway's "
+        "interpreter lock; false: as threads in the gateway.",
+    )
     sinks: list[SinkConfig] = Field(
         default_factory=list,
         description="Where else records go (stdout, syslog, webhook, otlp), each behind a bounded queue; "
@@ -234,6 +243,10 @@ class GatewayConfig(_Model):
     upstreams: dict[str, Upstream] = Field(default_factory=dict)
     metrics: MetricsConfig | None = Field(None, description="Prometheus /metrics on its own listener.")
     admin: AdminConfig | None = Field(None, description="Admin HTTP API (kill switch, sessions).")
+    tracing: TracingConfig | None = Field(
+        None,
+        description="OpenTelemetry spans per request, guard and upstream call (OTLP/HTTP; off when unset).",
+    )
     limits: LimitsConfig | None = Field(None, description="Rate limits and concurrency caps.")
     alerts: AlertsConfig | None = Field(None, description="Anomaly alerts (baselines per principal).")
 

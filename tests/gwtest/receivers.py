@@ -235,6 +235,33 @@ def decode_otlp_logs(body: bytes) -> list[dict[str, Any]]:
     return out
 
 
+def decode_otlp_traces(body: bytes) -> list[dict[str, Any]]:
+    """An OTLP/HTTP traces request as a list of span dicts (ids as lowercase hex)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest()
+    request.ParseFromString(body)
+    out: list[dict[str, Any]] = []
+    for rs in request.resource_spans:
+        resource = {a.key: _any_value(a.value) for a in rs.resource.attributes}
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                out.append(
+                    {
+                        "name": span.name,
+                        "trace_id": span.trace_id.hex(),
+                        "span_id": span.span_id.hex(),
+                        "parent_span_id": span.parent_span_id.hex(),
+                        "kind": span.kind,
+                        "status_code": span.status.code,
+                        "attributes": {a.key: _any_value(a.value) for a in span.attributes},
+                        "resource": resource,
+                        "scope": ss.scope.name,
+                    }
+                )
+    return out
+
+
 def _any_value(v: Any) -> Any:
     kind = v.WhichOneof("value")
     return getattr(v, kind) if kind else None

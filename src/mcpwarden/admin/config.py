@@ -92,3 +92,36 @@ class AlertsConfig(_Model):
         3, ge=1, description="Injection findings in one session that raise an immediate alert."
     )
     max_principals: int = Field(10_000, ge=1, description="Principals tracked at most.")
+
+
+class TracingConfig(_Model):
+    """OpenTelemetry traces over OTLP/HTTP (off when the section is absent)."""
+
+    endpoint: str = Field(
+        "http://127.0.0.1:4318/v1/traces", description="OTLP/HTTP traces URL of the collector."
+    )
+    service_name: str = Field("mcpwarden", min_length=1, max_length=200)
+    sample_ratio: float = Field(
+        1.0, ge=0, le=1, description="Share of traces kept when the client sent no sampled trace context."
+    )
+    propagate: bool = Field(
+        True, description="Send W3C traceparent/tracestate to upstreams in each request's params._meta."
+    )
+    guard_spans: bool = Field(
+        True, description="A span per guard hook (false: request and upstream spans only, for less overhead)."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra HTTP headers for the collector; values may be secret references (env:, file:).",
+    )
+    timeout_s: float = Field(5.0, gt=0, le=60, description="Per export request.")
+    max_queue: int = Field(
+        2048, ge=16, le=1_000_000, description="Spans waiting for export before new ones drop."
+    )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("endpoint must be an http:// or https:// URL")
+        return v

@@ -29,6 +29,9 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 # Label values come from records; anything outside these bounded sets is folded, so a
 # hostile client cannot grow the metric series without bound (tool names are client text).
 MAX_LABEL_CHARS = 64
+# Guards take microseconds to milliseconds; the request buckets above would put them all in one.
+GUARD_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025, 0.1, 0.5, 2.0)
+SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0)
 
 
 MAX_SERIES_VALUES = 500
@@ -146,6 +149,21 @@ class GatewayMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.guard_latency = Histogram(
+            "mcpwarden_guard_latency_seconds",
+            "Time one guard took on one message, by guard and hook (only while metrics are on).",
+            ["guard", "hook"],
+            buckets=GUARD_BUCKETS,
+            registry=self.registry,
+        )
+        self.detector_score = Histogram(
+            "mcpwarden_detector_score",
+            "Scores of detector findings that led to a decision or alert, by guard and decision.",
+            ["guard", "decision"],
+            buckets=SCORE_BUCKETS,
+            registry=self.registry,
+        )
+        self._guard_series: dict[tuple[str, str], Any] = {}
         self.alerts = Counter(
             "mcpwarden_alerts",
             "Alert events, by reason code (anomalies, binding mismatches, quarantined-tool calls).",
@@ -171,10 +189,29 @@ class GatewayMetrics:
                 self.latency.labels(upstream).observe(latency / 1000.0)
         elif event == "decision" and record.get("decision") == "deny":
             self.denials.labels(self._guard(record.get("guard")), self._reason(record.get("reason"))).inc()
+            self._score(record)
+        elif event == "decision":
+            self._score(record)
         elif event == "rejected":
             self.denials.labels("front", self._reason(record.get("reason"))).inc()
         elif event == "alert":
             self.alerts.labels(self._reason(record.get("reason"))).inc()
+            self._score(record)
+
+    def _score(self, record: dict[str, Any]) -> None:
+        details = record.get("details")
+        score = details.get("score") if isinstance(details, dict) else None
+        if isinstance(score, int | float) and not isinstance(score, bool):
+            decision = str(record.get("decision"))[:MAX_LABEL_CHARS]
+            self.detector_score.labels(self._guard(record.get("guard")), decision).observe(float(score))
+
+    def observe_guard(self, guard: str, hook: str, seconds: float) -> None:
+        """The pipeline's per-guard timer (`Instruments.guard_timer`); guard names come from
+        the config and hooks are a fixed set, so the series stay bounded."""
+        series = self._guard_series.get((guard, hook))
+        if series is None:
+            series = self._guard_series[(guard, hook)] = self.guard_latency.labels(self._guard(guard), hook)
+        series.observe(seconds)
 
     def serve(self, host: str, port: int) -> int:
         """Start the metrics listener in a thread; returns the bound port."""

@@ -16,6 +16,7 @@ from mcpwarden.admin.anomaly import AnomalyDetector
 from mcpwarden.admin.counters import SessionCounters, open_counters_table
 from mcpwarden.audit.sinks.fanout import AuditFanout
 from mcpwarden.audit.sinks.queue import QueuedSink
+from mcpwarden.audit.sinks.worker import SinkProcess
 from mcpwarden.config import GatewayConfig
 from mcpwarden.gateway.core import GatewayCore
 
@@ -55,6 +56,7 @@ class Operations:
                 store_state=lambda: store_state(core),
             )
             fanout.add_observer(self.metrics.observe)
+            core.pipeline.instruments.guard_timer = self.metrics.observe_guard
         self.anomaly: AnomalyDetector | None = None
         if config.alerts is not None:
             self.anomaly = AnomalyDetector(config.alerts, core.audit_event)
@@ -68,6 +70,9 @@ class Operations:
         out: list[QueuedSink] = list(self.fanout.sinks)
         if self.fanout.dispatcher is not None:
             out.append(self.fanout.dispatcher)
+        forward = self.fanout.forward
+        if isinstance(forward, SinkProcess):
+            out += forward.sinks()  # its own queue and the child's sinks, as the child reports them
         return out
 
     async def start(self) -> None:

@@ -34,6 +34,7 @@ from typing import Any, Final
 import orjson
 
 from mcpwarden.audit.jsonl import AuditLog, AuditUnavailable
+from mcpwarden.audit.segments import iter_lines
 from mcpwarden.store.integrity import StoreState
 from mcpwarden.store.sqlite import SQLiteStore
 
@@ -52,26 +53,22 @@ class AuditFacts:
 
 
 def scan_audit(path: Path, seq: int | None) -> AuditFacts:
-    """Read the file once: the last `store.bound` record's details, and line `seq`'s hash."""
+    """Read the chain once (every rotated segment, then the file): the last `store.bound`
+    record's details, and the hash of the record at `seq`."""
     last: dict[str, Any] | None = None
     found: str | None = None
-    try:
-        f = open(path, "rb")  # noqa: SIM115  (closed below; a missing file is an empty log)
-    except FileNotFoundError:
-        return AuditFacts(None, None)
-    with f:
-        for lineno, raw in enumerate(f, start=1):
-            if lineno == seq or _BOUND_MARK in raw:
-                try:
-                    record = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    continue
-                if not isinstance(record, dict):
-                    continue
-                if lineno == seq:
-                    found = str(record.get("hash"))
-                if record.get("event") == STORE_BOUND and isinstance(record.get("details"), dict):
-                    last = record["details"]
+    for position, raw in iter_lines(path):
+        if position == seq or _BOUND_MARK in raw:
+            try:
+                record = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            if position == seq:
+                found = str(record.get("hash"))
+            if record.get("event") == STORE_BOUND and isinstance(record.get("details"), dict):
+                last = record["details"]
     return AuditFacts(last, found)
 
 

@@ -9,6 +9,7 @@ on the line where the order changes.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any, Final
 
@@ -34,6 +35,27 @@ def record_hash(record: dict[str, Any]) -> str:
 
 
 def seal(record: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-    """Add `hash` to a plain-JSON record; return it and its line (with the newline)."""
-    record["hash"] = record_hash(record)
-    return record, canonical_json(record) + b"\n"
+    """Add `hash` to a plain-JSON record; return it and its line (with the newline).
+
+    The record is serialized once, in two halves split where `hash` sorts among its keys:
+    the fields before it (always `chain`) and after it (always `prev` and `seq`). Joined,
+    the halves are exactly the canonical JSON `record_hash` covers, so the hash is fed
+    from them as they are, and the line is the same halves with `hash` set between.
+    """
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key, value in record.items():
+        if key < "hash":
+            before[key] = value
+        elif key > "hash":
+            after[key] = value
+    if not before or not after:  # not a chained record: the plain way
+        record["hash"] = record_hash(record)
+        return record, canonical_json(record) + b"\n"
+    head = memoryview(canonical_json(before))[:-1]  # without its closing brace
+    tail = memoryview(canonical_json(after))[1:]  # without its opening brace
+    digest = hashlib.sha256(head)
+    digest.update(b",")
+    digest.update(tail)
+    record["hash"] = value = digest.hexdigest()
+    return record, b"".join((head, b',"hash":"', value.encode(), b'",', tail, b"\n"))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from mcpwarden.audit.segments import iter_lines
 from mcpwarden.audit.verify import VerifyResult, verify
 
 if TYPE_CHECKING:
@@ -49,16 +50,15 @@ class SetResult:
 
 def _replicas_in(path: str | os.PathLike[str]) -> set[str | None]:
     found: set[str | None] = set()
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.strip():
-                continue
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue  # `verify` reports the line itself
-            if isinstance(record, dict):
-                found.add(record.get("replica"))
+    for _, raw in iter_lines(path):
+        if not raw.strip():
+            continue
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue  # `verify` reports the line itself
+        if isinstance(record, dict):
+            found.add(record.get("replica"))
     return found
 
 

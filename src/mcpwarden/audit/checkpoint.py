@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from mcpwarden.audit.canonical import canonical_json
 from mcpwarden.audit.jsonl import AuditLog, utc_timestamp
+from mcpwarden.audit.segments import ROTATED_EVENT, chain_files, records_at
 
 SIGNED_FIELDS = ("chain", "seq", "hash", "time", "key_id")
 # Signed too when present (checkpoints of a gateway with a replica id).
@@ -133,19 +134,10 @@ def read_checkpoints(log_path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def _record_hashes(
     log_path: str | os.PathLike[str], wanted: set[int]
 ) -> tuple[dict[int, tuple[Any, Any, Any]], int]:
-    """(chain, hash, replica) of the records at the wanted seqs, and the number of lines."""
-    found: dict[int, tuple[Any, Any, Any]] = {}
-    lines = 0
-    with open(log_path, "rb") as f:
-        for lines, raw in enumerate(f, 1):
-            if lines in wanted:
-                try:
-                    record = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(record, dict):
-                    found[lines] = (record.get("chain"), record.get("hash"), record.get("replica"))
-    return found, lines
+    """(chain, hash, replica) of the records at the wanted seqs, over every rotated segment,
+    and the last seq of the chain."""
+    records, last = records_at(log_path, wanted)
+    return {seq: (r.get("chain"), r.get("hash"), r.get("replica")) for seq, r in records.items()}, last
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +212,7 @@ def check_at_startup(log_path: str | os.PathLike[str]) -> None:
     seq = last.get("seq")
     if not isinstance(seq, int):
         raise CheckpointError(f"{checkpoint_path(log_path)}: the last checkpoint is incomplete")
-    if not Path(log_path).exists():
+    if not chain_files(log_path):
         raise CheckpointError(
             f"{log_path} is missing but {checkpoint_path(log_path)} records seq {seq}: "
             "the audit file was deleted"
@@ -267,15 +259,17 @@ class Checkpointer:
         self._last_signed = 0
         self._last: tuple[int, str, str] | None = None
         self.lost: str | None = None
-        st = os.stat(log.path)
-        self._inode = st.st_ino, st.st_dev
+        # The log starts a new chain when it finds its file gone (`reopen_replaced`); a
+        # change of this count is a loss too, even if someone else noticed it first.
+        self._replacements = log.replacements
 
     def observe(self, record: dict[str, Any]) -> None:
         seq, chain, digest = record.get("seq"), record.get("chain"), record.get("hash")
         if not isinstance(seq, int) or not isinstance(chain, str) or not isinstance(digest, str):
             return
         self._last = (seq, chain, digest)
-        if seq % self.every == 0:
+        # A rotation is signed at once, so every finished segment is covered by a checkpoint.
+        if seq % self.every == 0 or record.get("event") == ROTATED_EVENT:
             self._sign(seq, chain, digest)
             self.check_file()
 
@@ -283,11 +277,9 @@ class Checkpointer:
         """A problem with the file on disk (deleted or replaced), alerted once."""
         if self.lost is not None:
             return self.lost
-        try:
-            st = os.stat(self.log.path)
-            problem = None if (st.st_ino, st.st_dev) == self._inode else "replaced"
-        except FileNotFoundError:
-            problem = "deleted"
+        problem = self.log.replaced()
+        if problem is None and self.log.replacements != self._replacements:
+            problem = "replaced"
         if problem is None:
             return None
         self.lost = problem

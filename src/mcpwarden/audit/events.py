@@ -6,9 +6,11 @@ short; `details` carries anything event-specific that has no standard field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
+from mcpwarden.audit.canonical import args_digest
 from mcpwarden.types import Decision, Exchange
 
 # Event kinds the gateway and wrapper emit; free text is allowed, these are the common ones.
@@ -99,3 +101,32 @@ class AuditEvent:
 
 
 EVENT_FIELDS: Final = frozenset(f.name for f in fields(AuditEvent))
+
+
+def event_fields(
+    event: AuditEvent | dict[str, Any],
+    *,
+    include_raw_arguments: bool,
+    replica: str | None,
+    now: Callable[[], str],
+) -> dict[str, Any]:
+    """The fields a record is made of: validated, `arguments` reduced to their digest unless
+    raw arguments are kept, `time` and `replica` filled in when the caller left them out."""
+    if isinstance(event, AuditEvent):
+        out = event.to_fields()
+    else:
+        if not CHAIN_FIELDS.isdisjoint(event):
+            raise ValueError(f"audit events may not set chain fields: {sorted(CHAIN_FIELDS & event.keys())}")
+        if not EVENT_FIELDS.issuperset(event):
+            unknown = sorted(event.keys() - EVENT_FIELDS)
+            raise ValueError(f"unknown audit fields {unknown}; put them in 'details'")
+        if "event" not in event:
+            raise ValueError("an audit event needs an 'event' kind")
+        out = {k: v for k, v in event.items() if v is not None}
+    if "arguments" in out:
+        arguments = out["arguments"] if include_raw_arguments else out.pop("arguments")
+        out.setdefault("args_sha256", args_digest(arguments))
+    out.setdefault("time", now())
+    if replica is not None:
+        out.setdefault("replica", replica)
+    return out

@@ -34,28 +34,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from mcpwarden.audit.canonical import args_digest, to_plain_json
+from mcpwarden.audit import notices
+from mcpwarden.audit.canonical import to_plain_json
 from mcpwarden.audit.chain import seal
-from mcpwarden.audit.events import CHAIN_FIELDS, EVENT_FIELDS, AuditEvent
+from mcpwarden.audit.events import AuditEvent, event_fields
+from mcpwarden.audit.fileops import move_aside, open_for_append, write_all
 from mcpwarden.audit.head import HeadAnchor, head_path, write_head
-from mcpwarden.audit.recovery import RECOVERED_EVENT, TornTail, move_torn_tail
+from mcpwarden.audit.notices import RESUMED_EVENT as RESUMED_EVENT
+from mcpwarden.audit.notices import utc_timestamp as utc_timestamp
+from mcpwarden.audit.recovery import TornTail, move_torn_tail
 from mcpwarden.audit.resume import AuditChainError as AuditChainError
 from mcpwarden.audit.resume import resume
+from mcpwarden.audit.rotation import RotationPolicy
+from mcpwarden.audit.segments import fsync_dir, list_segments, segment_path
 
 _log = logging.getLogger(__name__)
 
 FsyncPolicy = Literal["always", "interval", "never"]
 _POLICIES: frozenset[str] = frozenset({"always", "interval", "never"})
-
-
-RESUMED_EVENT = "audit.resumed"
 
 
 class AuditUnavailable(RuntimeError):
@@ -65,11 +68,6 @@ class AuditUnavailable(RuntimeError):
     """
 
     reason = "audit.unavailable"
-
-
-def utc_timestamp() -> str:
-    """RFC 3339 UTC with microseconds, e.g. `2026-01-02T03:04:05.123456Z`."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class AuditLog:
@@ -87,6 +85,7 @@ class AuditLog:
         fsync_interval_s: float = 1.0,
         include_raw_arguments: bool = False,
         replica: str | None = None,
+        rotation: RotationPolicy | None = None,
     ) -> None:
         if fsync not in _POLICIES:
             raise ValueError(f"fsync must be one of always, interval, never; got {fsync!r}")
@@ -98,6 +97,7 @@ class AuditLog:
         self.include_raw_arguments = include_raw_arguments
         # Stamped on every record, so chains from several replicas stay attributable.
         self.replica = replica
+        self.rotation = rotation if rotation is not None and rotation.enabled else None
 
         self._lock = threading.Lock()  # guards seq/prev and the write itself
         self._sync_lock = threading.Lock()  # one fsync + anchor update at a time
@@ -113,6 +113,16 @@ class AuditLog:
         self._prev = ""
         self._end = 0
         self._identity: tuple[int, int] = (0, 0)
+        self._continuation: dict[str, Any] | None = None
+        # Records the log writes about itself (rotated, resumed, recovered, replaced), waiting
+        # to be handed to `on_notice` outside the locks; the fan-out sets it, so observers
+        # and sinks see them like any other record.
+        self._notices: list[dict[str, Any]] = []
+        self.on_notice: Callable[[dict[str, Any]], None] | None = None
+        self._base = 1  # seq of the active file's first record (> 1 once rotated)
+        self._opened_at = 0.0
+        # Bumped when the file was found deleted or replaced and a new chain started.
+        self.replacements = 0
 
         self._open()
         self._synced_seq = self._seq
@@ -142,7 +152,12 @@ class AuditLog:
         Raises `AuditUnavailable` when the record could not be written; nothing of it is
         left in the file.
         """
-        record = to_plain_json(self._fields_of(event))
+        fields = event_fields(
+            event, include_raw_arguments=self.include_raw_arguments, replica=self.replica, now=utc_timestamp
+        )
+        record = to_plain_json(fields)
+        if self.rotation is not None and self._rotation_due():
+            self.rotate(only_if_due=True)
         with self._lock:
             if self._closed:
                 raise ValueError("write to a closed AuditLog")
@@ -151,7 +166,7 @@ class AuditLog:
                     f"{self.path}: an earlier write failed and could not be undone ({self._failed})"
                 )
             if self._outage is not None:
-                self._end_outage()
+                self._notices.append(self._end_outage())
             record = self._append(record)
         if self.fsync_policy == "always":
             try:
@@ -160,7 +175,18 @@ class AuditLog:
                 raise AuditUnavailable(
                     f"{self.path}: record {record['seq']} written but not made durable: {exc.strerror or exc}"
                 ) from exc
+        if self._notices:
+            self.deliver_notices()
         return record
+
+    def deliver_notices(self) -> None:
+        """Hand the log's own records to `on_notice` (outside the locks: it may write)."""
+        while self._notices and self.on_notice is not None:
+            try:
+                record = self._notices.pop(0)
+            except IndexError:  # another thread took the last one
+                return
+            self.on_notice(record)
 
     @property
     def available(self) -> bool:
@@ -175,7 +201,7 @@ class AuditLog:
         record["prev"] = self._prev
         record, line = seal(record)
         try:
-            _write_all(self._fd, line)
+            write_all(self._fd, line)
         except OSError as exc:
             self._undo(exc)
         self._end += len(line)
@@ -206,22 +232,14 @@ class AuditLog:
             self._outage = (since, first, count + 1)
         raise AuditUnavailable(f"audit log {self.path} cannot be written: {error}") from exc
 
-    def _end_outage(self) -> None:
+    def _end_outage(self) -> dict[str, Any]:
         """Before the first record after an outage: an alert saying what was lost, and when."""
         assert self._outage is not None
         since, error, refused = self._outage
-        self._append(
-            {
-                "event": "alert",
-                "time": utc_timestamp(),
-                "reason": RESUMED_EVENT,
-                "message": f"the audit log could not be written from {since} ({error}); "
-                f"{refused} record(s) were refused",
-                "details": {"since": since, "error": error, "refused_records": refused},
-            }
-        )
+        record = self._append(notices.resumed(since, error, refused))
         self._outage = None
         _log.warning("audit log %s is writable again after %d refused record(s)", self.path, refused)
+        return record
 
     async def awrite(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         """`write` for coroutines: under `always`, the fsync wait moves to a worker thread."""
@@ -288,73 +306,74 @@ class AuditLog:
                 os.fsync(self._fd)
             os.close(self._fd)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            moved = [str(_move_aside(p, stamp)) for p in (self.path, head_path(self.path)) if p.exists()]
-            self._open()
+            # The old chain's rotated segments go aside too: the new chain at the path starts
+            # at seq 1 and must not be read as their continuation.
+            old_files = [self.path, head_path(self.path), *(s.path for s in list_segments(self.path))]
+            moved = [str(move_aside(p, stamp)) for p in old_files if p.exists()]
+            self._open(from_segments=False)
             self._synced_seq = 0
+            self.replacements += 1
             _log.error("audit log %s was %s while in use; a new chain starts", self.path, what)
-            return self._append(
-                {
-                    "event": "alert",
-                    "time": utc_timestamp(),
-                    "reason": f"audit.{what}",
-                    "message": f"the audit file was {what} while the gateway was writing it; "
-                    f"records after seq {old['previous_seq']} of chain {old['previous_chain']} "
-                    "that were written to it are lost",
-                    "details": {**old, "moved_aside": moved},
-                }
-            )
+            record = self._append(notices.replaced(what, old, moved))
+            self._notices.append(record)
+        self.deliver_notices()
+        return record
 
     # -- internals ----------------------------------------------------------------------
 
-    def _open(self) -> None:
+    def _rotation_due(self) -> bool:
+        assert self.rotation is not None
+        return self.rotation.due(self._end, self._opened_at, self._seq - self._base + 1)
+
+    def rotate(self, *, only_if_due: bool = False) -> dict[str, Any] | None:
+        """Move the active file to its segment name and go on in a new file at the path.
+
+        The chain goes on unbroken: the new file's first record is an `audit.rotated` event
+        with the next seq, whose `prev` is the hash of the segment's last record. The old
+        file is fsynced and the renames made durable first, so a power loss leaves either
+        the old layout or the new one. Returns that record (None if the file had no record
+        of its own yet). Runs under both locks: no write or sync sees a half-rotated log.
+        """
+        with self._sync_lock, self._lock:
+            if self._closed or self._seq < self._base:
+                return None
+            if only_if_due and not self._rotation_due():
+                return None  # another thread rotated first
+            os.fsync(self._fd)
+            segment = segment_path(self.path, self._base, self._seq)
+            if segment.exists():
+                raise AuditChainError(f"cannot rotate {self.path}: {segment} already exists")
+            os.rename(self.path, segment)
+            os.close(self._fd)
+            self._open()
+            fsync_dir(self.path)
+            continuation = self._continuation
+        self.deliver_notices()
+        return continuation
+
+    def _open(self, *, from_segments: bool = True) -> None:
         """Open (or create) the file, take the writer lock, recover a torn tail, resume the chain."""
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
-        fd = os.open(self.path, flags, 0o600)
+        fd = open_for_append(self.path)
         try:
-            _lock_exclusively(fd, self.path)
             # Every check runs on the complete lines first, so a refusal leaves the file as it was.
-            chain, seq, prev, torn = resume(self.path)
-            recovered = move_torn_tail(self.path, fd) if torn else None
+            where = resume(self.path, from_segments=from_segments)
+            recovered = move_torn_tail(self.path, fd) if where.torn else None
             st = os.fstat(fd)
         except BaseException:
             os.close(fd)
             raise
-        self._fd, self._chain, self._seq, self._prev = fd, chain, seq, prev
+        self._fd, self._chain, self._seq, self._prev = fd, where.chain, where.seq, where.prev
+        self._base = where.base
         self._end = st.st_size
         self._identity = (st.st_dev, st.st_ino)
+        self._opened_at = self.rotation.clock() if self.rotation is not None else 0.0
         self.recovered = recovered
+        self._continuation = None
+        if where.continues is not None:
+            self._continuation = self._append(notices.rotated(where.continues, where.seq, where.prev))
+            self._notices.append(self._continuation)
         if recovered is not None:
-            self._append(
-                {
-                    "event": RECOVERED_EVENT,
-                    "time": utc_timestamp(),
-                    "reason": "audit.torn_tail",
-                    "message": "the last line was cut short (crash during a write); "
-                    f"its bytes were moved to {recovered.saved_to}",
-                    "details": recovered.details(),
-                }
-            )
-
-    def _fields_of(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
-        if isinstance(event, AuditEvent):
-            fields = event.to_fields()
-        else:
-            forged = CHAIN_FIELDS & event.keys()
-            if forged:
-                raise ValueError(f"audit events may not set chain fields: {sorted(forged)}")
-            unknown = event.keys() - EVENT_FIELDS
-            if unknown:
-                raise ValueError(f"unknown audit fields {sorted(unknown)}; put them in 'details'")
-            if "event" not in event:
-                raise ValueError("an audit event needs an 'event' kind")
-            fields = {k: v for k, v in event.items() if v is not None}
-        if "arguments" in fields:
-            arguments = fields["arguments"] if self.include_raw_arguments else fields.pop("arguments")
-            fields.setdefault("args_sha256", args_digest(arguments))
-        fields.setdefault("time", utc_timestamp())
-        if self.replica is not None:
-            fields.setdefault("replica", self.replica)
-        return fields
+            self._notices.append(self._append(notices.recovered(recovered)))
 
     def _sync_through(self, seq: int, *, durable: bool, force: bool = False) -> None:
         """fsync (if `durable`) and re-anchor, unless a sync already covered `seq`.
@@ -387,33 +406,3 @@ class AuditLog:
                     failing = True
                 else:
                     failing = False
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """One `write` almost always suffices; loop for the rare short write (e.g. a signal)."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _move_aside(path: Path, stamp: str) -> Path:
-    target = path.with_name(f"{path.name}.replaced-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.replaced-{stamp}-{n}")
-    os.rename(path, target)
-    return target
-
-
-def _lock_exclusively(fd: int, path: Path) -> None:
-    """Refuse a second writer: two processes appending to one file would fork the chain."""
-    if sys.platform == "win32":
-        return
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise AuditChainError(f"{path} is already open for writing by another process") from None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,6 +34,8 @@ import orjson
 from mcpwarden.audit.chain import genesis, record_hash
 from mcpwarden.audit.head import HeadAnchor, HeadError, head_path, read_head
 from mcpwarden.audit.recovery import RECOVERED_EVENT
+from mcpwarden.audit.segments import ROTATED_EVENT, chain_files
+from mcpwarden.audit.segments import SEGMENT_NAME as _SEGMENT_NAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ class VerifyResult:
     anchor: HeadAnchor | None = None
     # (seq, file the torn bytes were moved to) of each `audit.recovered` record.
     recoveries: tuple[tuple[int, str], ...] = ()
+    # How many files the chain spans (rotated segments plus the active file).
+    segments: int = 1
 
     def summary(self) -> str:
         """One line for humans and CI logs."""
@@ -65,8 +70,9 @@ class VerifyResult:
         recovered = "".join(
             f"; recovered from a torn tail at seq {seq} (moved to {where})" for seq, where in self.recoveries
         )
+        files = f" in {self.segments} files" if self.segments > 1 else ""
         return (
-            f"{self.path}: ok, {self.records} records, chain {self.chain}, "
+            f"{self.path}: ok, {self.records} records{files}, chain {self.chain}, "
             f"last hash {(self.last_hash or '')[:16]}…, {anchored}{recovered}"
         )
 
@@ -79,28 +85,39 @@ class _Bad(Exception):
 
 
 def verify(path: str | os.PathLike[str], *, require_head: bool = False) -> VerifyResult:
-    """Check the chain and the head anchor of the audit file at `path`.
+    """Check the chain and the head anchor of the audit file at `path`, with its rotated
+    segments (`FILE.<first>-<last>`, oldest first) when there are any.
 
     Raises `OSError` when the file cannot be read at all; any content problem is reported
     in the result instead.
     """
     name = os.fspath(path)
+    files = chain_files(path)
+    if not files:
+        open(path, "rb").close()  # raises the OSError that says why there is nothing to read
     state = _Walk()
-    with open(path, "rb") as f:
-        try:
-            anchor = read_head(path)
-        except HeadError as exc:
-            return VerifyResult(name, False, 0, reason=str(exc))
-        if anchor is None and require_head:
-            return VerifyResult(name, False, 0, reason=f"{head_path(path)} is missing")
-        try:
-            for lineno, raw in enumerate(f, start=1):
-                state.check(lineno, raw, anchor)
-            state.check_end(anchor)
-        except _Bad as bad:
-            return VerifyResult(
-                name, False, state.records, state.chain, state.prev, bad.line, bad.reason, anchor
-            )
+    try:
+        anchor = read_head(path)
+    except HeadError as exc:
+        return VerifyResult(name, False, 0, reason=str(exc))
+    if anchor is None and require_head:
+        return VerifyResult(name, False, 0, reason=f"{head_path(path)} is missing")
+    where = name
+    try:
+        for index, file in enumerate(files):
+            where = os.fspath(file)
+            state.start_file(index, file)
+            with open(file, "rb") as f:
+                for lineno, raw in enumerate(f, start=1):
+                    state.check(lineno, raw, anchor)
+            state.end_file(file)
+        where = name
+        state.check_end(anchor)
+    except _Bad as bad:
+        return VerifyResult(
+            where, False, state.records, state.chain, state.prev, bad.line, bad.reason, anchor,
+            segments=len(files),
+        )  # fmt: skip
     return VerifyResult(
         name,
         True,
@@ -109,17 +126,37 @@ def verify(path: str | os.PathLike[str], *, require_head: bool = False) -> Verif
         state.prev,
         anchor=anchor,
         recoveries=tuple(state.recoveries),
+        segments=len(files),
     )
 
 
 class _Walk:
-    """The running state of one pass over the file."""
+    """The running state of one pass over the chain, file after file."""
 
     def __init__(self) -> None:
         self.records = 0
         self.chain: str | None = None
         self.prev: str | None = None
         self.recoveries: list[tuple[int, str]] = []
+        self._file_first: int | None = None
+        self._continuing = False
+
+    def start_file(self, index: int, file: Path) -> None:
+        # Every file after the first must open with the record that continues the chain.
+        self._continuing = index > 0
+        self._file_first = None
+
+    def end_file(self, file: Path) -> None:
+        named = _SEGMENT_NAME.search(file.name)
+        if named is None:
+            return
+        first, last = int(named.group(1)), int(named.group(2))
+        if (self._file_first, self.records) != (first, last):
+            raise _Bad(
+                None,
+                f"the segment holds seqs {self._file_first}..{self.records} but its name says "
+                f"{first}..{last}: segments were renamed, emptied or mixed up",
+            )
 
     def check(self, lineno: int, raw: bytes, anchor: HeadAnchor | None) -> None:
         if not raw.endswith(b"\n"):
@@ -131,12 +168,17 @@ class _Walk:
         if record_hash(record) != digest:
             raise _Bad(lineno, "the record does not match its hash: it was edited")
         seq = record.get("seq")
-        if seq != lineno:
-            raise _Bad(lineno, _misplaced(lineno, seq))
+        expected = self.records + 1
+        if seq != expected:
+            raise _Bad(lineno, _misplaced(lineno, expected, seq, record))
+        if lineno == 1:
+            self._file_first = seq
+            if self._continuing and record.get("event") != ROTATED_EVENT:
+                raise _Bad(1, f"seq {seq} does not start a rotated file: a segment before it is missing")
         chain = record.get("chain")
         if not isinstance(chain, str):
             raise _Bad(lineno, "the record has no chain id")
-        if lineno == 1:
+        if seq == 1:
             if anchor is not None and anchor.chain != chain:
                 raise _Bad(1, "the chain id differs from the head anchor's: the file was replaced")
             if record.get("prev") != genesis(chain):
@@ -148,7 +190,7 @@ class _Walk:
             if record.get("prev") != self.prev:
                 raise _Bad(
                     lineno,
-                    f"prev is not the hash of line {lineno - 1}: a line was removed, inserted or moved",
+                    f"prev is not the hash of seq {expected - 1}: a line was removed, inserted or moved",
                 )
         if anchor is not None and seq == anchor.seq and digest != anchor.hash:
             raise _Bad(
@@ -158,8 +200,8 @@ class _Walk:
         if record.get("event") == RECOVERED_EVENT:
             details = record.get("details")
             saved = details.get("torn_saved_to") if isinstance(details, dict) else None
-            self.recoveries.append((lineno, str(saved)))
-        self.records = lineno
+            self.recoveries.append((expected, str(saved)))
+        self.records = expected
         self.prev = digest
 
     def check_end(self, anchor: HeadAnchor | None) -> None:
@@ -167,7 +209,7 @@ class _Walk:
             missing = anchor.seq - self.records
             raise _Bad(
                 self.records + 1,
-                f"the log ends at line {self.records} but its head anchor records seq {anchor.seq}: "
+                f"the log ends at seq {self.records} but its head anchor records seq {anchor.seq}: "
                 f"{missing} line(s) were removed from the end",
             )
 
@@ -182,11 +224,18 @@ def _parse(lineno: int, raw: bytes) -> dict[str, Any]:
     return record
 
 
-def _misplaced(lineno: int, seq: Any) -> str:
+def _misplaced(lineno: int, expected: int, seq: Any, record: dict[str, Any]) -> str:
     if not isinstance(seq, int) or isinstance(seq, bool):
         return "the record has no integer seq"
-    if lineno == 1 and seq > 1:
+    if expected == 1 and record.get("event") == ROTATED_EVENT:
+        details = record.get("details")
+        segment = details.get("previous_segment") if isinstance(details, dict) else None
+        return (
+            f"line 1 holds seq {seq}, continuing the chain from segment {segment}, "
+            f"which is missing: seqs 1..{seq - 1} cannot be checked"
+        )
+    if expected == 1 and seq > 1:
         return f"line 1 holds seq {seq}: the first {seq - 1} line(s) were removed"
-    if seq > lineno:
-        return f"line {lineno} holds seq {seq}: {seq - lineno} line(s) before it were removed or moved"
+    if seq > expected:
+        return f"line {lineno} holds seq {seq}: {seq - expected} line(s) before it were removed or moved"
     return f"line {lineno} holds seq {seq}: a line was inserted or moved above it"

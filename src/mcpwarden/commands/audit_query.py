@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import csv
 import datetime as _dt
+import itertools
 import os
 import re
 import shutil
@@ -155,6 +156,23 @@ def _open(path: str) -> IO[bytes]:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+def _segment_lines(path: str) -> Iterator[bytes]:
+    """The lines of the rotated-out segments of `path`, oldest first (docs/audit.md, "Rotation")."""
+    from mcpwarden.audit.segments import list_segments
+
+    for segment in list_segments(path):
+        with open(segment.path, "rb") as f:
+            yield from f
+
+
+def _chain_lines(path: str) -> Iterator[bytes]:
+    """Every line of the chain at `path`: its segments, then the file itself."""
+    f = _open(path)
+    with f:
+        yield from _segment_lines(path)
+        yield from f
+
+
 def tail(args: argparse.Namespace) -> int:
     """Last N matching records, then (with --follow) new ones as they are written."""
     if args.lines < 0:
@@ -164,9 +182,8 @@ def tail(args: argparse.Namespace) -> int:
     out = sys.stdout
     f = _open(args.file)
     with f:
-        last = (
-            [(raw, rec) for raw, rec in _records(iter(f)) if match(rec)][-args.lines :] if args.lines else []
-        )
+        lines = itertools.chain(_segment_lines(args.file), f)
+        last = [(raw, rec) for raw, rec in _records(lines) if match(rec)][-args.lines :] if args.lines else []
         for raw, rec in last:
             _emit(out, raw, rec, args.json, width)
         out.flush()
@@ -207,13 +224,12 @@ def search(args: argparse.Namespace) -> int:
     match = Filter(args)
     width = _width()
     shown = 0
-    with _open(args.file) as f:
-        for raw, rec in _records(iter(f)):
-            if match(rec):
-                _emit(sys.stdout, raw, rec, args.json, width)
-                shown += 1
-                if args.limit and shown >= args.limit:
-                    break
+    for raw, rec in _records(_chain_lines(args.file)):
+        if match(rec):
+            _emit(sys.stdout, raw, rec, args.json, width)
+            shown += 1
+            if args.limit and shown >= args.limit:
+                break
     return EXIT_OK
 
 
@@ -233,15 +249,14 @@ def export(args: argparse.Namespace) -> int:
         )
         if writer is not None:
             writer.writeheader()
-        with _open(args.file) as f:
-            for raw, rec in _records(iter(f)):
-                if not match(rec):
-                    continue
-                if writer is not None:
-                    writer.writerow({k: _cell(rec.get(k)) for k in CSV_COLUMNS})
-                else:
-                    target.write(raw.decode("utf-8", "replace") + "\n")
-                count += 1
+        for raw, rec in _records(_chain_lines(args.file)):
+            if not match(rec):
+                continue
+            if writer is not None:
+                writer.writerow({k: _cell(rec.get(k)) for k in CSV_COLUMNS})
+            else:
+                target.write(raw.decode("utf-8", "replace") + "\n")
+            count += 1
     finally:
         if args.output:
             target.close()

@@ -19,6 +19,7 @@ from mcpwarden.audit.binding import IntegrityMonitor
 from mcpwarden.audit.checkpoint import Checkpointer, load_private_key, startup_check
 from mcpwarden.audit.sinks.factory import build_sinks
 from mcpwarden.audit.sinks.fanout import AuditFanout
+from mcpwarden.audit.watch import AuditFileWatch
 from mcpwarden.auth.secrets import resolve_secret
 from mcpwarden.auth.upstream import UpstreamAuth, build_upstream_auth
 from mcpwarden.config import GatewayConfig, HttpUpstream
@@ -89,6 +90,9 @@ class GatewayCore(AuditMethods):
         # switch joins when the store is shared (`enable_registry`).
         self.admission = Admission(config.limits, None, self.audit_event)
         self.checkpointer: Checkpointer | None = None
+        # Starts a new audit file when the one being written is deleted or replaced (when
+        # the pin-store binding, which does the same, is not on).
+        self.audit_watch: AuditFileWatch | None = None
 
     @classmethod
     def from_config(cls, config: GatewayConfig, guards: Sequence[Guard] | None = None) -> GatewayCore:
@@ -107,6 +111,7 @@ class GatewayCore(AuditMethods):
                 fsync=config.audit.fsync,
                 include_raw_arguments=config.audit.include_raw_arguments,
                 replica=config.replica.resolved_id(),
+                rotation=config.audit.rotate.policy() if config.audit.rotate else None,
             )
             if config.audit.checkpoint is not None:
                 checkpointer = Checkpointer(
@@ -116,8 +121,12 @@ class GatewayCore(AuditMethods):
                 )
         # Always a fan-out, even without sinks: metrics, alerts and checkpoints observe it.
         replica = config.replica.resolved_id()
-        audit = AuditFanout(file, build_sinks(config.audit.sinks, replica=replica), replica=replica)
+        audit = AuditFanout(file, replica=replica, **_sinks(config, replica))
         core = cls(config, build_guards(config) if guards is None else guards, audit=audit)
+        if config.tracing is not None:
+            from mcpwarden.admin.tracing import build_tracing  # the OTel SDK only when tracing is on
+
+            core.pipeline.instruments.tracing = build_tracing(config.tracing)
         # The audit/store integrity binding covers the SQLite file; a PostgreSQL store is
         # shared by replicas with one chain each, which that binding does not model.
         if (
@@ -128,6 +137,8 @@ class GatewayCore(AuditMethods):
             from mcpwarden.store import SQLiteStore
 
             core.integrity = IntegrityMonitor(file, SQLiteStore(config.store.path), write=audit.write)
+        if file is not None and core.integrity is None:
+            core.audit_watch = AuditFileWatch(file)
         if checkpointer is not None:
             checkpointer.alert = core.audit_event
             audit.add_observer(checkpointer.observe, on_close=checkpointer.close)
@@ -231,12 +242,16 @@ class GatewayCore(AuditMethods):
         close = getattr(self.audit, "close", None)
         if callable(close):
             close()
+        if self.pipeline.instruments.tracing is not None:
+            self.pipeline.instruments.tracing.close()
 
     async def _sweep(self) -> None:
         # Revocations are also polled here, so a revoked session that only holds a GET
         # stream open (and sends no requests) is still closed within a second.
         last_expiry = time.monotonic()
-        frequent = self.registry is not None or self.integrity is not None or self.checkpointer is not None
+        frequent = any(
+            x is not None for x in (self.registry, self.integrity, self.checkpointer, self.audit_watch)
+        )
         while True:
             await asyncio.sleep(REVOCATION_POLL_S if frequent else SWEEP_INTERVAL_S)
             try:
@@ -255,6 +270,8 @@ class GatewayCore(AuditMethods):
                     self.integrity.check_running()
                 except Exception:  # a failed check must not stop the sweeper; it runs again
                     log.exception("integrity check failed")
+            if self.audit_watch is not None:
+                self.audit_watch.check()
             if self.checkpointer is not None:
                 self.checkpointer.check_file()
             if time.monotonic() - last_expiry >= SWEEP_INTERVAL_S:
@@ -389,3 +406,14 @@ def _shutdown_error(client_id: Any) -> dict[str, Any]:
         "the gateway is shutting down; the request was not finished",
         reason="gateway.shutdown",
     )
+
+
+def _sinks(config: GatewayConfig, replica: str | None) -> dict[str, Any]:
+    """The audit sinks: in a child process (`audit.sink_process`, the default), or as threads."""
+    if not config.audit.sinks:
+        return {}
+    if config.audit.sink_process:
+        from mcpwarden.audit.sinks.worker import SinkProcess
+
+        return {"forward": SinkProcess([c.model_dump() for c in config.audit.sinks], replica=replica)}
+    return {"sinks": build_sinks(config.audit.sinks, replica=replica)}

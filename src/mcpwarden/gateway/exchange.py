@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden import __version__
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
@@ -26,6 +26,9 @@ from mcpwarden.gateway.services import SessionView
 from mcpwarden.gateway.upstream import UpstreamError
 from mcpwarden.store.base import StoreUnavailable
 from mcpwarden.types import Denied, Exchange
+
+if TYPE_CHECKING:
+    from mcpwarden.admin.tracing import RequestSpan
 
 log = logging.getLogger("mcpwarden.session")
 
@@ -63,6 +66,8 @@ class RequestProcessor:
         s = self.session
         admission = self.core.admission
         entered = False
+        tracing = self.core.pipeline.instruments.tracing
+        span = tracing.start_request(method, s.id, s.principal.key, params) if tracing is not None else None
         try:
             # Audit before effect: nothing is forwarded for a request that has no record.
             await self.core.audit_request_start(
@@ -119,7 +124,7 @@ class RequestProcessor:
             response = jsonrpc.error(client_id, exc.code, str(exc), reason=exc.reason)
         except asyncio.CancelledError:
             record.update(decision="cancelled")
-            self._finish(channel, None, method, params, record, started, request_bytes)
+            self._finish(channel, None, method, params, record, started, request_bytes, span)
             raise
         except Exception as exc:  # never let one bad request take the session down
             log.exception("internal error handling %s", method)
@@ -128,7 +133,7 @@ class RequestProcessor:
         finally:
             if entered:
                 admission.leave(s.id, s.principal)
-        self._finish(channel, response, method, params, record, started, request_bytes)
+        self._finish(channel, response, method, params, record, started, request_bytes, span)
 
     def _finish(
         self,
@@ -139,6 +144,7 @@ class RequestProcessor:
         record: JSON,
         started: float,
         request_bytes: int,
+        span: RequestSpan | None = None,
     ) -> None:
         response_bytes = channel.finish(response)
         self.calls.done(channel.client_id)
@@ -150,6 +156,8 @@ class RequestProcessor:
                 else "upstream.error"
             )
         args = params.get("arguments") if method == "tools/call" else None
+        if span is not None and self.core.pipeline.instruments.tracing is not None:
+            self.core.pipeline.instruments.tracing.finish_request(span, record)
         self.core.audit_request(
             session=self.session.id,
             principal=self.session.principal.key,
@@ -229,7 +237,12 @@ class RequestProcessor:
             params = await pipeline.run(hook, ex, params)
             ex.params = params
         channel.upstream = upstream
-        reply = await self.fanout.request(upstream, method, params, channel)
+        tracing = pipeline.instruments.tracing
+        if tracing is None:
+            reply = await self.fanout.request(upstream, method, params, channel)
+        else:
+            with tracing.upstream_call(upstream, method, params) as sent:
+                reply = await self.fanout.request(upstream, method, sent, channel)
         if "result" not in reply:
             return await self._guarded_error(ex, reply, client_id)
         result = reply["result"]

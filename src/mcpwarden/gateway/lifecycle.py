@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mcpwarden.gateway.lifecycle")
 
 # Top-level sections that a reload cannot apply to a running process.
-FIXED_SECTIONS = ("listen", "store", "replica", "auth", "public_url", "audit")
+FIXED_SECTIONS = ("listen", "store", "replica", "auth", "public_url", "audit", "tracing")
 
 
 def fixed_changes(old: GatewayConfig, new: GatewayConfig) -> list[str]:
@@ -102,5 +102,5 @@ def apply_config(core: GatewayCore, new: GatewayConfig) -> None:
         for name, old in core.config.upstreams.items()
     }
     merged = new.model_copy(update={**keep, "upstreams": upstreams})
-    core.pipeline = Pipeline(build_guards(merged), core.audit)
+    core.pipeline = Pipeline(build_guards(merged), core.audit, instruments=core.pipeline.instruments)
     core.config = merged

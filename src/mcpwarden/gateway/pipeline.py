@@ -8,13 +8,18 @@ stops the chain and is raised as `Denied`, which the session turns into a JSON-R
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcpwarden.audit.jsonl import AuditUnavailable
 from mcpwarden.guards.base import Guard
 from mcpwarden.guards.scoped import UpstreamScoped
 from mcpwarden.types import Decision, Denied, Exchange
+
+if TYPE_CHECKING:
+    from mcpwarden.admin.tracing import Tracing
 
 HOOKS: tuple[str, ...] = (
     "request",
@@ -60,10 +65,36 @@ class AuditWriter(Protocol):
     def write(self, event: dict[str, Any]) -> Any: ...
 
 
+GuardTimer = Callable[[str, str, float], None]
+
+
+@dataclass(slots=True)
+class Instruments:
+    """What watches the guards run: trace spans, a per-guard latency callback (metrics).
+
+    One object shared by every pipeline the gateway builds (a config reload makes a new
+    pipeline), so turning metrics or tracing on reaches the pipeline in use.
+    """
+
+    tracing: Tracing | None = None
+    guard_timer: GuardTimer | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.tracing is not None or self.guard_timer is not None
+
+
 class Pipeline:
-    def __init__(self, guards: Sequence[Guard], audit: AuditWriter | None = None) -> None:
+    def __init__(
+        self,
+        guards: Sequence[Guard],
+        audit: AuditWriter | None = None,
+        *,
+        instruments: Instruments | None = None,
+    ) -> None:
         self.guards = list(guards)
         self.audit = audit
+        self.instruments = instruments if instruments is not None else Instruments()
         self._chains: dict[str, list[tuple[str, HookFn]]] = {}
         for hook in HOOKS:
             chain: list[tuple[str, HookFn]] = []
@@ -81,16 +112,43 @@ class Pipeline:
 
     async def run(self, hook: str, ex: Exchange, payload: Any) -> Any:
         """Return the (possibly rewritten) payload, or raise Denied."""
+        if self.instruments.active:
+            return await self._run_instrumented(hook, ex, payload)
         for guard_name, fn in self._chains.get(hook, ()):
             decision = await fn(ex, payload)
-            if decision is None or decision.kind == "pass":
-                continue
-            self._record(hook, guard_name, ex, decision)
-            if decision.kind == "deny":
-                raise Denied(guard_name, decision)
-            if decision.kind == "rewrite":
-                payload = decision.value
+            if decision is not None and decision.kind != "pass":
+                payload = self._apply(hook, guard_name, ex, decision, payload)
         return payload
+
+    async def _run_instrumented(self, hook: str, ex: Exchange, payload: Any) -> Any:
+        """`run` with a span and/or a timing per guard (only when tracing or metrics are on)."""
+        tracing, timer = self.instruments.tracing, self.instruments.guard_timer
+        if tracing is not None and not tracing.guard_spans:
+            tracing = None
+        for guard_name, fn in self._chains.get(hook, ()):
+            started = time.perf_counter()
+            if tracing is not None:
+                span = tracing.guard_span(guard_name, hook)
+                try:
+                    decision = await fn(ex, payload)
+                except BaseException:
+                    tracing.end_guard(span, None, failed=True)
+                    raise
+                tracing.end_guard(span, decision)
+            else:
+                decision = await fn(ex, payload)
+            if timer is not None:
+                timer(guard_name, hook, time.perf_counter() - started)
+            if decision is not None and decision.kind != "pass":
+                payload = self._apply(hook, guard_name, ex, decision, payload)
+        return payload
+
+    def _apply(self, hook: str, guard: str, ex: Exchange, decision: Decision, payload: Any) -> Any:
+        """Audit a guard's non-pass decision; raise on deny, return the payload to go on with."""
+        self._record(hook, guard, ex, decision)
+        if decision.kind == "deny":
+            raise Denied(guard, decision)
+        return decision.value if decision.kind == "rewrite" else payload
 
     def _record(self, hook: str, guard: str, ex: Exchange, decision: Decision) -> None:
         if self.audit is None:

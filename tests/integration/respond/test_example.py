@@ -16,7 +16,7 @@ import yaml
 
 from gwtest.client import sdk_session
 from gwtest.procs import PYTHON, ROOT, free_port, stop, wait_http
-from gwtest.receivers import HttpReceiver, SyslogReceiver, decode_otlp_logs
+from gwtest.receivers import HttpReceiver, SyslogReceiver, decode_otlp_logs, decode_otlp_traces
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -34,6 +34,7 @@ def test_example_points_every_sink_at_the_loopback_receivers_the_issue_names() -
     assert sinks["webhook"]["url"] == "http://127.0.0.1:8088/hook"
     assert sinks["otlp"]["endpoint"] == "http://127.0.0.1:4318/v1/logs"
     assert config["metrics"]["listen"] == "127.0.0.1:9464"
+    assert config["tracing"]["endpoint"] == "http://127.0.0.1:4318/v1/traces"
     assert config["admin"] == {"listen": "127.0.0.1:8767", "token": "env:MCPWARDEN_ADMIN_TOKEN"}
     assert config["upstreams"]["notes"]["args"][:2] == ["-m", "mcpwarden.demo.server"]
 
@@ -88,7 +89,9 @@ async def test_example_starts_and_serves_with_no_receiver_listening(tmp_path: Pa
 
 async def test_example_sinks_deliver_a_call_to_syslog_webhook_and_otlp_receivers(tmp_path: Path) -> None:
     syslog, hook, otlp = SyslogReceiver("udp"), HttpReceiver(), HttpReceiver(decode=decode_otlp_logs)
+    traces = HttpReceiver(decode=decode_otlp_traces)
     config = yaml.safe_load(EXAMPLE.read_text())
+    config["tracing"]["endpoint"] = traces.url("/v1/traces")
     for sink in config["audit"]["sinks"]:
         if sink["type"] == "syslog":
             sink["port"] = syslog.port
@@ -114,12 +117,20 @@ async def test_example_sinks_deliver_a_call_to_syslog_webhook_and_otlp_receivers
                 ),
                 timeout=30,
             )
+            spans = traces.wait_for(
+                lambda items: any(
+                    span["attributes"].get("gen_ai.tool.name") == "search_notes" for b in items for span in b
+                ),
+                timeout=30,
+            )
     finally:
         syslog.close()
         hook.close()
         otlp.close()
+        traces.close()
     assert syslog.errors == []
     call = next(m for m in msgs if m.msgid == "request" and m.cef.get("cs3") == "search_notes")
     assert call.cef["act"] == "allow" and call.custom("upstream") == "notes"
     assert any(r["event"] == "session.start" for b in bodies for r in b["records"])
     assert any(log["resource"]["service.name"] == "mcpwarden" for b in logs for log in b)
+    assert any(span["name"] == "mcp tools/call" for b in spans for span in b)

@@ -94,6 +94,19 @@ async def test_metrics_count_requests_denials_latency_and_sessions(ops: tuple[Ga
     assert "mcpwarden_quarantined_definitions 0.0" in text
 
 
+async def test_metrics_time_each_guard_by_hook(ops: tuple[Gateway, int, int]) -> None:
+    gw, metrics_port, _ = ops
+    async with sdk_session(gw.url("feat")) as (s, _):
+        await s.call_tool("echo", {"text": "timed"})
+    text = await anyio.to_thread.run_sync(_metrics, metrics_port)
+    timed = [
+        line
+        for line in text.splitlines()
+        if line.startswith('mcpwarden_guard_latency_seconds_count{guard="tool_filter"')
+    ]
+    assert timed and all(float(line.rsplit(" ", 1)[1]) >= 1 for line in timed)
+
+
 async def test_tool_rate_limit_answers_a_json_rpc_error_with_retry_after(
     ops: tuple[Gateway, int, int],
 ) -> None:

@@ -52,26 +52,37 @@ class AuditFanout:
         observers: Sequence[Observer] = (),
         max_pending: int = 10_000,
         replica: str | None = None,
+        forward: QueuedSink | None = None,
     ) -> None:
+        """`forward`: a sink that takes records unredacted and does the rest elsewhere (the
+        sink process, `worker.py`); used instead of in-process `sinks`."""
         self.file = file
         # Without a file (which stamps it itself) the sinks still learn which replica spoke.
         self.replica = replica
         self.sinks = list(sinks)
         self.observers = list(observers)
         self.dispatcher: _Dispatcher | None = _Dispatcher(self.sinks, max_pending) if self.sinks else None
+        self.forward = forward
         self._closers: list[Callable[[], None]] = []
         self._closed = False
+        if file is not None:
+            # What the log writes about itself (rotation, recovery, resumption) is seen too.
+            file.on_notice = self._fan_out
 
     def start(self) -> None:
         for sink in self.sinks:
             sink.start()
         if self.dispatcher is not None:
             self.dispatcher.start()
+        if self.forward is not None:
+            self.forward.start()
 
     def add_observer(self, observer: Observer, *, on_close: Callable[[], None] | None = None) -> None:
         self.observers.append(observer)
         if on_close is not None:
             self._closers.append(on_close)
+        if self.file is not None:
+            self.file.deliver_notices()  # e.g. a recovery at start-up, once someone listens
 
     def write(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         record = self.file.write(event) if self.file is not None else _unchained(event)
@@ -88,6 +99,8 @@ class AuditFanout:
                 log.exception("audit observer %r failed", observer)
         if self.dispatcher is not None:
             self.dispatcher.offer(record)
+        if self.forward is not None:
+            self.forward.offer(record)
 
     async def awrite(self, event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
         """`write` for coroutines: under `fsync: always`, the wait moves to a worker thread."""
@@ -108,6 +121,8 @@ class AuditFanout:
             self.dispatcher.close()
         for sink in self.sinks:
             sink.close()
+        if self.forward is not None:
+            self.forward.close()
         if self.file is not None:
             self.file.close()
 
