@@ -234,10 +234,11 @@ def segments(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for m in _SEGMENT.finditer(text):
         start, end = m.span()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
+        piece = m.group()
+        # str.strip's whitespace is str.isspace's: the span without its blank edges
+        start += len(piece) - len(piece.lstrip())
+        end -= len(piece) - len(piece.rstrip())
+        end = max(end, start)
         for s in range(start, end, SEGMENT_MAX):
             e = min(s + SEGMENT_MAX, end)
             if e - s >= SEGMENT_MIN:

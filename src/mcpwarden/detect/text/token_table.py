@@ -24,15 +24,20 @@ on the data sets.
 from __future__ import annotations
 
 import bisect
+import re
 import zlib
-from collections.abc import Sequence
-from itertools import accumulate
+from collections.abc import Callable, Sequence
+from itertools import accumulate, chain
+from operator import add, itemgetter
+from typing import cast
 
 from mcpwarden.detect.text import features as F
 from mcpwarden.detect.text.rules import RuleHit
 
 _MASK = F.HASH_SIZE - 1
 _WORD_LIMIT = 65_536  # distinct words remembered (a few MB); the memo is dropped when full
+_SPACE = re.compile(r"(\s+)")  # a fixed class, no backtracking: linear with the standard `re`
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 _WORDS: dict[str, tuple[str, ...]] = {}
 # token -> (unigram bucket or -1 for a style word, CRC-32 of "token ", token as UTF-8)
 _TOKENS: dict[str, tuple[int, int, bytes]] = {}
@@ -58,14 +63,29 @@ def _token(tok: str) -> tuple[int, int, bytes]:
     return found
 
 
+def _feed(toks: Sequence[str], prev: int, put: Callable[[int], None]) -> int:
+    """Add the buckets of `toks` (after a token whose running CRC is `prev`, or -1) in the
+    reference's order; returns the last token's running CRC."""
+    for tok in toks:
+        u, state, data = _token(tok)
+        if u >= 0:
+            put(u)
+        if prev >= 0:
+            put(zlib.crc32(data, prev) & _MASK)
+        prev = state
+    return prev
+
+
 class TokenTable:
     """The tokens and hash buckets of one text, for feature vectors of its spans."""
 
     __slots__ = (
         "_ai",
+        "_at",
         "_bi",
         "_data",
         "_ends",
+        "_flat",
         "_lowered",
         "_starts",
         "_state",
@@ -78,39 +98,42 @@ class TokenTable:
     def __init__(self, text: str) -> None:
         self.text = text
         lowered = text.lower()
-        # Offsets into `lowered` are offsets into `text` only when lowercasing kept every length.
-        self._lowered = lowered if len(lowered) == len(text) else None
-        words = lowered.split() if self._lowered is not None else []
-        starts: list[int] = []  # start and end offset of each word
-        ends: list[int] = []
-        tok_at: list[int] = [0]  # index of each word's first token; one more entry at the end
-        uni: list[int] = []
-        bi: list[int] = []  # bucket of (previous token, this token); -1 for the first
-        state: list[int] = []
-        data: list[bytes] = []
-        ai: list[bool] = []
-        you: list[bool] = []
-        pos = 0
-        prev_state = -1
-        for raw in words:
-            pos = lowered.find(raw, pos)
-            starts.append(pos)
-            pos += len(raw)
-            ends.append(pos)
-            for tok in _word_tokens(raw):
-                u, st, d = _token(tok)
-                uni.append(u)
-                bi.append(-1 if prev_state < 0 else zlib.crc32(d, prev_state) & _MASK)
-                state.append(st)
-                data.append(d)
-                prev_state = st
-                ai.append(tok in F._AI_WORDS)
-                you.append(tok in F._YOU)
-            tok_at.append(len(uni))
-        self._starts, self._ends, self._tok_at = starts, ends, tok_at
-        self._uni, self._bi, self._state, self._data = uni, bi, state, data
-        self._ai = [0, *accumulate(ai)]
-        self._you = [0, *accumulate(you)]
+        # Words and the whitespace between them, alternately, so offsets are running sums of
+        # lengths. Everything per word below is a C-level `map` over dict lookups; only words
+        # and tokens not seen before run Python code.
+        parts = _SPACE.split(lowered)
+        offsets = [0, *accumulate(map(len, parts))]
+        words, starts = parts[0::2], offsets[0::2]
+        if words and not words[-1]:
+            words.pop()
+        if words and not words[0]:
+            del words[0], starts[0]
+        # Offsets into `lowered` are offsets into `text` only when lowercasing kept every length,
+        # and the regex's whitespace must be `str.split`'s (it is: both are Py_UNICODE_ISSPACE).
+        usable = len(lowered) == len(text) and words == lowered.split()
+        self._lowered = lowered if usable else None
+        if not usable:
+            words, starts = [], []
+        known = list(map(_WORDS.get, words))
+        per_word = list(map(_word_tokens, words)) if None in known else cast("list[tuple[str, ...]]", known)
+        toks = list(chain.from_iterable(per_word))
+        seen = list(map(_TOKENS.get, toks))
+        records = list(map(_token, toks)) if None in seen else cast("list[tuple[int, int, bytes]]", seen)
+        self._starts = starts[: len(words)]
+        self._ends = list(map(add, self._starts, map(len, words)))
+        self._tok_at = [0, *accumulate(map(len, per_word))]  # each word's first token, then the end
+        self._uni = list(map(_first, records))
+        self._state = list(map(_second, records))
+        self._data = list(map(_third, records))
+        # bucket of (previous token, this token): CRC-32 of the token resumed from "previous "
+        self._bi = [-1, *map(_MASK.__and__, map(zlib.crc32, self._data[1:], self._state))][: len(toks)]
+        # Every token's unigram (unless a style word) then its bigram, in order, and where each
+        # token's entries start: a span's buckets are one slice of it, in the reference's order.
+        present = (-1).__lt__
+        self._flat = list(filter(present, chain.from_iterable(zip(self._uni, self._bi, strict=True))))
+        self._at = [0, *accumulate(map(add, map(present, self._uni), map(present, self._bi)))]
+        self._ai = [0, *accumulate(map(F._AI_WORDS.__contains__, toks))]
+        self._you = [0, *accumulate(map(F._YOU.__contains__, toks))]
 
     def _span(self, start: int, end: int) -> tuple[tuple[str, ...], int, int, tuple[str, ...]] | None:
         """`text[start:end]` as (tokens of a word cut at `start`, token range of the whole words,
@@ -139,36 +162,18 @@ class TokenTable:
             return F.extract(self.text[start:end], hits, embedded=embedded)
         head, i, j, tail = span
         hashed: set[int] = set()
-        add = hashed.add
+        put = hashed.add
         # The reference's order: each token's unigram, then its bigram with the previous one.
-        prev = -1
-        for tok in head:
-            u, st, d = _token(tok)
-            if u >= 0:
-                add(u)
-            if prev >= 0:
-                add(zlib.crc32(d, prev) & _MASK)
-            prev = st
+        prev = _feed(head, -1, put)
         if j > i:
-            uni, bi = self._uni, self._bi
-            u = uni[i]
+            u = self._uni[i]
             if u >= 0:
-                add(u)
-            if prev >= 0:
-                add(zlib.crc32(self._data[i], prev) & _MASK)
-            for k in range(i + 1, j):
-                u = uni[k]
-                if u >= 0:
-                    add(u)
-                add(bi[k])
+                put(u)
+            if prev >= 0:  # the bigram across the cut, which the table does not hold
+                put(zlib.crc32(self._data[i], prev) & _MASK)
+            hashed.update(self._flat[self._at[i + 1] : self._at[j]])
             prev = self._state[j - 1]
-        for tok in tail:
-            u, st, d = _token(tok)
-            if u >= 0:
-                add(u)
-            if prev >= 0:
-                add(zlib.crc32(d, prev) & _MASK)
-            prev = st
+        _feed(tail, prev, put)
         out: dict[int, float] = dict.fromkeys(hashed, 1.0 / len(hashed) ** 0.5) if hashed else {}
         for hit in hits:
             out[F.RULE_INDEX[hit.rule.id]] = 1.0
