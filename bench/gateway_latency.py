@@ -12,12 +12,18 @@ the gateway with its guards off (content, pinning and poisoning off; audit on) a
 gateway with the default guards (content scan without spotlighting, pinning `tofu`,
 poisoning), both gateway targets served by one gateway process. `--payload N` makes the
 echoed text N bytes long (default: "ping").
+
+Besides latency and throughput it reports, per target, the CPU time the gateway process
+(and the upstream) spent per call, read from /proc before and after each round (rounds
+run one target at a time, so a round's CPU belongs to its target), and the gateway's
+resident memory at the end, when the detection models have been loaded and used.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -67,6 +73,25 @@ async def round_(url: str, calls: int, concurrency: int, text: str = "ping") -> 
     return latencies, len(latencies) / elapsed
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc; 0 elsewhere)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return 0.0
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return 0.0
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _load() -> str:
     path = Path("/proc/loadavg")
     return " ".join(path.read_text().split()[:3]) if path.exists() else "?"
@@ -95,7 +120,7 @@ def main() -> None:
 
     prose = "The quarterly report lists revenue by region and the notes explain each change. "
     text = (prose * (args.payload // len(prose) + 1))[: args.payload] if args.payload else "ping"
-    with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, _):
+    with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, upstream_proc):
         # Audit on (fsync interval), pinning and poisoning on (defaults); content per --guards.
         upstream = http_upstream(upstream_url)
         upstreams = {"bench": upstream}
@@ -115,14 +140,22 @@ def main() -> None:
             phases = {"latency": 1, "throughput": args.concurrency}
             lat = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
             rps = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
+            # CPU seconds and calls per (phase, target): gateway process, upstream process.
+            cpu = {(p, k): [0.0, 0.0, 0] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
             names = list(targets)
             for r in range(args.rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
                 for phase, conc in phases.items():
                     for name in order:
+                        g0, u0 = cpu_s(gw.proc.pid), cpu_s(upstream_proc.pid)
                         values, throughput = asyncio.run(round_(targets[name], args.calls, conc, text))
+                        used = cpu[(phase, name)]
+                        used[0] += cpu_s(gw.proc.pid) - g0
+                        used[1] += cpu_s(upstream_proc.pid) - u0
+                        used[2] += len(values)
                         lat[(phase, name)].extend(values)
                         rps[(phase, name)].append(throughput)
+            memory = rss_mb(gw.proc.pid)
 
     print(
         f"tools/call (echo, {len(text)}-byte text), guards={args.guards}, "
@@ -133,14 +166,24 @@ def main() -> None:
         drps = statistics.median(rps[(phase, "direct")])
         print(f"\n{phase} phase, {conc} concurrent client(s)")
         heads = "".join(f"{h:>10}" for h in ("p50 ms", "p99 ms", "req/s"))
-        print(f"{'':12}{heads}{'added p50':>11}{'added p99':>11}{'vs direct':>11}")
+        print(
+            f"{'':12}{heads}{'added p50':>11}{'added p99':>11}{'vs direct':>11}"
+            f"{'gw CPU/call':>13}{'up CPU/call':>13}"
+        )
         for name in names:
             g = lat[(phase, name)]
             grps = statistics.median(rps[(phase, name)])
             print(
                 f"{name:12}{pct(g, 0.5):10.2f}{pct(g, 0.99):10.2f}{grps:10.0f}"
                 f"{pct(g, 0.5) - pct(d, 0.5):+11.2f}{pct(g, 0.99) - pct(d, 0.99):+11.2f}{grps / drps:11.1%}"
+                f"{_per_call(cpu[(phase, name)], 0) if name != 'direct' else '-':>13}"
+                f"{_per_call(cpu[(phase, name)], 1):>13}"
             )
+    print(f"\ngateway resident memory at the end (models loaded): {memory:.0f} MB")
+
+
+def _per_call(used: list[float], which: int) -> str:
+    return f"{used[which] / max(1, used[2]) * 1000:.2f} ms"
 
 
 if __name__ == "__main__":
