@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 HEADER_BYTES = 48  # the first copy of the WAL-index header
+RECHECK_S = 1.0  # how often the -shm path is checked to still be the file read
 
 
 class WalWatch:
@@ -31,6 +33,7 @@ class WalWatch:
         self._path = f"{db_path}-shm"
         self._fd: int | None = None
         self._inode = 0
+        self._checked = 0.0
         self._lock = threading.Lock()
         self._closed = db_path == ":memory:"
 
@@ -40,11 +43,15 @@ class WalWatch:
             return None
         with self._lock:
             try:
-                # The file SQLite uses now: a -shm deleted and made again (every connection
-                # closed in between) would otherwise be read through a stale descriptor forever.
-                inode = os.stat(self._path).st_ino
-                if self._fd is None or inode != self._inode:
-                    self._reopen(inode)
+                # Still the file SQLite uses? While the caller's connection is open SQLite keeps
+                # it, but a -shm deleted and made again would otherwise be read through a stale
+                # descriptor forever; a stat costs more than the read, so at most once a second.
+                now = time.monotonic()
+                if self._fd is None or now - self._checked >= RECHECK_S:
+                    inode = os.stat(self._path).st_ino
+                    if self._fd is None or inode != self._inode:
+                        self._reopen(inode)
+                    self._checked = now
                 assert self._fd is not None
                 head = os.pread(self._fd, HEADER_BYTES, 0)
             except OSError:

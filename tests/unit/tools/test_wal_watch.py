@@ -15,7 +15,7 @@ from pathlib import Path
 from mcpwarden.admin.killswitch import KillSwitch
 from mcpwarden.gateway.session_registry import SessionRegistry
 from mcpwarden.store import SQLiteStore
-from mcpwarden.store.wal_watch import WalWatch
+from mcpwarden.store.wal_watch import RECHECK_S, WalWatch
 from mcpwarden.types import Principal
 
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -121,5 +121,6 @@ def test_a_replaced_shm_file_is_read_anew(tmp_path: Path) -> None:
     assert watch.header() == b"\x01" * 48
     shm.unlink()
     shm.write_bytes(b"\x02" * 48)
+    watch._checked -= RECHECK_S  # the once-a-second check of the path is due
     assert watch.header() == b"\x02" * 48
     watch.close()
