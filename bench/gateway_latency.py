@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -73,6 +76,25 @@ async def round_(url: str, calls: int, concurrency: int, text: str = "ping") -> 
     return latencies, len(latencies) / elapsed
 
 
+@contextlib.contextmanager
+def _python_path(src: str, start: Any) -> Iterator[Any]:
+    """Enter `start()` (a process launcher) with PYTHONPATH=`src`, so the child imports that code."""
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(Path(src).resolve())
+    try:
+        with start() as started:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+            yield started
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of process `pid` so far (Linux /proc; 0 elsewhere)."""
     stat = Path(f"/proc/{pid}/stat")
@@ -116,6 +138,12 @@ def main() -> None:
         "compare: direct, guards off and default guards without spotlighting, in one run",
     )
     ap.add_argument("--payload", type=int, default=0, help="bytes of echoed text (0: 'ping')")
+    ap.add_argument(
+        "--before-src",
+        metavar="DIR",
+        help="with --guards compare: also run a second gateway from this `src` folder (an older "
+        "checkout) with the same config, as targets 'off, before' and 'default, before'",
+    )
     args = ap.parse_args()
 
     prose = "The quarterly report lists revenue by region and the notes explain each change. "
@@ -130,9 +158,15 @@ def main() -> None:
             upstream["content"] = {"spotlight": "never"}
             upstreams["bare"] = http_upstream(upstream_url, pinning="off", on_poisoning="off")
         config = {"upstreams": upstreams, "audit": {"path": "audit.jsonl", "fsync": "interval"}}
-        with gateway(config) as gw:
+        with contextlib.ExitStack() as stack:
+            gw = stack.enter_context(gateway(config))
+            gateways = {"direct": gw, "guards off": gw, "default": gw, "gateway": gw}
             if args.guards == "compare":
                 targets = {"direct": upstream_url, "guards off": gw.url("bare"), "default": gw.url("bench")}
+                if args.before_src:
+                    old = stack.enter_context(_python_path(args.before_src, lambda: gateway(config)))
+                    targets |= {"off, before": old.url("bare"), "default, before": old.url("bench")}
+                    gateways |= {"off, before": old, "default, before": old}
             else:
                 targets = {"direct": upstream_url, "gateway": gw.url("bench")}
             for url in targets.values():
@@ -147,15 +181,16 @@ def main() -> None:
                 order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
                 for phase, conc in phases.items():
                     for name in order:
-                        g0, u0 = cpu_s(gw.proc.pid), cpu_s(upstream_proc.pid)
+                        pid = gateways[name].proc.pid
+                        g0, u0 = cpu_s(pid), cpu_s(upstream_proc.pid)
                         values, throughput = asyncio.run(round_(targets[name], args.calls, conc, text))
                         used = cpu[(phase, name)]
-                        used[0] += cpu_s(gw.proc.pid) - g0
+                        used[0] += cpu_s(pid) - g0
                         used[1] += cpu_s(upstream_proc.pid) - u0
                         used[2] += len(values)
                         lat[(phase, name)].extend(values)
                         rps[(phase, name)].append(throughput)
-            memory = rss_mb(gw.proc.pid)
+            memory = {id(g): (name, rss_mb(g.proc.pid)) for name, g in gateways.items() if name in targets}
 
     print(
         f"tools/call (echo, {len(text)}-byte text), guards={args.guards}, "
@@ -179,7 +214,9 @@ def main() -> None:
                 f"{_per_call(cpu[(phase, name)], 0) if name != 'direct' else '-':>13}"
                 f"{_per_call(cpu[(phase, name)], 1):>13}"
             )
-    print(f"\ngateway resident memory at the end (models loaded): {memory:.0f} MB")
+    print()
+    for name, mb in memory.values():
+        print(f"gateway process serving {name!r}: {mb:.0f} MB resident at the end (models loaded)")
 
 
 def _per_call(used: list[float], which: int) -> str:
