@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from mcpwarden.detect.text import features, scan
+from mcpwarden.detect.text import features, scan, token_table
 from mcpwarden.detect.text._re import compile_re
 from mcpwarden.detect.text.normalize import normalize
 from mcpwarden.detect.text.rules import RuleHit, match_rules
@@ -136,3 +136,11 @@ def test_segments_are_those_of_the_re2_pattern_and_blank_trimming_loop() -> None
     for raw in [*TRICKY, "  \u3000 padded cell text here |   | \n\n   ", *_committed()]:
         text = normalize(raw).text
         assert features.segments(text) == _segments_before(text)
+
+
+def test_long_words_are_not_remembered_so_the_memos_stay_small() -> None:
+    blob = "QUJD" * 5000  # a base64 blob is one 20 000-character "word"
+    TokenTable(f"attached {blob} end")
+    assert blob.lower() not in token_table._WORDS
+    assert all(len(word) <= token_table._MEMO_CHARS for word in token_table._WORDS)
+    assert all(len(tok) <= token_table._MEMO_CHARS for tok in token_table._TOKENS)

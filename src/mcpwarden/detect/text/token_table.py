@@ -35,7 +35,10 @@ from mcpwarden.detect.text import features as F
 from mcpwarden.detect.text.rules import RuleHit
 
 _MASK = F.HASH_SIZE - 1
-_WORD_LIMIT = 65_536  # distinct words remembered (a few MB); the memo is dropped when full
+_WORD_LIMIT = 65_536  # distinct words remembered; the memo is dropped when full
+# Only words this short are remembered, so the memos stay a few MB whatever the texts hold (a
+# base64 blob is one long "word"); longer ones are tokenized each time, as the reference does.
+_MEMO_CHARS = 48
 _SPACE = re.compile(r"(\s+)")  # a fixed class, no backtracking: linear with the standard `re`
 _first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 _WORDS: dict[str, tuple[str, ...]] = {}
@@ -46,20 +49,24 @@ _TOKENS: dict[str, tuple[int, int, bytes]] = {}
 def _word_tokens(raw: str) -> tuple[str, ...]:
     found = _WORDS.get(raw)
     if found is None:
-        if len(_WORDS) >= _WORD_LIMIT:
-            _WORDS.clear()
-        found = _WORDS[raw] = tuple(F.raw_tokens(raw))
+        found = tuple(F.raw_tokens(raw))
+        if len(raw) <= _MEMO_CHARS:
+            if len(_WORDS) >= _WORD_LIMIT:
+                _WORDS.clear()
+            _WORDS[raw] = found
     return found
 
 
 def _token(tok: str) -> tuple[int, int, bytes]:
     found = _TOKENS.get(tok)
     if found is None:
-        if len(_TOKENS) >= _WORD_LIMIT:
-            _TOKENS.clear()
         data = tok.encode("utf-8", "surrogatepass")
         uni = -1 if tok in F._STYLE_UNIGRAMS else zlib.crc32(data) & _MASK
-        found = _TOKENS[tok] = (uni, zlib.crc32(b" ", zlib.crc32(data)), data)
+        found = (uni, zlib.crc32(b" ", zlib.crc32(data)), data)
+        if len(tok) <= _MEMO_CHARS:
+            if len(_TOKENS) >= _WORD_LIMIT:
+                _TOKENS.clear()
+            _TOKENS[tok] = found
     return found
 
 
