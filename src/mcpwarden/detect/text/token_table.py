@@ -14,9 +14,9 @@ Python work per word is most of a clean result's scan. `TokenTable` does it once
 The vector is the same dict `features.extract(text[start:end], ...)` returns: the same keys,
 values *and insertion order* (buckets are added to a fresh set in the reference's order, so
 the set iterates the same way), hence the model's dot product is bit-for-bit the same. A
-span whose lowercase is not the slice of the text's lowercase
-(a character whose lowercase is longer), is handed to `features.extract` itself; a word
-cut by a span's edge is tokenized as the cut piece, as the reference sees it.
+word cut by a span's edge is tokenized as the cut piece, as the reference sees it. A span
+whose own lowercase is not the slice of the text's lowercase (a character whose lowercase is
+longer shifts every offset) is handed to `features.extract` itself.
 `tests/unit/detect_text/test_token_table.py` holds the two to the same vectors and verdicts
 on the data sets.
 """
