@@ -144,3 +144,12 @@ def test_long_words_are_not_remembered_so_the_memos_stay_small() -> None:
     assert blob.lower() not in token_table._WORDS
     assert all(len(word) <= token_table._MEMO_CHARS for word in token_table._WORDS)
     assert all(len(tok) <= token_table._MEMO_CHARS for tok in token_table._TOKENS)
+
+
+@pytest.mark.parametrize("text", ["one two three", "  lead and\ttrail \n", "a  b\u3000c\x1fd", "single", ""])
+def test_word_offsets_are_where_each_word_starts(text: str) -> None:
+    found = token_table._words(text)
+    assert found is not None
+    words, starts = found
+    assert words == text.split()
+    assert [text[s : s + len(w)] for w, s in zip(words, starts, strict=True)] == words

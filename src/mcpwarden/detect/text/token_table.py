@@ -70,6 +70,26 @@ def _token(tok: str) -> tuple[int, int, bytes]:
     return found
 
 
+def _words(lowered: str) -> tuple[list[str], list[int]] | None:
+    """`lowered.split()` and the offset of each word; None if the offsets cannot be trusted."""
+    words = lowered.split()
+    lens = list(map(len, words))
+    if words and sum(lens) + len(words) - 1 == len(lowered):
+        # One whitespace character between words and none around them (most prose): each
+        # word starts one character after the previous one ends.
+        return words, [0, *accumulate(map((1).__add__, lens[:-1]))]
+    # Words and the whitespace runs between them, alternately: offsets are running sums.
+    parts = _SPACE.split(lowered)
+    offsets = [0, *accumulate(map(len, parts))]
+    found, starts = parts[0::2], offsets[0::2]
+    if found and not found[-1]:
+        found.pop()
+    if found and not found[0]:
+        del found[0], starts[0]
+    # The regex's whitespace must be str.split's (it is: both are Py_UNICODE_ISSPACE).
+    return (words, starts[: len(words)]) if found == words else None
+
+
 def _feed(toks: Sequence[str], prev: int, put: Callable[[int], None]) -> int:
     """Add the buckets of `toks` (after a token whose running CRC is `prev`, or -1) in the
     reference's order; returns the last token's running CRC."""
@@ -105,29 +125,19 @@ class TokenTable:
     def __init__(self, text: str) -> None:
         self.text = text
         lowered = text.lower()
-        # Words and the whitespace between them, alternately, so offsets are running sums of
-        # lengths. Everything per word below is a C-level `map` over dict lookups; only words
-        # and tokens not seen before run Python code.
-        parts = _SPACE.split(lowered)
-        offsets = [0, *accumulate(map(len, parts))]
-        words, starts = parts[0::2], offsets[0::2]
-        if words and not words[-1]:
-            words.pop()
-        if words and not words[0]:
-            del words[0], starts[0]
-        # Offsets into `lowered` are offsets into `text` only when lowercasing kept every length,
-        # and the regex's whitespace must be `str.split`'s (it is: both are Py_UNICODE_ISSPACE).
-        usable = len(lowered) == len(text) and words == lowered.split()
-        self._lowered = lowered if usable else None
-        if not usable:
-            words, starts = [], []
+        # Everything per word below is a C-level `map` over dict lookups; only words and tokens
+        # not seen before run Python code. Offsets into `lowered` are offsets into `text` only
+        # when lowercasing kept every length.
+        found = _words(lowered) if len(lowered) == len(text) else None
+        self._lowered = lowered if found is not None else None
+        words, starts = found if found is not None else ([], [])
         known = list(map(_WORDS.get, words))
         per_word = list(map(_word_tokens, words)) if None in known else cast("list[tuple[str, ...]]", known)
         toks = list(chain.from_iterable(per_word))
         seen = list(map(_TOKENS.get, toks))
         records = list(map(_token, toks)) if None in seen else cast("list[tuple[int, int, bytes]]", seen)
-        self._starts = starts[: len(words)]
-        self._ends = list(map(add, self._starts, map(len, words)))
+        self._starts = starts
+        self._ends = list(map(add, starts, map(len, words)))
         self._tok_at = [0, *accumulate(map(len, per_word))]  # each word's first token, then the end
         self._uni = list(map(_first, records))
         self._state = list(map(_second, records))
