@@ -28,7 +28,7 @@ import re
 import zlib
 from collections.abc import Callable, Sequence
 from itertools import accumulate, chain
-from operator import add, itemgetter
+from operator import add, itemgetter, sub
 from typing import cast
 
 from mcpwarden.detect.text import features as F
@@ -146,9 +146,13 @@ class TokenTable:
         self._bi = [-1, *map(_MASK.__and__, map(zlib.crc32, self._data[1:], self._state))][: len(toks)]
         # Every token's unigram (unless a style word) then its bigram, in order, and where each
         # token's entries start: a span's buckets are one slice of it, in the reference's order.
-        present = (-1).__lt__
-        self._flat = list(filter(present, chain.from_iterable(zip(self._uni, self._bi, strict=True))))
-        self._at = [0, *accumulate(map(add, map(present, self._uni), map(present, self._bi)))]
+        flat = [0] * (2 * len(toks))
+        flat[0::2], flat[1::2] = self._uni, self._bi
+        self._flat = list(filter((-1).__lt__, flat))
+        # Token k's entries start after k unigrams less the style words among them, and k - 1
+        # bigrams (the first token has none).
+        style = [0, *accumulate(map((-1).__eq__, self._uni))]
+        self._at = list(map(sub, [0, *range(1, 2 * len(toks), 2)], style))
         self._ai = [0, *accumulate(map(F._AI_WORDS.__contains__, toks))]
         self._you = [0, *accumulate(map(F._YOU.__contains__, toks))]
 
