@@ -108,6 +108,7 @@ class TokenTable:
 
     __slots__ = (
         "_ai",
+        "_ascii",
         "_at",
         "_bi",
         "_data",
@@ -130,6 +131,7 @@ class TokenTable:
         # when lowercasing kept every length.
         found = _words(lowered) if len(lowered) == len(text) else None
         self._lowered = lowered if found is not None else None
+        self._ascii = text.isascii()
         words, starts = found if found is not None else ([], [])
         known = list(map(_WORDS.get, words))
         per_word = list(map(_word_tokens, words)) if None in known else cast("list[tuple[str, ...]]", known)
@@ -160,7 +162,10 @@ class TokenTable:
         """`text[start:end]` as (tokens of a word cut at `start`, token range of the whole words,
         tokens of a word cut at `end`); None when the span lowercases differently on its own."""
         low = self._lowered
-        if low is None or self.text[start:end].lower() != low[start:end]:
+        if low is None:
+            return None
+        # ASCII lowercases character by character; anything else is compared (final sigma).
+        if not self._ascii and self.text[start:end].lower() != low[start:end]:
             return None
         starts, ends = self._starts, self._ends
         a = bisect.bisect_left(starts, start)  # words a..b-1 start inside the span
