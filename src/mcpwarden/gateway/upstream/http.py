@@ -28,6 +28,7 @@ from mcpwarden.auth.upstream import UpstreamAuthError
 from mcpwarden.config import HttpUpstream
 from mcpwarden.egress import EgressDenied
 from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.upstream import http_wire
 from mcpwarden.gateway.upstream.base import (
     JSON,
     ClosedHandler,
@@ -52,10 +53,6 @@ CredentialHook = Callable[[], Awaitable[dict[str, str]]]
 
 ACCEPT = "application/json, text/event-stream"
 MAX_RESUME_ATTEMPTS = 5
-# After a POST's response arrived, how long and how much of the rest of its stream is read so
-# that the connection can go back to the pool (see `_drain`).
-DRAIN_TAIL_S = 1.0
-DRAIN_TAIL_BYTES = 64 * 1024
 MAX_GET_FAILURES = 5
 
 
@@ -245,7 +242,7 @@ class HttpConnection(UpstreamConnection):
             if ctype.startswith("text/event-stream"):
                 answered, last_id = await self._relay_sse(resp, rid, cap)
                 if answered:
-                    await _drain(resp)
+                    await http_wire.drain_tail(resp)
                 elif last_id is not None:
                     answered = await self._resume(rid, last_id, cap)
                 if not answered:
@@ -447,16 +444,3 @@ class HttpConnection(UpstreamConnection):
                 ):
                     await read_body(resp.content.iter_chunked(CHUNK), 64 * 1024)
         await self._closed("closed by gateway")
-
-
-async def _drain(resp: aiohttp.ClientResponse) -> None:
-    """Read the end of an answered POST's event stream (servers close it right after the
-    response) so aiohttp keeps the connection for the next call: released unread, it is closed,
-    and a new TCP connection per call cost the gateway about a sixth of its CPU. The response
-    is already on its way to the client; a server that keeps the stream open loses the
-    connection after DRAIN_TAIL_S, as before (the pool slot is held that long)."""
-    left = DRAIN_TAIL_BYTES
-    with contextlib.suppress(TimeoutError, aiohttp.ClientError):
-        async with asyncio.timeout(DRAIN_TAIL_S):
-            while left > 0 and (chunk := await resp.content.readany()):
-                left -= len(chunk)
