@@ -12,16 +12,25 @@ the gateway with its guards off (content, pinning and poisoning off; audit on) a
 gateway with the default guards (content scan without spotlighting, pinning `tofu`,
 poisoning), both gateway targets served by one gateway process. `--payload N` makes the
 echoed text N bytes long (default: "ping").
+
+Besides latency and throughput it reports, per target, the CPU time the gateway process
+(and the upstream) spent per call, read from /proc before and after each round (rounds
+run one target at a time, so a round's CPU belongs to its target), and the gateway's
+resident memory at the end, when the detection models have been loaded and used.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -67,6 +76,44 @@ async def round_(url: str, calls: int, concurrency: int, text: str = "ping") -> 
     return latencies, len(latencies) / elapsed
 
 
+@contextlib.contextmanager
+def _python_path(src: str, start: Any) -> Iterator[Any]:
+    """Enter `start()` (a process launcher) with PYTHONPATH=`src`, so the child imports that code."""
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(Path(src).resolve())
+    try:
+        with start() as started:
+            if saved is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = saved
+            yield started
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc; 0 elsewhere)."""
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return 0.0
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return 0.0
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _load() -> str:
     path = Path("/proc/loadavg")
     return " ".join(path.read_text().split()[:3]) if path.exists() else "?"
@@ -91,11 +138,17 @@ def main() -> None:
         "compare: direct, guards off and default guards without spotlighting, in one run",
     )
     ap.add_argument("--payload", type=int, default=0, help="bytes of echoed text (0: 'ping')")
+    ap.add_argument(
+        "--before-src",
+        metavar="DIR",
+        help="with --guards compare: also run a second gateway from this `src` folder (an older "
+        "checkout) with the same config, as targets 'off, before' and 'default, before'",
+    )
     args = ap.parse_args()
 
     prose = "The quarterly report lists revenue by region and the notes explain each change. "
     text = (prose * (args.payload // len(prose) + 1))[: args.payload] if args.payload else "ping"
-    with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, _):
+    with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, upstream_proc):
         # Audit on (fsync interval), pinning and poisoning on (defaults); content per --guards.
         upstream = http_upstream(upstream_url)
         upstreams = {"bench": upstream}
@@ -105,9 +158,15 @@ def main() -> None:
             upstream["content"] = {"spotlight": "never"}
             upstreams["bare"] = http_upstream(upstream_url, pinning="off", on_poisoning="off")
         config = {"upstreams": upstreams, "audit": {"path": "audit.jsonl", "fsync": "interval"}}
-        with gateway(config) as gw:
+        with contextlib.ExitStack() as stack:
+            gw = stack.enter_context(gateway(config))
+            gateways = {"direct": gw, "guards off": gw, "default": gw, "gateway": gw}
             if args.guards == "compare":
                 targets = {"direct": upstream_url, "guards off": gw.url("bare"), "default": gw.url("bench")}
+                if args.before_src:
+                    old = stack.enter_context(_python_path(args.before_src, lambda: gateway(config)))
+                    targets |= {"off, before": old.url("bare"), "default, before": old.url("bench")}
+                    gateways |= {"off, before": old, "default, before": old}
             else:
                 targets = {"direct": upstream_url, "gateway": gw.url("bench")}
             for url in targets.values():
@@ -115,14 +174,23 @@ def main() -> None:
             phases = {"latency": 1, "throughput": args.concurrency}
             lat = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
             rps = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
+            # CPU seconds and calls per (phase, target): gateway process, upstream process.
+            cpu = {(p, k): [0.0, 0.0, 0] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
             names = list(targets)
             for r in range(args.rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
                 for phase, conc in phases.items():
                     for name in order:
+                        pid = gateways[name].proc.pid
+                        g0, u0 = cpu_s(pid), cpu_s(upstream_proc.pid)
                         values, throughput = asyncio.run(round_(targets[name], args.calls, conc, text))
+                        used = cpu[(phase, name)]
+                        used[0] += cpu_s(pid) - g0
+                        used[1] += cpu_s(upstream_proc.pid) - u0
+                        used[2] += len(values)
                         lat[(phase, name)].extend(values)
                         rps[(phase, name)].append(throughput)
+            memory = {id(g): (name, rss_mb(g.proc.pid)) for name, g in gateways.items() if name in targets}
 
     print(
         f"tools/call (echo, {len(text)}-byte text), guards={args.guards}, "
@@ -133,14 +201,26 @@ def main() -> None:
         drps = statistics.median(rps[(phase, "direct")])
         print(f"\n{phase} phase, {conc} concurrent client(s)")
         heads = "".join(f"{h:>10}" for h in ("p50 ms", "p99 ms", "req/s"))
-        print(f"{'':12}{heads}{'added p50':>11}{'added p99':>11}{'vs direct':>11}")
+        print(
+            f"{'':12}{heads}{'added p50':>11}{'added p99':>11}{'vs direct':>11}"
+            f"{'gw CPU/call':>13}{'up CPU/call':>13}"
+        )
         for name in names:
             g = lat[(phase, name)]
             grps = statistics.median(rps[(phase, name)])
             print(
                 f"{name:12}{pct(g, 0.5):10.2f}{pct(g, 0.99):10.2f}{grps:10.0f}"
                 f"{pct(g, 0.5) - pct(d, 0.5):+11.2f}{pct(g, 0.99) - pct(d, 0.99):+11.2f}{grps / drps:11.1%}"
+                f"{_per_call(cpu[(phase, name)], 0) if name != 'direct' else '-':>13}"
+                f"{_per_call(cpu[(phase, name)], 1):>13}"
             )
+    print()
+    for name, mb in memory.values():
+        print(f"gateway process serving {name!r}: {mb:.0f} MB resident at the end (models loaded)")
+
+
+def _per_call(used: list[float], which: int) -> str:
+    return f"{used[which] / max(1, used[2]) * 1000:.2f} ms"
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mcpwarden.store.wal_watch import WalWatch
+
 Kind = Literal["server", "tool", "principal", "session"]
 KINDS: tuple[Kind, ...] = ("server", "tool", "principal", "session")
 MIN_SESSION_PREFIX = 8
@@ -177,10 +179,13 @@ class KillSwitch(KillSwitchStore):
         self._conn.execute(SCHEMA)
         self._entries: dict[tuple[str, str], Disabled] = {}
         self._seen_version = -1
+        self._wal = WalWatch(self.path)
+        self._wal_head: bytes | None = None
         self.refresh()
 
     def close(self) -> None:
         with self._lock:
+            self._wal.close()
             self._conn.close()
 
     # -- reading (the gateway, per message) -----------------------------------------------
@@ -188,7 +193,11 @@ class KillSwitch(KillSwitchStore):
     def refresh(self) -> tuple[list[Disabled], list[Disabled]]:
         """Re-read the table if another connection changed it; returns (added, removed)."""
         with self._lock:
+            head = self._wal.header()  # nothing committed anywhere: no pragma either (see wal_watch)
+            if head is not None and head == self._wal_head:
+                return [], []
             version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+            self._wal_head = head
             if version == self._seen_version:
                 return [], []
             self._seen_version = version

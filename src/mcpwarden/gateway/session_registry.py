@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mcpwarden.store.wal_watch import WalWatch
 from mcpwarden.types import Principal
 
 SCHEMA = """
@@ -129,9 +130,12 @@ class SessionRegistry:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(SCHEMA)
         self._seen_version = self._data_version()
+        self._wal = WalWatch(self.path)
+        self._wal_head: bytes | None = None
 
     def close(self) -> None:
         with self._lock:
+            self._wal.close()
             self._conn.close()
 
     # -- what replicas add (see gateway.replica_registry); one process has nothing to share --
@@ -198,7 +202,11 @@ class SessionRegistry:
         Costs one pragma when nothing changed, which is what makes it cheap per request.
         """
         with self._lock:
+            head = self._wal.header()  # nothing committed anywhere: no pragma either (see wal_watch)
+            if head is not None and head == self._wal_head:
+                return []
             version = self._data_version()
+            self._wal_head = head
             if version == self._seen_version:
                 return []
             self._seen_version = version

@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from mcpwarden.store.base import Pin, PinStatus, Store, StoreError
 from mcpwarden.store.integrity import META_SCHEMA, StoreState, bump, check_before_write, read_state, set_meta
+from mcpwarden.store.wal_watch import WalWatch
 
 # Each entry migrates from version i to i+1. Other features append their own steps.
 MIGRATIONS: list[str] = [
@@ -66,6 +67,8 @@ class SQLiteStore(Store):
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+        self._wal = WalWatch(self.path)
+        self._wal_seen: tuple[bytes | None, tuple[int, int]] = (None, (-1, -1))
         self._alarm_cache: tuple[tuple[int, ...], str | None] | None = None
 
     # -- plumbing -------------------------------------------------------------------------
@@ -107,11 +110,19 @@ class SQLiteStore(Store):
 
     def revision(self) -> tuple[int, ...]:
         with self._lock:
+            # No commit anywhere since the last look (the WAL-index header is the same) and none
+            # of ours: the last answer stands, without asking SQLite (see `wal_watch`).
+            head = self._wal.header()
+            if head is not None and head == self._wal_seen[0] and self._writes == self._wal_seen[1][1]:
+                return self._wal_seen[1]
             data_version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-            return (data_version, self._writes)
+            revision = (data_version, self._writes)
+            self._wal_seen = (head, revision)
+            return revision
 
     def close(self) -> None:
         with self._lock:
+            self._wal.close()
             self._conn.close()
 
     # -- integrity (see store/integrity.py) -------------------------------------------------

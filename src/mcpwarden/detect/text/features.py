@@ -12,11 +12,11 @@ else. Three groups, chosen to generalize beyond the phrasings of the training se
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
 
-from mcpwarden.detect.text._re import compile_re
 from mcpwarden.detect.text.rules import RULES, RuleHit
 
 HASH_BITS = 18
@@ -31,7 +31,11 @@ RULE_INDEX = {rid: HASH_SIZE + i for i, rid in enumerate(RULE_IDS)}
 _FAMILY_INDEX = {fam: HASH_SIZE + len(RULE_IDS) + i for i, fam in enumerate(FAMILIES)}
 _CUE_INDEX = {cue: HASH_SIZE + len(RULE_IDS) + len(FAMILIES) + i for i, cue in enumerate(CUES)}
 
-_SEGMENT = compile_re(r"[^\n.!?|\x{3002}\x{ff01}\x{ff1f}\x{0964}]+[.!?\x{3002}\x{ff01}\x{ff1f}\x{0964}]*")
+# The package compiles attacker-facing patterns with RE2 (see `_re`); this one is the exception
+# on purpose: two disjoint character classes, each repeated once, cannot backtrack, so the
+# standard `re` runs it in linear time too, and its `finditer` costs a fraction of the RE2
+# binding's, which converts byte offsets to character offsets per match on non-ASCII text.
+_SEGMENT = re.compile(r"[^\n.!?|\u3002\uff01\uff1f\u0964]+[.!?\u3002\uff01\uff1f\u0964]*")
 SEGMENT_MIN, SEGMENT_MAX = 12, 400
 # Tokenizing with str.translate + split keeps this linear and fast without a regex:
 # ASCII punctuation and common Unicode punctuation become spaces (the apostrophe stays).
@@ -179,23 +183,29 @@ def tokens(text: str) -> list[str]:
     """
     out: list[str] = []
     for raw in text.lower().split():
-        if "@" in raw and "." in raw:
-            out.append("_email_")
+        out.extend(raw_tokens(raw))
+    return out
+
+
+def raw_tokens(raw: str) -> list[str]:
+    """The tokens of one lowercased whitespace-delimited word (`tokens` is their concatenation,
+    so a caller may remember them per word: see `token_table`)."""
+    if "@" in raw and "." in raw:
+        return ["_email_"]
+    if raw.startswith(("http://", "https://", "www.")):
+        return ["_url_"]
+    out: list[str] = []
+    parts = raw.translate(_TOKEN_TABLE).split()
+    if not raw.isascii() and any(_cjk(c) for c in raw):
+        parts = [piece for part in parts for piece in _split_cjk(part)]
+    for word in parts:
+        word = word.strip("'")
+        if not word:
             continue
-        if raw.startswith(("http://", "https://", "www.")):
-            out.append("_url_")
-            continue
-        parts = raw.translate(_TOKEN_TABLE).split()
-        if not raw.isascii() and any(_cjk(c) for c in raw):
-            parts = [piece for part in parts for piece in _split_cjk(part)]
-        for word in parts:
-            word = word.strip("'")
-            if not word:
-                continue
-            # A letters-only word holds no digit; only the rest need the per-character look.
-            if not word.isalpha() and any(c.isdigit() for c in word):
-                word = "_num_" if word.isdigit() else "_code_"
-            out.append(word)
+        # A letters-only word holds no digit; only the rest need the per-character look.
+        if not word.isalpha() and any(c.isdigit() for c in word):
+            word = "_num_" if word.isdigit() else "_code_"
+        out.append(word)
     return out
 
 
@@ -224,10 +234,11 @@ def segments(text: str) -> list[tuple[int, int]]:
     out: list[tuple[int, int]] = []
     for m in _SEGMENT.finditer(text):
         start, end = m.span()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
+        piece = m.group()
+        # str.strip's whitespace is str.isspace's: the span without its blank edges
+        start += len(piece) - len(piece.lstrip())
+        end -= len(piece) - len(piece.rstrip())
+        end = max(end, start)
         for s in range(start, end, SEGMENT_MAX):
             e = min(s + SEGMENT_MAX, end)
             if e - s >= SEGMENT_MIN:

@@ -30,6 +30,7 @@ from mcpwarden.detect.text import features
 from mcpwarden.detect.text.model import Channel, InjectionModel, check_channel, default_model
 from mcpwarden.detect.text.normalize import Normalized, normalize
 from mcpwarden.detect.text.rules import RuleHit, hit_to_finding, match_rules, rule_score
+from mcpwarden.detect.text.token_table import TokenTable
 
 WINDOW = 2000
 STRIDE = 1500
@@ -114,15 +115,18 @@ class _HitIndex:
         return [h for h in self.hits[lo:hi] if h.span[0] < end and start < h.span[1]]
 
 
-def _seg_margin(text: str, start: int, end: int, hits: _HitIndex, model: InjectionModel, m: Margins) -> float:
+def _seg_margin(
+    table: TokenTable, start: int, end: int, hits: _HitIndex, model: InjectionModel, m: Margins
+) -> float:
+    text = table.text
     embedded = len(text) >= 2 * (end - start)
     seg_hits = hits.overlapping(start, end)
     if seg_hits:
-        return model.seg_margin(features.extract(text[start:end], seg_hits, embedded=embedded))
+        return model.seg_margin(table.extract(start, end, seg_hits, embedded=embedded))
     key = (text[start:end], embedded)
     cached = m.memo.get(key)
     if cached is None:
-        cached = model.seg_margin(features.extract(key[0], (), embedded=embedded))
+        cached = model.seg_margin(table.extract(start, end, (), embedded=embedded))
         if len(m.memo) < _MEMO_LIMIT:
             m.memo[key] = cached
     return cached
@@ -136,19 +140,20 @@ def _score_text(
     to_original: Callable[[int, int], tuple[int, int]],
     origin: str,
 ) -> None:
-    """Score every window and segment of `text` into `m`."""
+    """Score every window and segment of `text` into `m` (tokenized once: see `token_table`)."""
     index = _HitIndex(hits)
+    table = TokenTable(text)
     spans = features.segments(text)
     starts = [s for s, _ in spans]
     seg_margins: list[float] = []
     for start, end in spans:
-        margin = _seg_margin(text, start, end, index, model, m)
+        margin = _seg_margin(table, start, end, index, model, m)
         seg_margins.append(margin)
         m.offer_seg(margin, to_original(start, end), origin)
     m.n_segments += len(spans)
     for start, end in windows(len(text)):
         inside = index.overlapping(start, end)
-        margin = model.doc_margin(features.extract(text[start:end], inside))
+        margin = model.doc_margin(table.extract(start, end, inside))
         m.offer_doc(margin, to_original(start, end), origin)
         m.n_windows += 1
         local_rules = rule_score(inside)

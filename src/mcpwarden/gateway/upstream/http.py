@@ -28,6 +28,7 @@ from mcpwarden.auth.upstream import UpstreamAuthError
 from mcpwarden.config import HttpUpstream
 from mcpwarden.egress import EgressDenied
 from mcpwarden.gateway import jsonrpc
+from mcpwarden.gateway.upstream import http_wire
 from mcpwarden.gateway.upstream.base import (
     JSON,
     ClosedHandler,
@@ -241,7 +242,9 @@ class HttpConnection(UpstreamConnection):
             ctype = resp.headers.get("content-type", "")
             if ctype.startswith("text/event-stream"):
                 answered, last_id = await self._relay_sse(resp, rid, cap)
-                if not answered and last_id is not None:
+                if answered:
+                    await http_wire.drain_tail(resp)
+                elif last_id is not None:
                     answered = await self._resume(rid, last_id, cap)
                 if not answered:
                     await self._fail(
