@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ async def test_example_sinks_deliver_a_call_to_syslog_webhook_and_otlp_receivers
         else:
             sink["endpoint"] = otlp.url("/v1/logs")
     try:
-        with _serve(config, tmp_path) as (url, _, _):
+        with _serve(config, tmp_path) as (url, metrics_port, _):
             async with sdk_session(url) as (s, _):
                 await s.call_tool("search_notes", {"query": "a"})
             is_call = lambda items: any(  # noqa: E731
@@ -117,6 +118,17 @@ async def test_example_sinks_deliver_a_call_to_syslog_webhook_and_otlp_receivers
                 ),
                 timeout=30,
             )
+            # The sinks run in the sink process; its counters reach /metrics.
+            sent = 'mcpwarden_audit_sink_sent_total{sink="webhook"}'
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+                counted = [line for line in metrics.splitlines() if line.startswith(sent)]
+                if counted and float(counted[0].rsplit(" ", 1)[1]) >= 1:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"{sent} never counted a record")
             spans = traces.wait_for(
                 lambda items: any(
                     span["attributes"].get("gen_ai.tool.name") == "search_notes" for b in items for span in b

@@ -312,3 +312,18 @@ def test_audit_search_and_export_read_the_segments_too(log_path: Path, tmp_path:
     )
     rows = out.read_text().splitlines()
     assert len(rows) == 1 + 40 + len(list_segments(log_path))  # header, requests, rotated records
+
+
+def test_the_gateway_config_turns_rotation_on(tmp_path: Path) -> None:
+    from mcpwarden.config import parse_config
+    from mcpwarden.gateway.core import GatewayCore
+
+    audit = {"path": str(tmp_path / "audit.jsonl"), "rotate": {"max_bytes": 65536, "max_age_s": 3600}}
+    config = parse_config({"upstreams": {"files": {"transport": "stdio", "command": "true"}}, "audit": audit})
+    core = GatewayCore.from_config(config, guards=[])
+    assert isinstance(core.audit, AuditFanout) and core.audit.file is not None
+    file = core.audit.file
+    try:
+        assert file.rotation == RotationPolicy(max_bytes=65536, max_age_s=3600)
+    finally:
+        file.close()
