@@ -15,7 +15,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from mcpwarden.admin.admission import retry_after_header
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.channel import Channel
@@ -24,7 +23,7 @@ from mcpwarden.gateway.era import era_of
 from mcpwarden.gateway.era_stateless import StatelessFront
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.quotas import QuotaExceeded
-from mcpwarden.gateway.request_body import invalid_reason, read_body
+from mcpwarden.gateway.request_body import check_rate, invalid_reason, read_body
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.sse import (
     SessionStream,
@@ -189,14 +188,7 @@ class McpEndpoint:
         if kind == "invalid":
             raise HttpRejection(400, "jsonrpc.invalid", invalid_reason(payload), id_=request_id)
         if kind == "request":
-            wait = self.core.admission.http_retry_after(principal)
-            if wait > 0:
-                raise HttpRejection(
-                    429,
-                    "rate.principal",
-                    f"rate limit exceeded for this principal; retry after {wait:.2f}s",
-                    headers={"retry-after": retry_after_header(wait)},
-                )
+            check_rate(self.core.admission, principal)
         if kind == "request" and payload["method"] == "initialize":
             if sid:
                 raise HttpRejection(
