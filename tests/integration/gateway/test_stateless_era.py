@@ -171,6 +171,11 @@ def test_session_era_request_without_a_session_echoes_its_id(gw: Gateway, client
     assert r.status_code == 400 and body_of(r)["id"] == 42
 
 
+def test_refused_initialize_is_answered_under_its_id(gw: Gateway, client: httpx.Client) -> None:
+    r = post(client, gw.url("feat"), init_body(id_=77), **{"mcp-session-id": "made-up"})
+    assert r.status_code == 400 and body_of(r)["id"] == 77
+
+
 def test_session_era_still_works_on_the_same_endpoint(gw: Gateway, client: httpx.Client) -> None:
     sid = open_session(client, gw.url("feat"))
     r = post(
