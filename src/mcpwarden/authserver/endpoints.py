@@ -30,7 +30,9 @@ def oauth_error(status: int, error: str, description: str) -> JSONResponse:
 
 
 def reply_response(reply: Reply) -> Response:
-    headers = {k: v for k, v in reply.headers}
+    # authlib spells its headers `Cache-Control`, `Pragma`: keyed case-sensitively they would go
+    # out twice next to ours (`no-store, no-store`), which strict clients reject.
+    headers = {k.lower(): v for k, v in reply.headers}
     headers.update(NO_STORE)
     if reply.status in (301, 302, 303):
         return Response(status_code=302, headers=headers)

@@ -48,6 +48,23 @@ def test_code_flow_returns_state_and_iss_and_an_audience_bound_token(as_stack: S
     assert elsewhere.status_code == 401 and elsewhere.json()["error"]["data"]["reason"] == "token.audience"
 
 
+def test_a_token_response_says_no_store_exactly_once(as_stack: Stack) -> None:
+    """authlib's `Cache-Control` and the gateway's own once went out side by side, which the
+    conformance suite's client reads as `no-store,no-store` and refuses."""
+    client = register_client(as_stack.base, [REDIRECT])
+    pkce = Pkce()
+    params = authorize_params(client, REDIRECT, pkce, resource=as_stack.resource("rec"))
+    browser = Browser()
+    try:
+        query, _ = run_authorization(browser, as_stack.base, params)
+    finally:
+        browser.close()
+    token = redeem(as_stack.base, client, query["code"][0], REDIRECT, pkce, as_stack.resource("rec"))
+    assert token.status_code == 200, token.text
+    assert token.headers.get_list("cache-control") == ["no-store"]
+    assert token.headers.get_list("pragma") == ["no-cache"]
+
+
 def test_the_users_third_party_token_reaches_the_upstream_and_never_the_client(as_stack: Stack) -> None:
     forget_third_party_tokens(as_stack, "alice")
     _, token = authorized(as_stack, "alice")
