@@ -25,7 +25,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from mcpwarden.admin.admission import retry_after_header
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.channel import Channel
 from mcpwarden.gateway.core import GatewayCore
@@ -48,6 +47,7 @@ from mcpwarden.gateway.meta_validation import (
     upstream_params,
     validate_meta,
 )
+from mcpwarden.gateway.request_body import check_rate
 from mcpwarden.gateway.request_state import RequestStateCodec, StateRefused
 from mcpwarden.gateway.stateless_pool import Pooled, StatelessPool
 from mcpwarden.types import Principal
@@ -150,15 +150,7 @@ class StatelessFront:
         method: str = payload["method"]
         rid = payload["id"]
         # Only now, with headers and body in agreement, may anything act on them.
-        wait = self.core.admission.http_retry_after(principal)
-        if wait > 0:
-            raise HttpRejection(
-                429,
-                "rate.principal",
-                f"rate limit exceeded for this principal; retry after {wait:.2f}s",
-                headers={"retry-after": retry_after_header(wait)},
-                id_=rid,
-            )
+        check_rate(self.core.admission, principal, rid)
         if method not in KNOWN_METHODS:
             raise HttpRejection(
                 404,

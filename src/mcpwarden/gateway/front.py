@@ -15,7 +15,6 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from mcpwarden.admin.admission import retry_after_header
 from mcpwarden.config import SUPPORTED_PROTOCOL_VERSIONS
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.channel import Channel
@@ -24,7 +23,7 @@ from mcpwarden.gateway.era import era_of
 from mcpwarden.gateway.era_stateless import StatelessFront
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.quotas import QuotaExceeded
-from mcpwarden.gateway.request_body import invalid_reason, read_body
+from mcpwarden.gateway.request_body import check_rate, invalid_reason, read_body
 from mcpwarden.gateway.session import Session
 from mcpwarden.gateway.sse import (
     SessionStream,
@@ -178,25 +177,32 @@ class McpEndpoint:
         if problem is not None:
             raise HttpRejection(400, problem[0], problem[1], id_=jsonrpc.request_id_of(payload))
         request_id = jsonrpc.request_id_of(payload)
-        version = request.headers.get(VERSION_HEADER)
-        if era_of(version, request_id=request_id) == "stateless":
-            assert version is not None
-            return await self.stateless.post(request, principal, name, endpoint, payload, len(body), version)
+        try:
+            version = request.headers.get(VERSION_HEADER)
+            if era_of(version, request_id=request_id) == "stateless":
+                assert version is not None
+                return await self.stateless.post(
+                    request, principal, name, endpoint, payload, len(body), version
+                )
+            return await self._post_handshake(request, principal, name, endpoint, payload, len(body))
+        except HttpRejection as exc:
+            # Whatever refused it, a request that had an id gets its answer under that id.
+            if exc.id_ is None:
+                exc.id_ = request_id
+            raise
+
+    async def _post_handshake(
+        self, request: Request, principal: Principal, name: str | None, endpoint: str, payload: Any, size: int
+    ) -> Response:
+        request_id = jsonrpc.request_id_of(payload)
         sid = request.headers.get(SESSION_HEADER)
         if isinstance(payload, list):
-            return await self._post_batch(request, principal, endpoint, payload, len(body))
+            return await self._post_batch(request, principal, endpoint, payload, size)
         kind = jsonrpc.classify(payload)
         if kind == "invalid":
             raise HttpRejection(400, "jsonrpc.invalid", invalid_reason(payload), id_=request_id)
         if kind == "request":
-            wait = self.core.admission.http_retry_after(principal)
-            if wait > 0:
-                raise HttpRejection(
-                    429,
-                    "rate.principal",
-                    f"rate limit exceeded for this principal; retry after {wait:.2f}s",
-                    headers={"retry-after": retry_after_header(wait)},
-                )
+            check_rate(self.core.admission, principal)
         if kind == "request" and payload["method"] == "initialize":
             if sid:
                 raise HttpRejection(
@@ -206,7 +212,7 @@ class McpEndpoint:
                 )
             self._check_version(request, None)
             return await self._initialize(
-                principal, name, endpoint, payload, len(body), getattr(request.state, "bearer", None)
+                principal, name, endpoint, payload, size, getattr(request.state, "bearer", None)
             )
         session = self._session(request, principal, endpoint, request_id)
         self._check_version(request, session)
@@ -216,7 +222,7 @@ class McpEndpoint:
         if kind == "response":
             await session.handle_response(payload)
             return Response(status_code=202)
-        channel = session.handle_request(payload, len(body))
+        channel = session.handle_request(payload, size)
         return await self._reply(session, channel)
 
     async def _initialize(

@@ -1,19 +1,25 @@
-"""Reading a POST body within its limits, and naming why a message is not JSON-RPC.
+"""What both eras' POST handling shares: reading a body within its limits, the principal's
+HTTP rate check, and naming why a message is not JSON-RPC.
 
-Shared by both eras' POST handling: a body is bounded in size and in the time a client
-may take to send it before any parsing, so a slow or huge body costs almost nothing.
+A body is bounded in size and in the time a client may take to send it before any parsing,
+so a slow or huge body costs almost nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from mcpwarden.admin.admission import retry_after_header
 from mcpwarden.config import GatewayConfig
 from mcpwarden.gateway import jsonrpc
 from mcpwarden.gateway.http_errors import HttpRejection
+
+if TYPE_CHECKING:
+    from mcpwarden.admin.admission import Admission
+    from mcpwarden.types import Principal
 
 
 async def read_body(request: Request, config: GatewayConfig) -> bytes:
@@ -53,3 +59,16 @@ def invalid_reason(payload: Any) -> str:
     if "method" in payload and "id" not in payload:
         return f"request {payload['method']!r} has no id (only notifications/* may omit it)"
     return "not a JSON-RPC request, notification or response"
+
+
+def check_rate(admission: Admission, principal: Principal, request_id: Any = None) -> None:
+    """Refuse (429, with Retry-After) a request over its principal's HTTP rate, either era."""
+    wait = admission.http_retry_after(principal)
+    if wait > 0:
+        raise HttpRejection(
+            429,
+            "rate.principal",
+            f"rate limit exceeded for this principal; retry after {wait:.2f}s",
+            headers={"retry-after": retry_after_header(wait)},
+            id_=request_id,
+        )

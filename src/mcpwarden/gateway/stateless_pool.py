@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ from mcpwarden.types import Principal
 
 if TYPE_CHECKING:
     from mcpwarden.gateway.core import GatewayCore
+
+log = logging.getLogger("mcpwarden.session")
 
 JSON = dict[str, Any]
 STATELESS_MARK = "_stateless"
@@ -177,6 +180,7 @@ class StatelessPool:
                         listener.queue.put_nowait(msg)
                         delivered = True
             if not delivered:
+                log.debug("session %s: %s had no listen stream to go to", session.id, msg.get("method"))
                 self.core.audit_event(
                     "notification.undelivered",
                     session=session.id,
@@ -213,6 +217,7 @@ class StatelessPool:
     async def _refuse_server_request(self, session: Session, msg: JSON) -> None:
         """A server request on the upstream's own stream: a stateless client cannot take it."""
         message = "the client speaks 2026-07-28 and takes no server-initiated requests outside a call"
+        log.debug("session %s: refused %s from its upstream: %s", session.id, msg.get("method"), message)
         self.core.audit_event(
             "alert",
             session=session.id,

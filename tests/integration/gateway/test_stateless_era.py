@@ -5,6 +5,7 @@ revision's error codes and HTTP statuses, the client's request id always echoed.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 from collections.abc import Iterator
 from typing import Any
 
@@ -171,6 +172,11 @@ def test_session_era_request_without_a_session_echoes_its_id(gw: Gateway, client
     assert r.status_code == 400 and body_of(r)["id"] == 42
 
 
+def test_refused_initialize_is_answered_under_its_id(gw: Gateway, client: httpx.Client) -> None:
+    r = post(client, gw.url("feat"), init_body(id_=77), **{"mcp-session-id": "made-up"})
+    assert r.status_code == 400 and body_of(r)["id"] == 77
+
+
 def test_session_era_still_works_on_the_same_endpoint(gw: Gateway, client: httpx.Client) -> None:
     sid = open_session(client, gw.url("feat"))
     r = post(
@@ -254,3 +260,16 @@ def test_listen_stream_is_acknowledged_then_carries_the_subscribed_update(
         update["method"] == "notifications/resources/updated" and update["params"]["uri"] == "note://static"
     )
     assert update["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"] == "L1"
+
+
+def test_concurrent_first_requests_of_a_principal_share_one_gateway_side_session() -> None:
+    with gateway({"upstreams": {"feat": stdio_upstream("feat")}}) as fresh, httpx.Client(timeout=60) as c:
+
+        def call(i: int) -> int:
+            params = {"name": "echo", "arguments": {"text": str(i)}}
+            return stateless_post(c, fresh.url("feat"), "tools/call", params, id_=i).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            assert list(pool.map(call, range(6))) == [200] * 6
+        starts = [r for r in fresh.audit() if r.get("event") == "session.start"]
+    assert len(starts) == 1, starts
