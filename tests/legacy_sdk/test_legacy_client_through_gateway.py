@@ -13,16 +13,11 @@ from typing import Any
 import pytest
 
 from gwtest.procs import FEATURES_SERVER, Gateway, gateway, http_server, http_upstream, stdio_upstream
-from legacy_sdk.venv import CLIENT_SCRIPT, create_legacy_venv
+from legacy_sdk.venv import CLIENT_SCRIPT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 UPSTREAMS = ["web", "local"]
-
-
-@pytest.fixture(scope="module")
-def legacy_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return create_legacy_venv(tmp_path_factory.mktemp("mcp-v1") / "venv")
 
 
 @pytest.fixture(scope="module")

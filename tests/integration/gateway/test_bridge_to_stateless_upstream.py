@@ -2,7 +2,8 @@
 speak only 2026-07-28 (`era: stateless`), over HTTP and stdio: the gateway opens no upstream
 session, stamps each request's `_meta`, turns the upstream's input-required results into
 server requests on the call's stream and retries with the answers; what the revision cannot
-express (resource subscriptions) is refused with a reason."""
+express (resource subscriptions) is refused with a reason. A 2026-07-28 client reaches the same
+upstreams with its input rounds intact."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.shared.exceptions import MCPError
-from mcp.types import PromptReference, TextContent
+from mcp.types import ElicitResult, PromptReference, TextContent
 
 from gwtest.client import sdk_session
 from gwtest.procs import FIXTURES, PYTHON, Gateway, gateway, http_server, http_upstream
@@ -89,3 +91,23 @@ async def test_subscriptions_cannot_be_translated_and_say_so(gw: Gateway) -> Non
             await s.subscribe_resource("note://static")
     assert info.value.error.code == -32601
     assert info.value.error.data == {"reason": "bridge.untranslatable"}
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS)
+async def test_stateless_client_to_stateless_upstream_completes_an_input_round(
+    gw: Gateway, upstream: str
+) -> None:
+    """Both ends on 2026-07-28: the upstream's input request reaches the client as an
+    input-required result under the gateway's own state, and the retry completes the call."""
+    asked: list[str] = []
+
+    async def on_elicit(_ctx: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(action="accept", content={"confirm": True})
+
+    async with Client(gw.url(upstream), mode="2026-07-28", elicitation_callback=on_elicit) as sdk:
+        result = await sdk.call_tool("confirm", {"action": "merge"})
+        echoed = await sdk.call_tool("echo", {"text": "both modern"})
+    assert asked == ["Really merge?"]
+    assert _text(result) == "accept: confirm=True state=asked:merge"
+    assert _text(echoed) == f"{upstream}: both modern"

@@ -25,10 +25,11 @@ def node_server(package: str, *args: str) -> dict[str, Any]:
     return {"command": str(NODE), "args": [str(script), *args]}
 
 
-def time_server() -> dict[str, Any]:
-    exe = Path(sys.executable).with_name("mcp-server-time")
+def time_server(legacy_python: Path) -> dict[str, Any]:
+    """The real `mcp-server-time`, from the 1.x venv (its releases import 1.x SDK names)."""
+    exe = legacy_python.with_name("mcp-server-time")
     if not exe.exists():
-        pytest.fail("mcp-server-time is not installed: run `uv sync` first")
+        pytest.fail(f"mcp-server-time is missing from {legacy_python.parent}")
     return {"command": str(exe), "args": ["--local-timezone=UTC"]}
 
 

@@ -27,7 +27,7 @@ def _scan(config: Path, **kwargs: object) -> ScanReport:
 
 
 @pytest.fixture(scope="module")
-def real_report(tmp_path_factory: pytest.TempPathFactory) -> ScanReport:
+def real_report(tmp_path_factory: pytest.TempPathFactory, legacy_python: Path) -> ScanReport:
     tmp = tmp_path_factory.mktemp("live")
     (tmp / "docs").mkdir()
     config = write_config(
@@ -35,7 +35,7 @@ def real_report(tmp_path_factory: pytest.TempPathFactory) -> ScanReport:
         {
             "memory": node_server("server-memory"),
             "filesystem": node_server("server-filesystem", str(tmp / "docs")),
-            "time": time_server(),
+            "time": time_server(legacy_python),
             "notebook": poisoned_server(),
         },
     )
