@@ -46,6 +46,13 @@ class UpstreamConnection(abc.ABC):
         self._on_closed = on_closed
         self.protocol_version: str | None = None
         self.closed = False
+        # Set by a wrapper that knows headers a request must carry beyond its body (the
+        # 2026-07-28 bridge: `Mcp-Param-*` mirrors of annotated tool arguments).
+        self.mirrored_headers: Callable[[JSON], dict[str, str]] | None = None
+
+    def extra_headers(self, msg: JSON) -> dict[str, str]:
+        """Headers an HTTP transport adds for this message (none unless a wrapper says so)."""
+        return self.mirrored_headers(msg) if self.mirrored_headers is not None else {}
 
     @abc.abstractmethod
     async def start(self) -> None:

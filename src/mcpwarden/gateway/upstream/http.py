@@ -42,7 +42,6 @@ from mcpwarden.gateway.upstream.http_wire import HTTP_ERRORS, lines, redirect, s
 from mcpwarden.gateway.upstream.limits import CHUNK, Garbage, TooLarge, read_body, read_cap
 from mcpwarden.gateway.upstream.pools import UpstreamPool
 from mcpwarden.gateway.upstream.sse import iter_sse
-from mcpwarden.gateway.upstream.stateless import method_headers
 
 DELETE_TIMEOUT_S = 5.0
 
@@ -155,7 +154,7 @@ class HttpConnection(UpstreamConnection):
             task.cancel()
 
     async def _post_one_way(self, msg: JSON) -> None:
-        headers = {**await self._headers(), **method_headers(msg, self.protocol_version)}
+        headers = {**await self._headers(), **self.extra_headers(msg)}
         try:
             async with (
                 asyncio.timeout(self.config.timeout_s),
@@ -212,7 +211,7 @@ class HttpConnection(UpstreamConnection):
             await self._fail(rid, str(err), err.reason)
 
     async def _exchange(self, msg: JSON, rid: Any, cap: int) -> None:
-        headers = {**await self._headers(), **method_headers(msg, self.protocol_version)}
+        headers = {**await self._headers(), **self.extra_headers(msg)}
         async with (
             self._pool.calls.slot() as client,
             client.post(

@@ -8,7 +8,9 @@ the transport connection it wraps (HTTP or stdio):
 - `initialize` becomes `server/discover`, whose result is answered as an initialize result;
   `notifications/initialized` goes nowhere (there is no session to open);
 - every request carries the revision's `_meta` (version, the client's capabilities and info);
-  over HTTP the transport adds `Mcp-Method`/`Mcp-Name` (`method_headers`);
+  over HTTP the transport adds `Mcp-Method`/`Mcp-Name` (`method_headers`) and, for a tool
+  whose listing annotated arguments with `x-mcp-header`, their `Mcp-Param-*` mirrors
+  (`mirror_params`: the upstream must refuse a call that lacks them);
 - an `InputRequiredResult` becomes server requests towards the client, on the call's own
   stream; once the client has answered them all, the original request is sent again with
   `inputResponses` and the upstream's `requestState`, under the same id;
@@ -20,10 +22,12 @@ The session above sees an ordinary handshake-era upstream; every guard applies u
 
 from __future__ import annotations
 
+import base64
 import itertools
 from typing import Any
 
 from mcpwarden import __version__
+from mcpwarden.gateway.meta_validation import annotated_params
 from mcpwarden.gateway.upstream.base import ClosedHandler, MessageHandler, UpstreamConnection
 
 JSON = dict[str, Any]
@@ -52,6 +56,31 @@ def method_headers(msg: JSON, version: str | None) -> dict[str, str]:
     if field is not None and isinstance(params, dict) and isinstance(params.get(field), str):
         headers["mcp-name"] = params[field]
     return headers
+
+
+def encode_header(value: Any) -> str:
+    """A mirrored argument as a header value: plain printable ASCII as is, else base64."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable() and text == text.strip(" \t") and not text.startswith("=?"):
+        return text
+    return "=?base64?" + base64.b64encode(text.encode("utf-8")).decode("ascii") + "?="
+
+
+def mirror_params(msg: JSON, annotations: dict[str, dict[str, tuple[str, str]]]) -> dict[str, str]:
+    """`Mcp-Param-*` headers for a `tools/call` of a tool with `x-mcp-header` arguments."""
+    params = msg.get("params")
+    if msg.get("method") != "tools/call" or not isinstance(params, dict):
+        return {}
+    wanted = annotations.get(str(params.get("name")), {})
+    args = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+    assert isinstance(args, dict)
+    return {
+        f"mcp-param-{header}": encode_header(args[arg])
+        for header, (arg, _kind) in wanted.items()
+        if args.get(arg) is not None
+    }
 
 
 def handshake_capabilities(caps: Any) -> JSON:
@@ -94,9 +123,15 @@ class StatelessUpstream(UpstreamConnection):
         self._answers: dict[Any, JSON] = {}  # request id -> {input key: response}
         self._state: dict[Any, Any] = {}  # request id -> the upstream's requestState
         self._ids = itertools.count(1)
+        # tool name -> its x-mcp-header annotations, learnt from the upstream's tools/list
+        self._annotations: dict[str, dict[str, tuple[str, str]]] = {}
 
     def wrap(self, inner: UpstreamConnection) -> None:
         inner.protocol_version = STATELESS_VERSION
+        inner.mirrored_headers = lambda msg: {
+            **method_headers(msg, STATELESS_VERSION),
+            **mirror_params(msg, self._annotations),
+        }
         self.inner = inner
 
     def _conn(self) -> UpstreamConnection:
@@ -205,6 +240,9 @@ class StatelessUpstream(UpstreamConnection):
         if isinstance(result, dict) and result.get("resultType") == "input_required":
             await self._ask_client(rid, result)
             return
+        sent = self._sent.get(rid)
+        if sent is not None and sent.get("method") == "tools/list" and isinstance(result, dict):
+            self._learn_annotations(result)
         self._forget(rid)
         if isinstance(result, dict):
             msg = {**msg, "result": {k: v for k, v in result.items() if k != "resultType"}}
@@ -244,6 +282,12 @@ class StatelessUpstream(UpstreamConnection):
             params = request.get("params") if isinstance(request.get("params"), dict) else {}
             ask = {"jsonrpc": "2.0", "id": bridge_id, "method": request["method"], "params": params}
             await self._on_message(ask, rid)
+
+    def _learn_annotations(self, result: JSON) -> None:
+        tools = result.get("tools")
+        for tool in tools if isinstance(tools, list) else ():
+            if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+                self._annotations[tool["name"]] = annotated_params(tool)
 
     def _forget(self, rid: Any) -> None:
         self._sent.pop(rid, None)
