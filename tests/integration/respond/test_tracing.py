@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 from mcp.types import TextContent
 
 from gwtest.client import sdk_session
@@ -85,7 +85,7 @@ async def test_a_denied_call_is_an_error_span_naming_the_guard(traced: tuple[Gat
     gw, receiver = traced
     trace = "1af7651916cd43dd8448eb211c80319d"
     async with sdk_session(gw.url("meta")) as (client, _):
-        with pytest.raises(McpError, match="not allowed"):
+        with pytest.raises(MCPError, match="not allowed"):
             await client.call_tool("blocked", {}, meta={"traceparent": f"00-{trace}-{CLIENT_SPAN}-01"})
 
     def denied(spans: list[dict[str, Any]]) -> bool:
