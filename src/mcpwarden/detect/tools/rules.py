@@ -71,8 +71,10 @@ _VERB_SEND = (
 # only to look up an input of this one. A precondition sentence that says so, and touches no
 # secret, path or endpoint, is documentation rather than a fake prerequisite.
 LOOKUP_GUIDANCE = _rx(
-    r"\bto (?:get|find|obtain|look up|resolve|retrieve|learn|discover|determine|list|search for|fetch) (?:a |an |the |its |their |valid |correct |matching |exact |available )*(?:[\w-]+ )?(?:ids?|identifiers?|slugs?|names?|keys?|uuids?|paths?|urls?|handles?|numbers?|codes?|tokens? for the (?:page|cursor)|cursor|options|values|list)\b",
-    r"\bif you (?:do not|don't|only|already) (?:know|have)\b|\bunless the user (?:already )?(?:provides?|gave|gives|specifies|supplies)\b|\bwhen the user (?:has not|hasn't) (?:provided|given|specified)\b",
+    r"\bto (?:get|find|obtain|look up|resolve|retrieve|learn|discover|determine|list|search for|fetch) (?:a |an |the |its |their |valid |correct |matching |exact |available )*(?:[\w-]+ ){0,2}(?:ids?|identifiers?|index|indices|slugs?|names?|keys?|uuids?|paths?|urls?|handles?|numbers?|codes?|types?|cursor|options|values|list)\b",
+    r"\bto (?:ensure|check|confirm) (?:a |the )?valid\b",
+    r"\bif you (?:do not|don't|only|already) (?:know|have)\b|\bunless the user (?:already |explicitly )?(?:provides?|gave|gives|specifies|supplies)\b|\bwhen the user (?:has not|hasn't) (?:provided|given|specified)\b",
+    r"\bif (?:the |this |that )?[\w-]+ (?:has not|hasn't|is not|isn't|was not|wasn't) (?:been |yet )?(?:downloaded|created|loaded|fetched|opened|initialized|indexed|uploaded|found)\b",
 )
 PRECONDITION_RULES = frozenset({"precondition-instruction", "soft-precondition"})
 SENSITIVE = re2.compile(_SENSITIVE + r"|https?://|@[\w-]+\.[a-z]{2,}|" + _SECRET_WORDS)

@@ -55,9 +55,11 @@ def _clip(text: str) -> str:
 
 
 def _sentence(norm: str, start: int, end: int) -> str:
-    """The sentence (or line) around [start, end) of `norm`."""
-    lo = max(norm.rfind(c, 0, start) for c in ".!?\n") + 1
-    highs = [i for i in (norm.find(c, end) for c in ".!?\n") if i >= 0]
+    """The sentence (or line) around [start, end) of `norm`: a stop counts only before a space,
+    so a path such as `~/.ssh/id_rsa` stays inside its sentence."""
+    lo = max(norm.rfind(c, 0, start) for c in (". ", "! ", "? ", "\n"))
+    lo = 0 if lo < 0 else lo + 1
+    highs = [i for i in (norm.find(c, end) for c in (". ", "! ", "? ", "\n")) if i >= 0]
     return norm[lo : min(highs) if highs else len(norm)]
 
 
