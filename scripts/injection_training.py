@@ -9,9 +9,10 @@ deterministic for a fixed row order and seed.
 Three stages:
 1. features, computed once per row (document vector, and per-segment vectors with labels);
 2. two logistic models (document windows, segments);
-3. a combiner fitted on runtime margins of calibration rows *and* of benign documents
-   joined 2 to 16 at a time, with attacks padded among them, so the count terms learn how
-   much the best of many windows drifts up on benign text; then per-channel thresholds.
+3. a combiner of one window's margins fitted on calibration rows and on joins with attacks
+   padded among benign documents; a log-length coefficient chosen so that benign
+   calibration documents and joins of passing ones are flagged at the same rate at every
+   length; then per-channel thresholds.
 """
 
 from __future__ import annotations

@@ -5,13 +5,12 @@
 * the segment model scores single lines and sentences: one request slipped into an
   otherwise ordinary e-mail, table or web page, which a document-level view dilutes.
 
-A logistic combiner, fitted on data held out from training, turns the best window
-margin, the best segment margin, the best window's rule score and the number of windows
-and segments scored into one calibrated probability. The counts are there because the
-best of many scores is higher than the best of few even when every part is benign: a
-long text, or many documents joined, is many chances of one high score. The combiner
-learns how much higher (its count coefficients are never positive), which is the same
-as raising the per-window threshold for the document-level false-positive rate.
+A logistic combiner, fitted on data held out from training, turns one window's own
+document margin, best segment margin and rule score into a logit; the best window's logit is
+then lowered by a multiple of log(length / 200 characters), because a long text, or many
+documents joined, is many chances of one high score. The multiple is fitted so that the
+benign false-positive rate is the same at every length (`document_probability`), which is
+the same as raising the per-window threshold for the document-level rate promised.
 
 Operating points are stored per channel (`CHANNELS`): text a tool returns or a resource
 holds should carry no instructions at all, while prompts and sampling messages are

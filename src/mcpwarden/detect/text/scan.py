@@ -7,12 +7,14 @@ linear time), the document model scores every 2 KB window and the segment model 
 sentence, line or table cell. Decoded and smuggled segments are scanned as texts of
 their own. Cost is therefore linear in the length, and memory is bounded by the block.
 
-Aggregation is what keeps long texts honest. The best of many window scores is higher
-than the best of few even when every part is benign, so the combiner sees how many
-windows and segments were scored and was calibrated on benign documents joined 1 to 16
-at a time (see `model.py`). A padded attack is protected differently: a window holding a
-strong rule hit (override, chat-template spoofing, and the like) is also scored as if it
-were the whole text, and that local score is a floor. Text a person cannot see (tag
+Aggregation is what keeps long texts honest. Each window is judged as a text of its own
+(its document margin, its best segment, its rules), so joining documents that each pass
+adds no evidence; and the best of many windows is higher than the best of few even when
+every part is benign, so the best window's logit is discounted by a log-length term
+calibrated for an even false-positive rate across lengths (see `model.py`). A padded
+attack is protected differently: a window holding a strong rule hit (override,
+chat-template spoofing, and the like) is also scored as if it were the whole text,
+without the discount, and that local score is a floor. Text a person cannot see (tag
 characters, variation selectors, hidden HTML) that carries an instruction puts a fixed
 floor under the score, since there is no benign reason to hide instructions from the
 reader.
