@@ -10,7 +10,8 @@ those out-of-family scores:
 * TPR at 1% and 0.1% FPR (pooled; thresholds taken from the pooled out-of-family negatives);
 * TPR and FPR at each fold model's own flag threshold (what a deployment would see);
 * FPR per length bucket (<200, 200-1k, 1k-10k, 10k-100k) and per carrier;
-* FPR when 1, 2, 4, 8 or 16 benign documents of the left-out family are joined;
+* FPR when 1, 2, 4, 8 or 16 benign documents of the left-out family are joined, drawn from
+  all of them and (what the issue measures) from those that each pass on their own;
 * recall of the left-out attacks alone and padded among 16 benign documents (~10-40 KB);
 * the worst attack family (lowest TPR) and the worst benign family (highest FPR).
 
@@ -89,11 +90,15 @@ def evaluate(
     benign_tool = [r["text"] for r in held if not r["label"] and tr.channel_of(r) == "tool_result"]
     flag = model.flag_threshold("tool_result")
     out["joins"] = {}
-    if benign_tool:
+    out["joins_passing"] = {}
+    passing = [t for t in benign_tool if scan_text(t, model=model).score < flag]
+    for key, pool in (("joins", benign_tool), ("joins_passing", passing)):
+        if not pool:
+            continue
         for k in JOIN_SIZES:
-            texts = ["\n\n".join(rng.choices(benign_tool, k=k)) for _ in range(max(4, 64 // k))]
+            texts = ["\n\n".join(rng.choices(pool, k=k)) for _ in range(max(16, 64 // k))]
             scores = [scan_text(t, model=model).score for t in texts]
-            out["joins"][k] = [(len(t), s, flag) for t, s in zip(texts, scores, strict=True)]
+            out[key][k] = [(len(t), s, flag) for t, s in zip(texts, scores, strict=True)]
     attacks = [r["text"] for r in held if r["label"]]
     filler = [r["text"] for r in kept_rows if not r["label"] and tr.channel_of(r) == "tool_result"]
     padded = []
@@ -148,6 +153,13 @@ def report(results: list[dict[str, Any]]) -> dict[str, Any]:
         c: (round(float(np.mean(v)), 4), len(v)) for c, v in sorted(carriers.items())
     }
     summary["fpr_joined"] = {k: (round(float(np.mean(v)), 4), len(v)) for k, v in sorted(joins.items())}
+    passing: dict[int, list[bool]] = defaultdict(list)
+    for res in results:
+        for k, items in res.get("joins_passing", {}).items():
+            passing[int(k)].extend(score >= thr for _, score, thr in items)
+    summary["fpr_joined_passing"] = {
+        k: (round(float(np.mean(v)), 4), len(v)) for k, v in sorted(passing.items())
+    }
     padded = [p for res in results for p in res["padded"]]
     summary["padded_recall"] = {
         "alone": round(float(np.mean([a >= t for a, _, _, t in padded])), 3),

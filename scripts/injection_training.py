@@ -9,9 +9,10 @@ deterministic for a fixed row order and seed.
 Three stages:
 1. features, computed once per row (document vector, and per-segment vectors with labels);
 2. two logistic models (document windows, segments);
-3. a combiner fitted on runtime margins of calibration rows *and* of benign documents
-   joined 2 to 16 at a time, with attacks padded among them, so the count terms learn how
-   much the best of many windows drifts up on benign text; then per-channel thresholds.
+3. a combiner of one window's margins fitted on calibration rows and on joins with attacks
+   padded among benign documents; a log-length coefficient chosen so that benign
+   calibration documents and joins of passing ones are flagged at the same rate at every
+   length; then per-channel thresholds.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from mcpwarden.detect.text import features  # noqa: E402
 from mcpwarden.detect.text.model import InjectionModel  # noqa: E402
 from mcpwarden.detect.text.normalize import normalize  # noqa: E402
 from mcpwarden.detect.text.rules import RULES, match_rules  # noqa: E402
-from mcpwarden.detect.text.scan import Margins, combined_score, raw_margins  # noqa: E402
+from mcpwarden.detect.text.scan import WINDOW, Margins, combined_score, raw_margins  # noqa: E402
 
 SEED = 20261127
 DATA = ROOT / "data" / "injection"
 MANIFEST = DATA / "manifest.json"
 PROMPT_CARRIERS = frozenset({"user_prompt"})
+LENGTH_UNIT = 200.0  # texts up to this many characters get no length discount
 STRONG = frozenset(features.RULE_INDEX[r.id] for r in RULES if r.weight >= 0.5)
 
 
@@ -54,6 +56,8 @@ class Options:
     prompt_block_fpr: float = 0.01
     joins: int = 240  # joined benign documents and padded attacks for the combiner
     calib_fraction: float = 0.2
+    window_examples: int = 800  # joined-document windows for the document model
+    length_fpr: float = 0.05  # the quantile whose rate is evened out across lengths
 
 
 # ---------------------------------------------------------------- data
@@ -198,8 +202,92 @@ def joined_texts(rows: list[dict[str, Any]], rng: random.Random, count: int) -> 
     return out
 
 
+def window_examples(
+    fit: list[Prepared], rng: random.Random, count: int
+) -> list[tuple[dict[int, float], int]]:
+    """Document-model examples shaped like the windows a long result is cut into.
+
+    Single documents are short, so without these the document model never sees a 2 KB
+    window of several unrelated benign documents, and its margin drifts up with the number
+    of documents in a window: a length bias. Half are windows of joined benign tool-output
+    documents (label 0), half windows of such a join holding one attack (label 1).
+    """
+    benign = [p.row["text"] for p in fit if not p.row["label"] and channel_of(p.row) == "tool_result"]
+    attacks = [
+        p.row["text"]
+        for p in fit
+        if p.row["label"] and p.row["kind"] in {"indirect", "direct"} and len(p.row["text"]) < 1500
+    ]
+    out: list[tuple[dict[int, float], int]] = []
+    if len(benign) < 8 or not attacks:
+        return out
+    for i in range(count):
+        docs = rng.sample(benign, rng.choice((2, 3, 4, 6, 8)))
+        label = i % 2
+        at = rng.randrange(len(docs) + 1)
+        if label:
+            docs.insert(at, rng.choice(attacks))
+        text = "\n\n".join(docs)
+        if len(text) > WINDOW:
+            start = rng.randrange(len(text) - WINDOW + 1)
+            if label:  # a window that holds the whole attack (shorter than 1500 characters)
+                attack_at = sum(len(d) + 2 for d in docs[:at])
+                lo = max(0, attack_at + len(docs[at]) - WINDOW)
+                start = rng.randint(lo, max(lo, min(attack_at, len(text) - WINDOW)))
+            text = text[start : start + WINDOW]
+        norm = normalize(text)
+        out.append((_doc_vector(norm.text, [s.text for s in norm.segments]), label))
+    return out
+
+
 def _features(m: Margins) -> list[float]:
-    return [m.doc, m.seg, m.rules, float(np.log(max(1, m.n_windows))), float(np.log(max(1, m.n_segments)))]
+    return [m.doc, m.seg, m.rules]
+
+
+def passing_joins(texts: list[str], rng: random.Random, count: int) -> list[str]:
+    """Benign documents that each pass, joined 2..16 at a time: what a long benign result is."""
+    out: list[str] = []
+    if len(texts) < 2:
+        return out
+    for i in range(count):
+        k = (2, 4, 8, 16)[i % 4]
+        out.append("\n\n".join(rng.sample(texts, min(k, len(texts)))))
+    return out
+
+
+LENGTH_EDGES = (200, 500, 1_000, 2_000, 5_000, 20_000)
+
+
+def length_coefficient(benign: list[tuple[float, int]], fpr: float, grid: int = 81) -> float:
+    """The log-length coefficient (≤ 0) that makes the benign false-positive rate most even
+    across lengths.
+
+    `benign` are (best-window logit, characters) of benign tool-output texts: single
+    documents and joins of documents that each pass. For each candidate coefficient the
+    logits are discounted, one threshold is taken at the pooled (1 - fpr) quantile, and the
+    worst length bucket's rate above it is measured; the coefficient with the lowest worst
+    bucket wins (the smaller discount on ties, to keep padded attacks). This is the
+    per-window threshold raised with length for the promised document-level FPR.
+    """
+    if len(benign) < 20:
+        return 0.0
+    z = np.array([v for v, _ in benign])
+    n = np.array([c for _, c in benign], dtype=np.float64)
+    logs = np.log(np.maximum(1.0, n / LENGTH_UNIT))
+    bucket = np.searchsorted(np.asarray(LENGTH_EDGES), n, side="right")
+    best, best_worst = 0.0, np.inf
+    for step in range(grid):
+        e = -0.05 * step
+        adjusted = z + e * logs
+        threshold = float(np.quantile(adjusted, 1.0 - fpr))
+        worst = max(
+            float(np.mean(adjusted[bucket == k] > threshold))
+            for k in np.unique(bucket)
+            if (bucket == k).sum() >= 10
+        )
+        if worst < best_worst - 1e-9:
+            best, best_worst = e, worst
+    return best
 
 
 # ---------------------------------------------------------------- training
@@ -224,10 +312,11 @@ def train(
     from sklearn.linear_model import LogisticRegression
 
     rng = random.Random(seed)
-    labels = np.array([int(p.row["label"]) for p in fit])
+    extra = window_examples(fit, rng, options.window_examples)
+    labels = np.array([int(p.row["label"]) for p in fit] + [label for _, label in extra])
     weights = np.where(labels == 1, 1.0, options.negative_weight)
     doc = LogisticRegression(C=options.c, max_iter=2000, solver="liblinear", random_state=seed)
-    doc.fit(_matrix([p.doc for p in fit]), labels, sample_weight=weights)
+    doc.fit(_matrix([p.doc for p in fit] + [vec for vec, _ in extra]), labels, sample_weight=weights)
 
     benign_segments = {s for p in fit + calib if not p.row["label"] for s, _, _ in p.segments}
     seg_vectors, seg_labels = segment_examples(fit, benign_segments)
@@ -255,19 +344,33 @@ def train(
     x = np.array([_features(m) for m in margins])
     y_cal = np.array([label for _, label, _ in texts])
     combiner = LogisticRegression(C=1e4, solver="lbfgs", max_iter=5000)
-    # The count terms may only lower a score and the rule term only raise it; a column whose
-    # sign comes out wrong is dropped (fixed at 0) and the rest refitted.
-    columns = [0, 1, 2, 3, 4]
+    # Evidence may only raise a score: a column whose sign comes out negative is dropped
+    # (fixed at 0) and the rest refitted.
+    columns = [0, 1, 2]
     while True:
         combiner.fit(x[:, columns], y_cal)
         coef = dict(zip(columns, (float(v) for v in combiner.coef_[0]), strict=True))
-        wrong = [c for c in columns if (c == 2 and coef[c] < 0) or (c in (3, 4) and coef[c] > 0)]
+        wrong = [c for c in columns if coef[c] < 0]
         if not wrong:
             break
         columns.remove(wrong[0])
-    full = [coef.get(i, 0.0) for i in range(5)]
-    a, b, c, e, f = full
-    model = InjectionModel(doc_w, doc_b, seg_w, seg_b, (a, b, c, e, f, float(combiner.intercept_[0])), meta)
+    a, b, c = (coef.get(i, 0.0) for i in range(3))
+    d = float(combiner.intercept_[0])
+    meta["length_unit"] = LENGTH_UNIT
+    flat = InjectionModel(doc_w, doc_b, seg_w, seg_b, (a, b, c, 0.0, 0.0, d), meta)
+    # The length discount, from benign tool-output calibration texts and joins of those that pass.
+    benign = [t for t, label, ch in texts[: len(calib_rows)] if not label and ch == "tool_result"]
+    benign_m = [raw_margins(t, flat) for t in benign]
+    cut = float(np.quantile(np.asarray([bm.best for bm in benign_m]), 1.0 - options.flag_fpr))
+    passing = [t for t, bm in zip(benign, benign_m, strict=True) if bm.best < cut]
+    points = [(bm.best, bm.n_chars) for bm in benign_m]
+    for t in passing_joins(passing, rng, options.joins):
+        jm = raw_margins(t, flat)
+        points.append((jm.best, jm.n_chars))
+    e = length_coefficient(points, options.length_fpr)
+    full = [a, b, c, e, 0.0]
+    model = InjectionModel(doc_w, doc_b, seg_w, seg_b, (a, b, c, e, 0.0, d), meta)
+    margins = [raw_margins(t, model) for t, _, _ in texts]
     scores = [combined_score(m, model) for m in margins]
     thresholds: dict[str, dict[str, float]] = {}
     for channel in ("tool_result", "prompt"):

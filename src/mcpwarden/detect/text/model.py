@@ -5,13 +5,12 @@
 * the segment model scores single lines and sentences: one request slipped into an
   otherwise ordinary e-mail, table or web page, which a document-level view dilutes.
 
-A logistic combiner, fitted on data held out from training, turns the best window
-margin, the best segment margin, the best window's rule score and the number of windows
-and segments scored into one calibrated probability. The counts are there because the
-best of many scores is higher than the best of few even when every part is benign: a
-long text, or many documents joined, is many chances of one high score. The combiner
-learns how much higher (its count coefficients are never positive), which is the same
-as raising the per-window threshold for the document-level false-positive rate.
+A logistic combiner, fitted on data held out from training, turns one window's own
+document margin, best segment margin and rule score into a logit; the best window's logit is
+then lowered by a multiple of log(length / 200 characters), because a long text, or many
+documents joined, is many chances of one high score. The multiple is fitted so that the
+benign false-positive rate is the same at every length (`document_probability`), which is
+the same as raising the per-window threshold for the document-level rate promised.
 
 Operating points are stored per channel (`CHANNELS`): text a tool returns or a resource
 holds should carry no instructions at all, while prompts and sampling messages are
@@ -70,7 +69,8 @@ class InjectionModel:
     doc_bias: float
     seg_weights: npt.NDArray[np.float32]
     seg_bias: float
-    # coefficients of: doc margin, segment margin, rule score, log windows, log segments; intercept
+    # coefficients of: window doc margin, its best segment margin, its rule score, log length
+    # units, (unused, kept 0 for the artifact layout); intercept
     combiner: tuple[float, float, float, float, float, float]
     meta: dict[str, Any]
 
@@ -97,23 +97,32 @@ class InjectionModel:
     def seg_margin(self, vector: dict[int, float]) -> float:
         return _dot(self.seg_weights, self.seg_bias, vector)
 
-    def probability(
-        self,
-        doc_margin: float,
-        seg_margin: float,
-        rules: float = 0.0,
-        n_windows: int = 1,
-        n_segments: int = 1,
-    ) -> float:
-        a, b, c, e, f, d = self.combiner
-        z = (
-            a * doc_margin
-            + b * seg_margin
-            + c * rules
-            + e * math.log(max(1, n_windows))
-            + f * math.log(max(1, n_segments))
-            + d
-        )
+    def window_logit(self, doc_margin: float, seg_margin: float, rules: float = 0.0) -> float:
+        """One window's evidence, before the intercept and the length discount: its own
+        document margin, its best segment margin and its rule score, never mixed with another
+        window's, so a join of passing documents has no more evidence than its best part."""
+        a, b, c, _, _, _ = self.combiner
+        return a * doc_margin + b * seg_margin + c * rules
+
+    @property
+    def length_unit(self) -> float:
+        """Characters per independent chance of a false alarm (`document_probability`)."""
+        return float(self.meta.get("length_unit", 2000.0))
+
+    def document_probability(self, best_window: float, n_chars: int) -> float:
+        """Calibrated probability of the text from its best window's logit and its length.
+
+        The best of many windows is higher than the best of few even when all are benign: a
+        text of n units of `length_unit` characters is n chances of a false alarm. The length
+        coefficient (≤ 0, fitted at training so that the benign calibration tail of long and
+        joined texts matches that of single documents) lowers the logit by a multiple of
+        log(n), which is the same as raising the per-window threshold so that the
+        document-level false-positive rate stays the one promised. Texts up to one unit get
+        no discount.
+        """
+        _, _, _, e, _, d = self.combiner
+        units = max(1.0, n_chars / self.length_unit)
+        z = best_window + d + e * math.log(units)
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         ez = math.exp(z)

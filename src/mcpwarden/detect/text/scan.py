@@ -7,12 +7,14 @@ linear time), the document model scores every 2 KB window and the segment model 
 sentence, line or table cell. Decoded and smuggled segments are scanned as texts of
 their own. Cost is therefore linear in the length, and memory is bounded by the block.
 
-Aggregation is what keeps long texts honest. The best of many window scores is higher
-than the best of few even when every part is benign, so the combiner sees how many
-windows and segments were scored and was calibrated on benign documents joined 1 to 16
-at a time (see `model.py`). A padded attack is protected differently: a window holding a
-strong rule hit (override, chat-template spoofing, and the like) is also scored as if it
-were the whole text, and that local score is a floor. Text a person cannot see (tag
+Aggregation is what keeps long texts honest. Each window is judged as a text of its own
+(its document margin, its best segment, its rules), so joining documents that each pass
+adds no evidence; and the best of many windows is higher than the best of few even when
+every part is benign, so the best window's logit is discounted by a log-length term
+calibrated for an even false-positive rate across lengths (see `model.py`). A padded
+attack is protected differently: a window holding a strong rule hit (override,
+chat-template spoofing, and the like) is also scored as if it were the whole text,
+without the discount, and that local score is a floor. Text a person cannot see (tag
 characters, variation selectors, hidden HTML) that carries an instruction puts a fixed
 floor under the score, since there is no benign reason to hide instructions from the
 reader.
@@ -49,13 +51,15 @@ class Margins:
     doc: float = -math.inf
     seg: float = -math.inf
     rules: float = 0.0
+    best: float = -math.inf
     n_windows: int = 0
     n_segments: int = 0
+    n_chars: int = 0
     doc_span: tuple[int, int] = (0, 0)
     seg_span: tuple[int, int] = (0, 0)
     doc_origin: str = "text"
     seg_origin: str = "text"
-    local: list[tuple[float, float, float, int]] = field(default_factory=list)
+    local: list[float] = field(default_factory=list)
     memo: dict[tuple[str, bool], float] = field(default_factory=dict)
 
     def offer_doc(self, margin: float, span: tuple[int, int], origin: str) -> None:
@@ -151,6 +155,7 @@ def _score_text(
         seg_margins.append(margin)
         m.offer_seg(margin, to_original(start, end), origin)
     m.n_segments += len(spans)
+    m.n_chars += len(text)
     for start, end in windows(len(text)):
         inside = index.overlapping(start, end)
         margin = model.doc_margin(table.extract(start, end, inside))
@@ -158,10 +163,14 @@ def _score_text(
         m.n_windows += 1
         local_rules = rule_score(inside)
         m.rules = max(m.rules, local_rules)
+        lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
+        seg_best = max(seg_margins[lo:hi], default=model.seg_margin({}))
+        # The window is judged as a text of its own: its margins are never mixed with
+        # another window's, so joining passing documents cannot add up their evidence.
+        local = model.window_logit(margin, seg_best, local_rules)
+        m.best = max(m.best, local)
         if any(h.rule.weight >= STRONG_RULE for h in inside):
-            lo, hi = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
-            seg_best = max(seg_margins[lo:hi], default=model.seg_margin({}))
-            m.local.append((margin, seg_best, local_rules, max(1, hi - lo)))
+            m.local.append(local)
 
 
 def _constant(span: tuple[int, int]) -> Callable[[int, int], tuple[int, int]]:
@@ -227,10 +236,14 @@ def block_threshold(channel: Channel = "tool_result") -> float:
 
 
 def combined_score(m: Margins, model: InjectionModel) -> float:
-    """The calibrated probability: the combiner over everything, floored by strong local windows."""
-    score = model.probability(m.doc, m.seg, m.rules, m.n_windows, m.n_segments)
-    for doc, seg, rules, n_segments in m.local:
-        score = max(score, model.probability(doc, seg, rules, 1, n_segments))
+    """The calibrated probability: the best window, discounted for how many chances the text's
+    length gave it (`InjectionModel.document_probability`), floored by windows holding a strong
+    rule hit, which are judged as if they were the whole text."""
+    if m.best == -math.inf:
+        return model.document_probability(model.window_logit(model.doc_bias, m.seg, 0.0), 0)
+    score = model.document_probability(m.best, m.n_chars)
+    for local in m.local:
+        score = max(score, model.document_probability(local, 0))
     return score
 
 

@@ -66,6 +66,20 @@ _VERB_SEND = (
     r"|append|embed|copy|report"
 )
 
+# Genuine ordering guidance in real servers ("call search_papers first to find the id if you
+# only know the title", "unless the user gives a library ID"): another tool is needed first
+# only to look up an input of this one. A precondition sentence that says so, and touches no
+# secret, path or endpoint, is documentation rather than a fake prerequisite.
+LOOKUP_GUIDANCE = _rx(
+    r"\bto (?:get|find|obtain|look up|resolve|retrieve|learn|discover|determine|list|search for|fetch) (?:a |an |the |its |their |valid |correct |matching |exact |available )*(?:[\w-]+ ){0,2}(?:ids?|identifiers?|index|indices|slugs?|names?|keys?|uuids?|paths?|urls?|handles?|numbers?|codes?|types?|cursor|options|values|list)\b",
+    r"\bto (?:ensure|check|confirm) (?:a |the )?valid\b",
+    r"\bif you (?:do not|don't|only|already) (?:know|have)\b|\bunless the user (?:already |explicitly )?(?:provides?|gave|gives|specifies|supplies)\b|\bwhen the user (?:has not|hasn't) (?:provided|given|specified)\b",
+    r"\bif (?:the |this |that )?[\w-]+ (?:has not|hasn't|is not|isn't|was not|wasn't) (?:been |yet )?(?:downloaded|created|loaded|fetched|opened|initialized|indexed|uploaded|found)\b",
+)
+PRECONDITION_RULES = frozenset({"precondition-instruction", "soft-precondition"})
+SENSITIVE = re2.compile(_SENSITIVE + r"|https?://|@[\w-]+\.[a-z]{2,}|" + _SECRET_WORDS)
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "hidden-instruction-block",
@@ -75,6 +89,7 @@ RULES: tuple[Rule, ...] = (
         _rx(
             r"<\s*/?\s*(?:important|system|secret|hidden|hidden[ _-]?instructions?|admin|critical|note[ _-]?to[ _-]?(?:ai|assistant|model)|ai[ _-]?instructions?|override|mandatory)\s*>",
             r"\[\s*(?:system|hidden|secret)\s*(?:message|instructions?|note)?\s*\]",
+            r"\[\s*(?:system|admin|developer|assistant|hidden|secret)\s*(?:message|instructions?|note|notice|override|prompt)?\s*:",
             r"\{\{\s*system",
             r"#{2,}\s*(?:system|instructions?)\b",
         ),
@@ -151,6 +166,11 @@ RULES: tuple[Rule, ...] = (
             r"\boverride (?:the )?(?:user|request|user's|users'|user prompt|prompt)\b",
             r"\b(?:standing|session|permanent) rule\b|\bfor the remainder of (?:this|the) (?:session|conversation)\b",
             r"\bcannot be overridden\b|\b(?:rule|instruction) takes precedence\b",
+            # DAN-style jailbreaks: a new persona or mode freed from the model's rules
+            r"\bdo anything now\b|\byou are (?:now )?(?:dan|in developer mode|jailbroken)\b|\b(?:developer|god|jailbreak|unrestricted) mode\b",
+            r"\b(?:free|freed|released|liberated) from (?:your |its |all |any |the )?(?:typical |usual )?(?:guidelines|restrictions|rules|policies|limitations|confines)\b",
+            r"\bignor\w* (?:your |all |any |its )?(?:content |safety |usage )?(?:policies|guidelines|safety rules|restrictions)\b",
+            r"\bhas no (?:restrictions|filters|guidelines|moral|ethical)\b|\bwithout (?:ever )?refusing\b",
         ),
     ),
     Rule(
@@ -261,6 +281,10 @@ RULES: tuple[Rule, ...] = (
             r"\b(?:always )?(?:prefer|choose|use|select|pick) this (?:tool|function)\b[^.!?\n]{0,40}\b(?:over|instead|first|always|whenever)",
             r"\b(?:unmatched|unparalleled|unrivaled|cutting[ -]edge|pinnacle|world[ -]class|best[ -]in[ -]class|state[ -]of[ -]the[ -]art)\b",
             r"\b(?:do not|don't|never) use (?:any )?other (?:tools?|functions?)\b",
+            r"\bthe only (?:\w+ )?(?:tool|function|service|source) (?:you )?(?:should|must|may|can) (?:ever )?(?:use|call|trust)\b",
+            r"\bother (?:\w+ )?(?:tools?|functions?|servers?|services?) (?:\w+ )?(?:are|return|give|provide|produce) (?:\w+ )?(?:outdated|unsafe|unreliable|inaccurate|wrong|incorrect|insecure|deprecated|malicious)\b",
+            r"\balways (?:choose|prefer|pick|select|use|call) this (?:one|tool|function|server)\b",
+            r"\b(?:always|only) recommend\b|\b(?:describe|present|rank|list) (?:it|them|\w+) as the (?:top|best|first|preferred|only)\b",
         ),
     ),
     Rule(

@@ -19,7 +19,16 @@ from mcpwarden.detect.tools.analysis import ToolAnalysis
 from mcpwarden.detect.tools.fields import TextField, iter_fields
 from mcpwarden.detect.tools.model import combined_score
 from mcpwarden.detect.tools.normalize import Normalized, normalize, scripts_of
-from mcpwarden.detect.tools.rules import PARAM_FIELD_SET, PARAM_NAME_SET, PROSE_SET, RuleSet
+from mcpwarden.detect.tools.rules import (
+    LOOKUP_GUIDANCE,
+    PARAM_FIELD_SET,
+    PARAM_NAME_SET,
+    PRECONDITION_RULES,
+    PROSE_SET,
+    SENSITIVE,
+    Rule,
+    RuleSet,
+)
 from mcpwarden.detect.tools.tokens import identifiers, words
 
 DEFAULT_THRESHOLD = 0.5
@@ -45,10 +54,35 @@ def _clip(text: str) -> str:
     return text[:half] + "\n" + text[-half:]
 
 
+def _sentence(norm: str, start: int, end: int) -> str:
+    """The sentence (or line) around [start, end) of `norm`: a stop counts only before a space,
+    so a path such as `~/.ssh/id_rsa` stays inside its sentence."""
+    lo = max(norm.rfind(c, 0, start) for c in (". ", "! ", "? ", "\n"))
+    lo = 0 if lo < 0 else lo + 1
+    highs = [i for i in (norm.find(c, end) for c in (". ", "! ", "? ", "\n")) if i >= 0]
+    return norm[lo : min(highs) if highs else len(norm)]
+
+
+def _is_guidance(norm: str, start: int, end: int) -> bool:
+    """A precondition that only says where to look up an input of this tool (LOOKUP_GUIDANCE)."""
+    sentence = _sentence(norm, start, end)
+    return LOOKUP_GUIDANCE.search(sentence) is not None and SENSITIVE.search(sentence) is None
+
+
+def _first_match(rule: Rule, norm: str) -> re2._Match[str] | None:
+    """The rule's first match, skipping genuine lookup guidance for the precondition rules."""
+    if rule.id not in PRECONDITION_RULES:
+        return rule.pattern.search(norm)
+    for m in rule.pattern.finditer(norm):
+        if not _is_guidance(norm, m.start(), m.end()):
+            return m
+    return None
+
+
 def _rule_hits(rules: RuleSet, norm: str, field_: TextField) -> list[Finding]:
     out: list[Finding] = []
     for rule in rules.matching(norm):
-        m = rule.pattern.search(norm)
+        m = _first_match(rule, norm)
         if m is not None:
             snippet = norm[max(0, m.start() - 10) : m.end() + 10].strip()
             out.append(
