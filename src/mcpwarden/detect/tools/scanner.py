@@ -7,15 +7,13 @@ functions of the tool object, so the gateway, the scanner and the benchmark agre
 
 from __future__ import annotations
 
-import base64
-import binascii
-import urllib.parse
 from typing import Any
 
 import re2
 
 from mcpwarden.detect.findings import Detection, Finding, Severity
 from mcpwarden.detect.tools.analysis import ToolAnalysis
+from mcpwarden.detect.tools.decode import decode_candidates
 from mcpwarden.detect.tools.fields import TextField, iter_fields
 from mcpwarden.detect.tools.model import combined_score
 from mcpwarden.detect.tools.normalize import Normalized, normalize, scripts_of
@@ -35,9 +33,6 @@ DEFAULT_THRESHOLD = 0.5
 MAX_TEXT = 20_000  # per field; longer text is scanned in its first and last part
 MAX_DECODE_DEPTH = 2
 
-_B64 = re2.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
-_HEX = re2.compile(r"(?:\\x)?(?:[0-9a-fA-F]{2}(?:\\x)?){16,}")
-_PCT = re2.compile(r"(?:%[0-9a-fA-F]{2}[^%\s]{0,3}){4,}")
 _URL = re2.compile(r"https?://[^\s'\"<>)\]]+")
 _EMAIL = re2.compile(r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
 
@@ -215,53 +210,9 @@ def _mixed_script_words(raw: str, field_: TextField) -> list[Finding]:
     return []
 
 
-def _decode_candidates(raw: str) -> list[tuple[str, str]]:
-    """Decoded (encoding, text) pairs for base64 / hex / percent runs that decode to readable text."""
-    found: list[tuple[str, str]] = []
-    for m in _B64.finditer(raw):
-        token = m.group(0)
-        if len(token) % 4 == 1:
-            continue
-        try:
-            data = base64.b64decode(
-                token + "=" * (-len(token) % 4), altchars=b"-_" if "-" in token or "_" in token else None
-            )
-        except (binascii.Error, ValueError):
-            continue
-        text = _printable(data)
-        if text:
-            found.append(("base64", text))
-    for m in _HEX.finditer(raw):
-        token = m.group(0).replace("\\x", "")
-        try:
-            text = _printable(bytes.fromhex(token))
-        except ValueError:
-            continue
-        if text:
-            found.append(("hex", text))
-    for m in _PCT.finditer(raw):
-        decoded = urllib.parse.unquote(m.group(0))
-        if decoded != m.group(0):
-            found.append(("url-encoding", decoded))
-    return found
-
-
-def _printable(data: bytes) -> str | None:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if len(text) < 8:
-        return None
-    good = sum(1 for c in text if c.isprintable() or c in "\n\t")
-    if good / len(text) < 0.95 or sum(c.isalpha() for c in text) / len(text) < 0.5:
-        return None
-    return text
-
-
 def _encoded_findings(raw: str, field_: TextField, depth: int = 0) -> list[Finding]:
     out: list[Finding] = []
-    for encoding, decoded in _decode_candidates(raw):
+    for encoding, decoded in decode_candidates(raw):
         n = normalize(decoded)
         inner = _rule_hits(PARAM_FIELD_SET, n.text, field_) + _char_findings(n, field_)
         if depth < MAX_DECODE_DEPTH:
