@@ -27,10 +27,15 @@ class ServerStartError(RuntimeError):
 
 
 def fixture_command(
-    transport: Literal["stdio", "http"], *, port: int = 0, resumable: bool = True
+    transport: Literal["stdio", "http"],
+    *,
+    port: int = 0,
+    resumable: bool = True,
+    era: Literal["handshake", "stateless"] = "handshake",
 ) -> list[str]:
-    """argv that runs the conformance fixture, e.g. as a gateway's stdio upstream."""
-    argv = [sys.executable, str(FIXTURE_SCRIPT), "--transport", transport]
+    """argv that runs the conformance fixture, e.g. as a gateway's stdio upstream. `era="stateless"`
+    runs it as a server that also serves 2026-07-28 (the default refuses that revision)."""
+    argv = [sys.executable, str(FIXTURE_SCRIPT), "--transport", transport, "--era", era]
     if transport == "http":
         argv += ["--port", str(port)]
         if not resumable:
@@ -73,10 +78,15 @@ def start_http_server(
 
 
 @contextlib.contextmanager
-def start_http_fixture(*, resumable: bool = True, startup_timeout_s: float = 30.0) -> Iterator[str]:
+def start_http_fixture(
+    *,
+    resumable: bool = True,
+    startup_timeout_s: float = 30.0,
+    era: Literal["handshake", "stateless"] = "handshake",
+) -> Iterator[str]:
     """The conformance fixture over Streamable HTTP on a free loopback port; yields its /mcp URL."""
     with start_http_server(
-        fixture_command("http", resumable=resumable), startup_timeout_s=startup_timeout_s
+        fixture_command("http", resumable=resumable, era=era), startup_timeout_s=startup_timeout_s
     ) as url:
         yield url
 

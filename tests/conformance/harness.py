@@ -283,3 +283,15 @@ def compare_with_baseline(
     ran = set(result.scenarios)
     stale = [entry for entry in entries if entry.scenario in ran and entry.key not in seen]
     return BaselineComparison(unexpected=unexpected, stale=stale)
+
+
+def assert_matches_baseline(
+    result: SuiteResult, baseline_path: Path, *, target: str, scenario_count: int
+) -> None:
+    """Fail unless the run ran every expected scenario and failed exactly what the baseline lists.
+
+    The scenario count guards against a run that silently shrank (a scenario the suite skipped
+    cannot fail), which comparing problems alone would not notice."""
+    assert len(result.scenarios) == scenario_count, result.summary()
+    comparison = compare_with_baseline(result, baseline_path, target=target)
+    assert comparison.clean, result.summary() + "\n" + comparison.describe()

@@ -37,6 +37,7 @@ from mcpwarden.gateway.input_required import (
     HeldCall,
     HeldCalls,
     answers_for,
+    input_key,
 )
 from mcpwarden.gateway.listen import LISTEN_METHOD, SUBSCRIPTION_NOTIFICATIONS, dispatch, listen_response
 from mcpwarden.gateway.meta_validation import (
@@ -250,6 +251,9 @@ class StatelessFront:
         pooled, method, rid, meta = call.pooled, call.method, call.rid, call.meta
         session = pooled.session
         finished = False
+        # Input requests gathered for one InputRequiredResult (a bridged 2026-07-28 upstream
+        # may ask several at once; each says how many came together).
+        asked: dict[str, JSON] = {}
         try:
             while True:
                 msg, data = await channel.queue.get()
@@ -266,8 +270,11 @@ class StatelessFront:
                         and item in INPUT_METHODS
                         and meta.has_capability(CAPABILITY_OF[item])
                     ):
+                        asked[str(msg["id"])] = msg
+                        if len(asked) < input_key(msg)[1]:
+                            continue
                         finished = True  # held, not stopped: the retry takes it up again
-                        yield await self._hold(call, channel, internal, msg)
+                        yield await self._hold(call, channel, internal, asked)
                         return
                     refusal = await self._server_request(pooled, msg, meta, rid)
                     if refusal is not None:
@@ -328,8 +335,8 @@ class StatelessFront:
             rid, MISSING_CLIENT_CAPABILITY, message, reason=reason, requiredCapabilities={capability: {}}
         )
 
-    async def _hold(self, call: Call, channel: Channel, internal: str, msg: JSON) -> JSON:
-        """Park the call on the upstream's request and answer with an InputRequiredResult."""
+    async def _hold(self, call: Call, channel: Channel, internal: str, asked: dict[str, JSON]) -> JSON:
+        """Park the call on the upstream's requests and answer with an InputRequiredResult."""
         session = call.pooled.session
         result, held, evicted = self.held.hold(
             principal=session.principal.key,
@@ -338,13 +345,14 @@ class StatelessFront:
             channel=channel,
             method=call.method,
             params=call.params,
-            requests={str(msg["id"]): msg},
+            requests=asked,
         )
         held.stop = lambda: session.stop_request({"requestId": internal, "reason": "input never given"})
         channel.awaiting_input = True
         for old in evicted:
             await self._abandon(old, "input.expired")
-        self._audit_state(call, "input.required", f"{msg['method']} asked of the client as inputRequests")
+        methods = ", ".join(str(msg["method"]) for msg in asked.values())
+        self._audit_state(call, "input.required", f"{methods} asked of the client as inputRequests")
         return {"jsonrpc": "2.0", "id": call.rid, "result": result}
 
     async def _abandon(self, held: HeldCall, reason: str) -> None:

@@ -28,6 +28,36 @@ JSON = dict[str, Any]
 # The client requests of 2026-07-28 that may end in an InputRequiredResult.
 INTERACTIVE_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})
 INPUT_METHODS = frozenset({"elicitation/create", "sampling/createMessage", "roots/list"})
+# Set in `params._meta` of each server request the bridge to a 2026-07-28 upstream makes from
+# one InputRequiredResult: `{"key": <the upstream's inputRequests key>, "count": <requests in
+# that result>}`. The stateless front uses it to answer its own client with the same keys and
+# all of the upstream's requests at once, instead of one `input-N` per round.
+INPUT_KEY_META = "dev.mcpwarden/inputRequest"
+
+
+def input_key(msg: JSON) -> tuple[str | None, int]:
+    """The upstream's key for a bridged input request and how many came with it ((None, 1)
+    for a request an upstream sent on its own)."""
+    params = msg.get("params")
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    mark = meta.get(INPUT_KEY_META) if isinstance(meta, dict) else None
+    if not isinstance(mark, dict) or not isinstance(mark.get("key"), str):
+        return None, 1
+    count = mark.get("count")
+    return mark["key"], count if isinstance(count, int) and 1 <= count <= MAX_BATCH else 1
+
+
+# At most this many input requests are gathered into one InputRequiredResult.
+MAX_BATCH = 32
+
+
+def _without_mark(params: Any) -> Any:
+    """The request's params as the upstream wrote them, without the bridge's mark."""
+    if not isinstance(params, dict) or not isinstance(params.get("_meta"), dict):
+        return params
+    meta = {k: v for k, v in params["_meta"].items() if k != INPUT_KEY_META}
+    rest = {k: v for k, v in params.items() if k != "_meta"}
+    return {**rest, "_meta": meta} if meta else rest
 
 
 @dataclass(eq=False)
@@ -79,7 +109,10 @@ class HeldCalls:
         handle = secrets.token_urlsafe(18)
         digest = request_digest(method, params)
         state, expires = self.codec.seal(handle=handle, principal=principal, digest=digest)
-        keys = {f"input-{i}": msg for i, msg in enumerate(requests.values(), start=1)}
+        keys: dict[str, JSON] = {}
+        for i, msg in enumerate(requests.values(), start=1):
+            key = input_key(msg)[0]
+            keys[key if key is not None and key not in keys else f"input-{i}"] = msg
         held = HeldCall(
             handle,
             principal,
@@ -98,7 +131,10 @@ class HeldCalls:
         result = {
             "resultType": "input_required",
             "inputRequests": {
-                key: {"method": msg["method"], **({"params": msg["params"]} if "params" in msg else {})}
+                key: {
+                    "method": msg["method"],
+                    **({"params": _without_mark(msg["params"])} if "params" in msg else {}),
+                }
                 for key, msg in keys.items()
             },
             "requestState": state,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance.fixture_process import fixture_command, start_http_fixture
-from conformance.harness import SuiteResult, compare_with_baseline, load_baseline, run_suite
+from conformance.harness import SuiteResult, assert_matches_baseline, load_baseline, run_suite
 from gwtest.procs import gateway, http_upstream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -42,20 +42,14 @@ def through_stdio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRes
         yield run_suite(gw.url("fx"), requirements=REVISION, workdir=tmp_path_factory.mktemp("gw-stdio-2026"))
 
 
-def _assert_matches_baseline(result: SuiteResult, target: str) -> None:
-    assert len(result.scenarios) == SCENARIO_COUNT, result.summary()
-    comparison = compare_with_baseline(result, BASELINE, target=target)
-    assert comparison.clean, result.summary() + "\n" + comparison.describe()
-
-
 @pytest.mark.timeout(300)
 def test_stateless_requirements_pass_through_gateway_with_http_upstream(through_http: SuiteResult) -> None:
-    _assert_matches_baseline(through_http, "gateway-http")
+    assert_matches_baseline(through_http, BASELINE, target="gateway-http", scenario_count=SCENARIO_COUNT)
 
 
 @pytest.mark.timeout(300)
 def test_stateless_requirements_pass_through_gateway_with_stdio_upstream(through_stdio: SuiteResult) -> None:
-    _assert_matches_baseline(through_stdio, "gateway-stdio")
+    assert_matches_baseline(through_stdio, BASELINE, target="gateway-stdio", scenario_count=SCENARIO_COUNT)
 
 
 @pytest.mark.timeout(300)

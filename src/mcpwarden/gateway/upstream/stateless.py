@@ -27,6 +27,7 @@ import itertools
 from typing import Any
 
 from mcpwarden import __version__
+from mcpwarden.gateway.input_required import INPUT_KEY_META
 from mcpwarden.gateway.meta_validation import annotated_params
 from mcpwarden.gateway.upstream.base import ClosedHandler, MessageHandler, UpstreamConnection
 
@@ -274,12 +275,21 @@ class StatelessUpstream(UpstreamConnection):
             await self._on_message(_error(rid, -32603, f"upstream {why}", "bridge.input_rounds"), rid)
             return
         self._state[rid] = result.get("requestState")
-        for key, request in requests.items():
-            if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-                continue
+        valid = [
+            (str(key), request)
+            for key, request in requests.items()
+            if isinstance(request, dict) and isinstance(request.get("method"), str)
+        ]
+        for key, request in valid:
             bridge_id = f"bridge-{next(self._ids)}"
-            self._asked[bridge_id] = (rid, str(key))
-            params = request.get("params") if isinstance(request.get("params"), dict) else {}
+            self._asked[bridge_id] = (rid, key)
+            given = request.get("params")
+            params: JSON = given if isinstance(given, dict) else {}
+            # Marked so that a stateless front can ask its own client with the same keys, all at once.
+            given_meta = params.get("_meta")
+            meta: JSON = given_meta if isinstance(given_meta, dict) else {}
+            mark = {INPUT_KEY_META: {"key": key, "count": len(valid)}}
+            params = {**params, "_meta": {**meta, **mark}}
             ask = {"jsonrpc": "2.0", "id": bridge_id, "method": request["method"], "params": params}
             await self._on_message(ask, rid)
 
