@@ -141,7 +141,8 @@ class Definitions:
         if task is None or task.done() or method not in DEFINITION_USES:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(task), RECHECK_WAIT_S)
+            async with asyncio.timeout(RECHECK_WAIT_S):
+                await asyncio.shield(task)
         except TimeoutError:
             raise ClientError(
                 f"{upstream!r} announced changed definitions that are still being checked; retry shortly",

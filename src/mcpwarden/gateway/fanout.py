@@ -143,7 +143,8 @@ class Fanout:
                     "shared": cfg.shared,
                 },
             )
-        await asyncio.wait_for(conn.start(), cfg.connect_timeout_s)
+        async with asyncio.timeout(cfg.connect_timeout_s):
+            await conn.start()
         reply = await self.request(name, "initialize", params, None, timeout=cfg.connect_timeout_s)
         result = reply.get("result")
         if isinstance(result, dict):
@@ -198,7 +199,8 @@ class Fanout:
         limit = timeout if timeout is not None else self.core.config.upstreams[upstream].timeout_s
         try:
             await conn.send({"jsonrpc": "2.0", "id": up_id, "method": method, "params": params})
-            return await asyncio.wait_for(pending.future, limit)
+            async with asyncio.timeout(limit):
+                return await pending.future
         except TimeoutError:
             conn.abandon(up_id)
             with contextlib.suppress(UpstreamError):

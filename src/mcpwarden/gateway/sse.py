@@ -51,7 +51,8 @@ def unsolicited_source(session: Session) -> Source:
     """The session's messages that belong to no request; None once the session closes."""
 
     async def pull(timeout: float | None) -> tuple[bytes, bool] | None:
-        msg = await asyncio.wait_for(session.unsolicited.get(), timeout)
+        async with asyncio.timeout(timeout):
+            msg = await session.unsolicited.get()
         return None if msg is None else (orjson.dumps(msg), False)
 
     return pull

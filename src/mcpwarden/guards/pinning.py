@@ -157,7 +157,8 @@ class PinningGuard(Guard):
         if event is None:
             return None
         try:
-            await asyncio.wait_for(event.wait(), self.recheck_wait_s)
+            async with asyncio.timeout(self.recheck_wait_s):
+                await event.wait()
         except TimeoutError:
             return Decision.deny(
                 "pin.recheck_pending",

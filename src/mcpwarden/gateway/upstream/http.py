@@ -78,6 +78,7 @@ class HttpConnection(UpstreamConnection):
         # Set once the GET stream is open, or known not to be coming (refused, failed, gone):
         # requests after `notifications/initialized` wait for it (see `_await_get_stream`).
         self._get_settled = asyncio.Event()
+        self._closing = False  # set by close(): the GET loop stops even if a cancel is lost
 
     async def start(self) -> None:
         """Nothing to open: the first POST (initialize) starts the upstream session. An
@@ -135,7 +136,8 @@ class HttpConnection(UpstreamConnection):
         if self._get_task is None or self._get_settled.is_set():
             return
         try:
-            await asyncio.wait_for(self._get_settled.wait(), self.config.connect_timeout_s)
+            async with asyncio.timeout(self.config.connect_timeout_s):
+                await self._get_settled.wait()
         except TimeoutError:
             self._get_settled.set()  # report once, then stop holding requests
             await self._event(
@@ -345,7 +347,7 @@ class HttpConnection(UpstreamConnection):
         failures = 0
         last_id: str | None = None
         delay = 0.5
-        while not self.closed and failures < MAX_GET_FAILURES:
+        while not self.closed and not self._closing and failures < MAX_GET_FAILURES:
             try:
                 last_id, delay, keep = await self._listen_once(last_id, delay)
                 if not keep:
@@ -429,11 +431,12 @@ class HttpConnection(UpstreamConnection):
         tasks = [t for t in self._posts.values() if not t.done()]
         if self._get_task is not None:
             tasks.append(self._get_task)
+        self._closing = True
         for t in tasks:
             t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if tasks:  # bounded, so a task that swallowed its cancellation cannot hold a DELETE
+            done, _ = await asyncio.wait(tasks, timeout=DELETE_TIMEOUT_S)
+            _ = [t.exception() for t in done if not t.cancelled()]
         if self._session_id is not None and not self.closed:
             with contextlib.suppress(UpstreamError, TooLarge, *HTTP_ERRORS):
                 headers = await self._headers()

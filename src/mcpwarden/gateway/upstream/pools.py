@@ -57,7 +57,11 @@ class Pool:
     async def slot(self) -> AsyncIterator[aiohttp.ClientSession]:
         self.waiting += 1
         try:
-            await asyncio.wait_for(self._sem.acquire(), self.timeout)
+            # Not `asyncio.wait_for`: on Python 3.11 it returns the acquired slot when the
+            # caller is cancelled in the same instant, swallowing the cancellation (a closing
+            # session's GET task then went on listening and its DELETE never finished).
+            async with asyncio.timeout(self.timeout):
+                await self._sem.acquire()
         except TimeoutError:
             self.timeouts += 1
             self.last_timeout = time.monotonic()

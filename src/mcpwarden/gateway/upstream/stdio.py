@@ -151,7 +151,8 @@ class StdioConnection(UpstreamConnection):
         code = None
         if self._proc is not None:
             with contextlib.suppress(Exception):
-                code = await asyncio.wait_for(self._proc.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    code = await self._proc.wait()
         if code is not None:
             reason = f"{reason} (exit code {code})"
         await self._closed(reason)
@@ -214,12 +215,14 @@ class StdioConnection(UpstreamConnection):
                 with contextlib.suppress(Exception):
                     proc.stdin.close()
             try:
-                await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
+                async with asyncio.timeout(TERM_GRACE_S):
+                    await proc.wait()
             except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     proc.terminate()
                 try:
-                    await asyncio.wait_for(proc.wait(), TERM_GRACE_S)
+                    async with asyncio.timeout(TERM_GRACE_S):
+                        await proc.wait()
                 except TimeoutError:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
