@@ -85,7 +85,7 @@ class Supervisor:
         return int(self.sock.getsockname()[1])
 
     def run(self, announce: Any) -> int:
-        """Serve until SIGTERM/SIGINT (0) or until workers cannot start (1)."""
+        """Serve until SIGTERM/SIGINT (0) or until a worker cannot start (its status, else 1)."""
         previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
@@ -117,7 +117,8 @@ class Supervisor:
         for worker in self.workers:
             exited = worker.proc is not None and worker.proc.poll() is not None
             if exited and not self.stopping and self._exited(worker, now):
-                return 1
+                # The worker's own status when it said why (2: a usage or config error).
+                return worker.exits[-1] if worker.exits[-1] > 0 else 1
             if worker.proc is None and worker.restart_at is not None and now >= worker.restart_at:
                 self._spawn(worker)
         if not self.announced and all(w.ready for w in self.workers):
