@@ -213,7 +213,13 @@ async def serve(
 
         # Between two chunks of a relayed answer: longer than any upstream call may take.
         idle_s = max((up.timeout_s for up in config.upstreams.values()), default=30.0) + 30.0
-        app = forwarder = WorkerForwarder(app, slot, config, idle_s=idle_s)
+        app = forwarder = WorkerForwarder(
+            app,
+            slot,
+            config,
+            idle_s=idle_s,
+            on_reject=lambda reason, status: core.audit_event("rejected", reason=reason, status=status),
+        )
     trusted = config.listen.trusted_proxies
     server = uvicorn.Server(
         uvicorn.Config(

@@ -8,6 +8,9 @@ gets a request for worker i's session relays it, byte for byte and streaming, ov
 i's private unix socket, and the owner answers as if the client had reached it directly
 (it authenticates, checks and audits the request itself; nothing is trusted more for
 having come through the socket, which lives in a 0700 directory of the supervisor's).
+2026-07-28 requests carry no session and are served where they land, except a retry whose
+`requestState` names a call held by a sibling (an input-required call parked mid-way): its
+handle ends in `.w<i>` too, and the retry is relayed the same way.
 
 Everything held here is bounded: the request body by the gateway's body limits (size and
 time), the number of relayed exchanges at once (503 past it), the connect and write times,
@@ -19,14 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httpx
+import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcpwarden.gateway.http_errors import HttpRejection, error_response
 from mcpwarden.gateway.request_body import read_body
+from mcpwarden.gateway.request_state import unverified_handle
 from mcpwarden.workers.identity import WorkerSlot, owner_of
 
 if TYPE_CHECKING:
@@ -44,8 +50,17 @@ WRITE_S = 30.0
 class WorkerForwarder:
     """ASGI middleware: requests for a sibling worker's session go to it, the rest to `app`."""
 
-    def __init__(self, app: ASGIApp, slot: WorkerSlot, config: GatewayConfig, *, idle_s: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        slot: WorkerSlot,
+        config: GatewayConfig,
+        *,
+        idle_s: float,
+        on_reject: Callable[[str, int], None] = lambda _reason, _status: None,
+    ) -> None:
         self.app = app
+        self.on_reject = on_reject
         self.slot = slot
         self.config = config
         self.idle_s = idle_s
@@ -53,7 +68,19 @@ class WorkerForwarder:
         self._clients: dict[int, httpx.AsyncClient] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        owner = self._owner(scope) if scope["type"] == "http" else None
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tagged, owner = self._owner(scope)
+        body: bytes | None = None
+        if not tagged and self._may_resume(scope):
+            body = await self._read(scope, receive, send)
+            if body is None:
+                return  # refused (too slow, too large): answered and audited
+            owner = _held_by(body, self.slot)
+            if owner is None:
+                await self.app(scope, _replay(body, receive), send)
+                return
         if owner is None:
             await self.app(scope, receive, send)
             return
@@ -66,19 +93,38 @@ class WorkerForwarder:
             return
         self.relayed += 1
         try:
-            await self._relay(owner, scope, receive, send)
+            await self._relay(owner, scope, receive, send, body)
         finally:
             self.relayed -= 1
 
-    def _owner(self, scope: Scope) -> int | None:
-        """The sibling that holds the request's session, or None when it is ours or has none."""
+    def _owner(self, scope: Scope) -> tuple[bool, int | None]:
+        """Whether the request names a session, and the sibling that holds it (None: ours, or none)."""
         for key, value in scope["headers"]:
             if key == b"mcp-session-id":
-                index = owner_of(value.decode("latin-1"))
-                if index is not None and index != self.slot.index and index < self.slot.count:
-                    return index
-                return None
-        return None
+                return True, _sibling(owner_of(value.decode("latin-1")), self.slot)
+        return False, None
+
+    def _may_resume(self, scope: Scope) -> bool:
+        """A sessionless POST with a declared, allowed length may be a 2026-07-28 retry carrying
+        a `requestState`, whose held call lives in one worker: peek at it. A body without a
+        declared length (chunked) or over the limit goes to the app untouched, which reads or
+        refuses it as always."""
+        if scope["method"] != "POST":
+            return False
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                return value.isdigit() and int(value) <= self.config.security.max_body_bytes
+        return False
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
+        """The body within the gateway's limits, or None after answering the refusal."""
+        try:
+            return await read_body(Request(scope, receive), self.config)
+        except HttpRejection as exc:
+            self.on_reject(exc.reason, exc.status)
+            refused = error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
+            await refused(scope, receive, send)
+            return None
 
     def _client(self, owner: int) -> httpx.AsyncClient:
         client = self._clients.get(owner)
@@ -92,13 +138,13 @@ class WorkerForwarder:
             self._clients[owner] = client
         return client
 
-    async def _relay(self, owner: int, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            body = await read_body(Request(scope, receive), self.config)
-        except HttpRejection as exc:
-            refused = error_response(exc.status, exc.reason, str(exc), headers=exc.headers)
-            await refused(scope, receive, send)
-            return
+    async def _relay(
+        self, owner: int, scope: Scope, receive: Receive, send: Send, body: bytes | None
+    ) -> None:
+        if body is None:
+            body = await self._read(scope, receive, send)
+            if body is None:
+                return
         path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
         url = "http://worker" + path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
@@ -149,6 +195,36 @@ class WorkerForwarder:
             with contextlib.suppress(Exception):
                 await client.aclose()
         self._clients.clear()
+
+
+def _sibling(index: int | None, slot: WorkerSlot) -> int | None:
+    return index if index is not None and index != slot.index and index < slot.count else None
+
+
+def _held_by(body: bytes, slot: WorkerSlot) -> int | None:
+    """The sibling holding the call a retry's `requestState` names (None: ours, or no retry)."""
+    if b'"requestState"' not in body:
+        return None
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    params = message.get("params") if isinstance(message, dict) else None
+    state = params.get("requestState") if isinstance(params, dict) else None
+    handle = unverified_handle(state)
+    return _sibling(owner_of(handle), slot) if handle is not None else None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that yields the body already read, then whatever the client sends next."""
+    pending = [body]
+
+    async def replay() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def _copy(response: httpx.Response, send: Send) -> None:

@@ -22,7 +22,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CreateMessageResult, ResourceUpdatedNotification, TextContent
 
 from gwtest.procs import PYTHON, stdio_upstream
-from gwtest.raw import HEADERS, body_of, post
+from gwtest.raw import HEADERS, body_of, post, stateless_meta, stateless_post
 from gwtest.workers import WorkerGateway, fresh_call, result_text, session_on, until, worker_gateway
 
 pytestmark = pytest.mark.integration
@@ -193,3 +193,28 @@ def test_a_request_with_an_unknown_worker_tag_is_answered_by_the_worker_it_reach
             gw.url(UP), content=orjson.dumps(body), headers={**HEADERS, "mcp-session-id": "x.w9"}
         )
     assert resp.status_code == 404 and "mcpwarden-relayed-by" not in resp.headers
+
+
+def _confirm(url: str, id_: str, **params: Any) -> httpx.Response:
+    """A 2026-07-28 `tools/call` of `confirm_action` (elicits mid-call), on a new connection."""
+    call = {"name": "confirm_action", "arguments": {"action": "deploy"}, **params}
+    meta = stateless_meta(capabilities={"elicitation": {}})
+    with httpx.Client(timeout=30) as client:
+        return stateless_post(client, url, "tools/call", call, id_=id_, meta=meta)
+
+
+def test_a_stateless_retry_reaching_the_other_worker_resumes_the_held_call(gw: WorkerGateway) -> None:
+    url = gw.url(UP)
+    rounds = iter(range(1000))
+
+    def relayed_retry() -> bool:
+        n = next(rounds)
+        first = body_of(_confirm(url, f"a{n}"))["result"]
+        assert first["resultType"] == "input_required", first
+        answers = {key: {"action": "accept", "content": {"confirm": True}} for key in first["inputRequests"]}
+        retry = _confirm(url, f"b{n}", inputResponses=answers, requestState=first["requestState"])
+        assert retry.status_code == 200, retry.text
+        assert "error" not in body_of(retry), retry.text
+        return retry.headers.get("mcpwarden-relayed-by") is not None
+
+    until(relayed_retry, "a retry relayed to the worker holding its call", step=0.0)
