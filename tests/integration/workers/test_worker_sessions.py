@@ -218,3 +218,32 @@ def test_a_stateless_retry_reaching_the_other_worker_resumes_the_held_call(gw: W
         return retry.headers.get("mcpwarden-relayed-by") is not None
 
     until(relayed_retry, "a retry relayed to the worker holding its call", step=0.0)
+
+
+def _admin_cli(gw: WorkerGateway, *args: str) -> None:
+    store = str(gw.workdir / "store.sqlite3")
+    done = subprocess.run(
+        [PYTHON, "-m", "mcpwarden", "admin", *args, "--store", store],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_tool_disabled_through_the_cli_is_refused_by_both_workers_at_once(gw: WorkerGateway) -> None:
+    url = gw.url(UP)
+    sids = [session_on(url, 0), session_on(url, 1)]
+    _admin_cli(gw, "disable", "tool", f"{UP}/add")
+    try:
+        # The kill switch is checked on every message against the store's commit counter:
+        # the next call after the CLI returns is refused, whichever worker holds the session.
+        for sid in sids:
+            reply = body_of(fresh_call(url, sid, "add", {"a": 1, "b": 2}))
+            assert reply["error"]["data"]["reason"] == "killswitch.tool", reply
+    finally:
+        _admin_cli(gw, "enable", "tool", f"{UP}/add")
+    for sid in sids:
+        assert body_of(fresh_call(url, sid, "add", {"a": 1, "b": 2}))["result"]["structuredContent"] == {
+            "result": 3
+        }
