@@ -110,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
         )
 
     if slot is None and config.listen.workers > 1:
+        asrv = config.authorization_server
+        if asrv is not None and asrv.signing_key is None:
+            # Each worker would generate its own key, and tokens signed by one would not
+            # validate at the others.
+            raise UsageError("--workers > 1 with authorization_server needs authorization_server.signing_key")
         from mcpwarden.commands.preflight import port_problem
         from mcpwarden.workers.start import run_supervisor
 

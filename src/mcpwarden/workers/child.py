@@ -24,9 +24,16 @@ UNIX_BACKLOG = 512
 
 
 def prepare_core(core: GatewayCore, slot: WorkerSlot) -> None:
-    """Session tags, the worker's place in `gateway.start`, and the integrity binding in w0 only."""
+    """Session tags, the worker's place in `gateway.start`, shared rate buckets, and the
+    integrity binding in w0 only."""
     core.session_suffix = slot.session_suffix
     core.worker = {"worker": slot.index, "workers": slot.count}
+    if core.config.limits is not None and core.backends is None:
+        # One bucket per limit for all workers, in the SQLite file they share (with Redis,
+        # the replicas' shared buckets are already in place).
+        from mcpwarden.admin.ratelimit_sqlite import SQLiteTokenBuckets
+
+        core.admission.limiter = SQLiteTokenBuckets(core.config.store.path)
     if slot.index != 0 and core.integrity is not None:
         from mcpwarden.audit.watch import AuditFileWatch
 
