@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from gwtest.procs import PYTHON, free_port, gateway, stdio_upstream, stop, wait_http
-from gwtest.raw import open_session
+from gwtest.raw import body_of, open_session
 from gwtest.workers import DEADLINE_S, fresh_call, result_text, session_on, until, worker_gateway
 
 pytestmark = pytest.mark.integration
@@ -157,3 +157,21 @@ def test_metrics_are_per_worker_on_consecutive_ports_and_add_up() -> None:
         until(counted, "both workers' request counters to add up to the calls made")
         # Each worker counts the calls of its own sessions only.
         assert [_requests_total(httpx.get(s).text) for s in scrapes] == [3.0, 3.0]
+
+
+def test_sighup_to_the_supervisor_reloads_every_worker() -> None:
+    with worker_gateway(CONFIG) as gw:
+        url = gw.url(UP)
+        sids = [session_on(url, 0), session_on(url, 1)]
+        reloaded = yaml.safe_load(gw.config_path.read_text())
+        reloaded["upstreams"][UP]["tools"] = {"deny": ["echo"]}
+        gw.config_path.write_text(yaml.safe_dump(reloaded))
+        gw.proc.send_signal(signal.SIGHUP)  # the supervisor alone: it forwards the signal
+        for sid in sids:
+
+            def denied(sid: str = sid) -> bool:
+                return "error" in body_of(fresh_call(url, sid, "echo", {"text": "x"}))
+
+            until(denied, f"the new rule in the worker holding {sid[-3:]}")
+        for index in (0, 1):
+            assert any(r["event"] == "config.reload" and r["decision"] == "allow" for r in gw.audit(index))
