@@ -113,12 +113,17 @@ def worker_gateway(
 
 
 def session_on(url: str, index: int) -> str:
-    """Open sessions (each on a new connection) until worker `index` mints one; returns its id."""
+    """Open sessions (each on a new connection) until worker `index` mints one; returns its id.
+    The others are deleted again (sessions per principal, and stdio children, are capped)."""
 
     def attempt() -> str | None:
         with httpx.Client(timeout=30) as client:
             sid = open_session(client, url)
-        return sid if sid.endswith(f".w{index}") else None
+            if sid.endswith(f".w{index}"):
+                return sid
+            # Not kept: end it, or its upstream (a stdio child each) outlives the test.
+            client.delete(url, headers={"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"})
+        return None
 
     return str(until(attempt, f"a session minted by worker w{index}", step=0.0))
 

@@ -153,7 +153,7 @@ class WorkerForwarder:
         request = client.build_request(scope["method"], url, headers=headers, content=body)
         try:
             response = await client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.RemoteProtocolError, FileNotFoundError, ConnectionError):
+        except (httpx.ConnectError, FileNotFoundError, ConnectionRefusedError):
             # The owner is gone (died, restarting): its sessions went with it. 404 is what the
             # specification tells a client to answer with a new `initialize`.
             gone = error_response(
@@ -165,6 +165,14 @@ class WorkerForwarder:
         except httpx.TimeoutException:
             late = error_response(504, "worker.relay_timeout", f"worker w{owner} did not answer in time")
             await late(scope, receive, send)
+            return
+        except (httpx.TransportError, OSError) as exc:
+            # Connected, but the exchange broke (the owner died mid-request, a reset): the
+            # request may or may not have reached it, so it is not sent again.
+            broken = error_response(
+                502, "worker.relay_failed", f"relay to worker w{owner} failed ({type(exc).__name__})"
+            )
+            await broken(scope, receive, send)
             return
         try:
             await self._stream_back(response, receive, send, self.slot.index)
