@@ -17,6 +17,13 @@ Besides latency and throughput it reports, per target, the CPU time the gateway 
 (and the upstream) spent per call, read from /proc before and after each round (rounds
 run one target at a time, so a round's CPU belongs to its target), and the gateway's
 resident memory at the end, when the detection models have been loaded and used.
+
+`--workers N` (N > 1) compares the upstream directly, one gateway process (`--workers 1`)
+and a gateway of N worker processes (`serve --workers N`) in the same alternating run, with
+the guards of `--guards core|default`. Each client session then has its own connection pool,
+as an SDK client does, so a session's requests reach the worker that minted it; the share of
+answers relayed through a sibling worker is printed. CPU per call of the N-worker gateway is
+the supervisor's and every worker's together.
 """
 
 from __future__ import annotations
@@ -40,6 +47,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from gwtest.procs import FEATURES_SERVER, gateway, http_server, http_upstream  # noqa: E402, http_upstream
 from gwtest.raw import HEADERS, init_body  # noqa: E402
+from gwtest.workers import worker_gateway  # noqa: E402
+
+RELAYED: list[int] = [0]  # answers that came through a sibling worker, over the whole run
 
 
 async def open_session(client: httpx.AsyncClient, url: str) -> dict[str, str]:
@@ -49,13 +59,25 @@ async def open_session(client: httpx.AsyncClient, url: str) -> dict[str, str]:
     return h
 
 
-async def round_(url: str, calls: int, concurrency: int, text: str = "ping") -> tuple[list[float], float]:
+async def round_(
+    url: str, calls: int, concurrency: int, text: str = "ping", *, own_clients: bool = False
+) -> tuple[list[float], float]:
+    """`own_clients`: one connection pool per session (as SDK clients have), not one shared."""
     latencies: list[float] = []
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency * 2)) as client:
-        sessions = [await open_session(client, url) for _ in range(concurrency)]
+    async with contextlib.AsyncExitStack() as stack:
+        pools = concurrency if own_clients else 1
+        clients = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency * 2))
+            )
+            for _ in range(pools)
+        ]
+        sessions = [
+            (clients[i % pools], await open_session(clients[i % pools], url)) for i in range(concurrency)
+        ]
         per_worker = calls // concurrency
 
-        async def worker(headers: dict[str, str]) -> None:
+        async def worker(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
             for i in range(per_worker):
                 body = orjson.dumps(
                     {
@@ -69,9 +91,10 @@ async def round_(url: str, calls: int, concurrency: int, text: str = "ping") -> 
                 r = await client.post(url, content=body, headers=headers)
                 r.raise_for_status()
                 latencies.append(time.perf_counter() - t0)
+                RELAYED[0] += "mcpwarden-relayed-by" in r.headers
 
         started = time.perf_counter()
-        await asyncio.gather(*(worker(h) for h in sessions))
+        await asyncio.gather(*(worker(c, h) for c, h in sessions))
         elapsed = time.perf_counter() - started
     return latencies, len(latencies) / elapsed
 
@@ -102,6 +125,21 @@ def cpu_s(pid: int) -> float:
         return 0.0
     fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants alive now (a supervisor and its workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    below = children.read_text().split() if children.exists() else []
+    return [pid, *(p for child in below for p in tree(int(child)))]
+
+
+def tree_cpu_s(pid: int) -> float:
+    return sum(cpu_s(p) for p in tree(pid))
+
+
+def tree_rss_mb(pid: int) -> float:
+    return sum(rss_mb(p) for p in tree(pid))
 
 
 def rss_mb(pid: int) -> float:
@@ -144,8 +182,16 @@ def main() -> None:
         help="with --guards compare: also run a second gateway from this `src` folder (an older "
         "checkout) with the same config, as targets 'off, before' and 'default, before'",
     )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N > 1: compare direct, one gateway process and `serve --workers N` in one run",
+    )
     args = ap.parse_args()
 
+    load_at_start = _load()
     prose = "The quarterly report lists revenue by region and the notes explain each change. "
     text = (prose * (args.payload // len(prose) + 1))[: args.payload] if args.payload else "ping"
     with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, upstream_proc):
@@ -167,10 +213,16 @@ def main() -> None:
                     old = stack.enter_context(_python_path(args.before_src, lambda: gateway(config)))
                     targets |= {"off, before": old.url("bare"), "default, before": old.url("bench")}
                     gateways |= {"off, before": old, "default, before": old}
+            elif args.workers > 1:
+                many = stack.enter_context(worker_gateway(config, workers=args.workers))
+                label = f"{args.workers} workers"
+                targets = {"direct": upstream_url, "1 worker": gw.url("bench"), label: many.url("bench")}
+                gateways |= {"1 worker": gw, label: many}
             else:
                 targets = {"direct": upstream_url, "gateway": gw.url("bench")}
+            own = args.workers > 1
             for url in targets.values():
-                asyncio.run(round_(url, 100, 2, text))  # warm-up
+                asyncio.run(round_(url, 100, 2, text, own_clients=own))  # warm-up
             phases = {"latency": 1, "throughput": args.concurrency}
             lat = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
             rps = {(p, k): [] for p in phases for k in targets}  # type: dict[tuple[str, str], list[float]]
@@ -182,19 +234,24 @@ def main() -> None:
                 for phase, conc in phases.items():
                     for name in order:
                         pid = gateways[name].proc.pid
-                        g0, u0 = cpu_s(pid), cpu_s(upstream_proc.pid)
-                        values, throughput = asyncio.run(round_(targets[name], args.calls, conc, text))
+                        g0, u0 = tree_cpu_s(pid), cpu_s(upstream_proc.pid)
+                        values, throughput = asyncio.run(
+                            round_(targets[name], args.calls, conc, text, own_clients=own)
+                        )
                         used = cpu[(phase, name)]
-                        used[0] += cpu_s(pid) - g0
+                        used[0] += tree_cpu_s(pid) - g0
                         used[1] += cpu_s(upstream_proc.pid) - u0
                         used[2] += len(values)
                         lat[(phase, name)].extend(values)
                         rps[(phase, name)].append(throughput)
-            memory = {id(g): (name, rss_mb(g.proc.pid)) for name, g in gateways.items() if name in targets}
+            memory = {
+                id(g): (name, tree_rss_mb(g.proc.pid)) for name, g in gateways.items() if name in targets
+            }
 
     print(
         f"tools/call (echo, {len(text)}-byte text), guards={args.guards}, "
-        f"{args.rounds} alternating rounds x {args.calls} calls each; load average {_load()}"
+        f"{args.rounds} alternating rounds x {args.calls} calls each; load average {_load()} "
+        f"(start: {load_at_start})"
     )
     for phase, conc in phases.items():
         d = lat[(phase, "direct")]
@@ -215,6 +272,8 @@ def main() -> None:
                 f"{_per_call(cpu[(phase, name)], 1):>13}"
             )
     print()
+    if args.workers > 1:
+        print(f"answers relayed through a sibling worker: {RELAYED[0]}")
     for name, mb in memory.values():
         print(f"gateway process serving {name!r}: {mb:.0f} MB resident at the end (models loaded)")
 

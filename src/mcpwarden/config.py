@@ -53,6 +53,13 @@ class ListenConfig(_Model):
     body_timeout_s: float = Field(
         30.0, gt=0, description="A POST body must arrive within this; otherwise 408 (slow clients)."
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Worker processes serving this address (`serve --workers N`): one process per "
+        "core uses every core. 1 (default): one process, no supervisor. See docs/configuration.md.",
+    )
     fd_reserve: int = Field(
         64,
         ge=8,

@@ -7,11 +7,17 @@ tampered file), or one file whose records name two replicas (files spliced toget
 `verify_set` checks every file with `verify` and then those set-level properties; given
 the public key the replicas sign with, also each file's signed checkpoints, whose signed
 replica id must be the one the file's records name.
+
+Workers of one `serve --workers N` gateway are replicas named `<base>-w<i>` whose
+`gateway.start` records say `worker` and `workers`: a set holding any of them must hold all
+N (`<base>-w0` to `<base>-w<N-1>`), so a worker's chain that is missing from the set fails it
+(a truncated or edited one fails its own chain's check).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,6 +26,8 @@ import orjson
 
 from mcpwarden.audit.segments import iter_lines
 from mcpwarden.audit.verify import VerifyResult, verify
+
+_WORKER_ID = re.compile(r"^.+-w[0-9]{1,3}$")
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -48,8 +56,10 @@ class SetResult:
         return "\n".join(lines)
 
 
-def _replicas_in(path: str | os.PathLike[str]) -> set[str | None]:
+def _replicas_in(path: str | os.PathLike[str]) -> tuple[set[str | None], int]:
+    """The replica ids a file's records name, and the most workers its `gateway.start` declared."""
     found: set[str | None] = set()
+    workers = 0
     for _, raw in iter_lines(path):
         if not raw.strip():
             continue
@@ -59,7 +69,35 @@ def _replicas_in(path: str | os.PathLike[str]) -> set[str | None]:
             continue  # `verify` reports the line itself
         if isinstance(record, dict):
             found.add(record.get("replica"))
-    return found
+            details = record.get("details")
+            if record.get("event") == "gateway.start" and isinstance(details, dict):
+                count = details.get("workers")
+                workers = max(workers, count if isinstance(count, int) else 0)
+    return found, workers
+
+
+def missing_workers(replicas: dict[str, str | None], workers: dict[str, int]) -> list[str]:
+    """Problems for worker chains absent from the set: `workers` maps a file to the worker
+    count its gateway declared; its replica id `<base>-w<i>` names the group."""
+    expected: dict[str, int] = {}
+    for name, replica in replicas.items():
+        count = workers.get(name, 0)
+        if replica is None or count < 2 or not _WORKER_ID.match(replica):
+            continue
+        base = replica.rpartition("-w")[0]
+        expected[base] = max(expected.get(base, 0), count)
+    present = {r for r in replicas.values() if r is not None}
+    return [
+        f"the chain of worker {base}-w{i} (of {count} workers) is missing from the set"
+        for base, count in sorted(expected.items())
+        for i in range(count)
+        if f"{base}-w{i}" not in present
+    ]
+
+
+def declares_workers(path: str | os.PathLike[str]) -> bool:
+    """True when the file is one worker's chain of several (verify it as a set)."""
+    return _replicas_in(path)[1] > 1
 
 
 def verify_set(
@@ -72,13 +110,14 @@ def verify_set(
     problems: list[str] = []
     owners: dict[str, str] = {}
     replicas: dict[str, str | None] = {}
+    workers: dict[str, int] = {}
     for path, result in zip(paths, results, strict=True):
         name = str(path)
         if result.chain is not None:
             if result.chain in owners:
                 problems.append(f"{name} and {owners[result.chain]} hold the same chain {result.chain}")
             owners.setdefault(result.chain, name)
-        found = _replicas_in(path)
+        found, workers[name] = _replicas_in(path)
         if len(found) > 1:
             shown = ", ".join(sorted(str(r) for r in found))
             problems.append(f"{name}: records of several replicas in one chain ({shown})")
@@ -89,6 +128,7 @@ def verify_set(
             if replica in seen:
                 problems.append(f"{name} and {seen[replica]} both claim replica {replica}")
             seen.setdefault(replica, name)
+    problems += missing_workers(replicas, workers)
     signed: list[CheckpointResult] = []
     if public is not None:
         from mcpwarden.audit.checkpoint import verify_checkpoints

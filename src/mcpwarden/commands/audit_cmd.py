@@ -123,8 +123,10 @@ def _public_key(args: argparse.Namespace) -> Ed25519PublicKey | None:
 
 def _verify(args: argparse.Namespace) -> int:
     from mcpwarden.audit import verify
+    from mcpwarden.audit.chains import declares_workers
 
-    if len(args.file) > 1:
+    # One worker's chain alone is an incomplete set: verify it as one, which names the rest.
+    if len(args.file) > 1 or _quietly(declares_workers, args.file[0]):
         return _verify_set(args)
     (path,) = args.file
     public = _public_key(args)
@@ -140,6 +142,14 @@ def _verify(args: argparse.Namespace) -> int:
     signed = verify_checkpoints(path, public)
     print(signed.summary())
     return EXIT_OK if result.ok and signed.ok else EXIT_FINDINGS
+
+
+def _quietly(check: Any, path: str) -> bool:
+    """`check(path)`, False when the file cannot be read (the single-file path reports that)."""
+    try:
+        return bool(check(path))
+    except OSError:
+        return False
 
 
 def _verify_set(args: argparse.Namespace) -> int:

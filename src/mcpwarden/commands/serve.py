@@ -13,6 +13,7 @@ from mcpwarden.cli import UsageError
 
 if TYPE_CHECKING:
     from mcpwarden.config import GatewayConfig
+    from mcpwarden.workers.identity import WorkerSlot
 
 # Default drain deadline on SIGTERM/Ctrl-C.
 DRAIN_S = 10.0
@@ -47,6 +48,13 @@ def register(subparsers: Any) -> None:
         help=f"on SIGTERM or Ctrl-C, how long calls in flight may take to finish before they get "
         f"an error (default {DRAIN_S:g})",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes on the one listening address (default: listen.workers, 1); "
+        "see docs/configuration.md",
+    )
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.set_defaults(handler=run)
 
@@ -69,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
         config.listen.host = args.host
     if args.port is not None:
         config.listen.port = args.port
+    if args.workers is not None:
+        if args.workers < 1:
+            raise UsageError("--workers must be at least 1")
+        config.listen.workers = args.workers
+    from mcpwarden.workers.identity import WorkerSlot
+
+    slot = WorkerSlot.from_env()
     if (
         config.auth is None
         and not config.listen.is_loopback()
@@ -94,9 +109,28 @@ def run(args: argparse.Namespace) -> int:
             config.public_base(),
         )
 
+    if slot is None and config.listen.workers > 1:
+        asrv = config.authorization_server
+        if asrv is not None and asrv.signing_key is None:
+            # Each worker would generate its own key, and tokens signed by one would not
+            # validate at the others.
+            raise UsageError("--workers > 1 with authorization_server needs authorization_server.signing_key")
+        from mcpwarden.commands.preflight import port_problem
+        from mcpwarden.workers.start import run_supervisor
+
+        problem = port_problem(config.listen.host, config.listen.port)
+        if problem is not None:
+            raise UsageError(problem)
+        argv = list(getattr(args, "argv", None) or sys.argv[1:])
+        return run_supervisor(argv, config, config.listen.workers, drain_s=args.drain_timeout)
+    if slot is not None:
+        slot.apply(config)
+
     def overrides(reloaded: GatewayConfig) -> None:
         # Command-line settings win over the file on reload too.
         reloaded.listen = config.listen
+        if slot is not None:
+            slot.apply(reloaded)
 
     from mcpwarden.store.base import StoreUnavailable
 
@@ -108,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
                 drain_s=args.drain_timeout,
                 config_path=args.config,
                 overrides=overrides,
+                slot=slot,
             )
         )
     except StoreUnavailable as exc:
@@ -135,6 +170,7 @@ async def serve(
     drain_s: float = 10.0,
     config_path: str | None = None,
     overrides: Any = None,
+    slot: WorkerSlot | None = None,
 ) -> None:
     import asyncio
 
@@ -148,7 +184,8 @@ async def serve(
     from mcpwarden.gateway.core import GatewayCore
     from mcpwarden.gateway.http_limits import protocol_class
 
-    problem = port_problem(config.listen.host, config.listen.port)
+    # A worker's port is the supervisor's, bound already.
+    problem = None if slot is not None else port_problem(config.listen.host, config.listen.port)
     if problem is not None:
         raise UsageError(problem)
     try:
@@ -159,6 +196,10 @@ async def serve(
         # The gateway will not run unaudited: say why and stop (see docs/audit.md).
         raise UsageError(f"audit: {exc}") from None
     core.enable_registry()
+    if slot is not None:
+        from mcpwarden.workers.child import prepare_core
+
+        prepare_core(core, slot)
     ops = Operations(core, config)
     auth = None
     authorization = None
@@ -171,6 +212,19 @@ async def serve(
 
         auth = GatewayAuth(core, config.auth, authorization=authorization)
     app = build_app(core, auth=auth)
+    forwarder = None
+    if slot is not None:
+        from mcpwarden.workers.forward import WorkerForwarder
+
+        # Between two chunks of a relayed answer: longer than any upstream call may take.
+        idle_s = max((up.timeout_s for up in config.upstreams.values()), default=30.0) + 30.0
+        app = forwarder = WorkerForwarder(
+            app,
+            slot,
+            config,
+            idle_s=idle_s,
+            on_reject=lambda reason, status: core.audit_event("rejected", reason=reason, status=status),
+        )
     trusted = config.listen.trusted_proxies
     server = uvicorn.Server(
         uvicorn.Config(
@@ -200,7 +254,12 @@ async def serve(
         await ops.stop()
         await core.stop()
         raise
-    task = asyncio.create_task(server.serve())
+    if slot is not None:
+        from mcpwarden.workers.child import sockets
+
+        task = asyncio.create_task(server.serve(sockets=sockets(slot)))
+    else:
+        task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
     if not server.started:
@@ -221,12 +280,19 @@ async def serve(
             core.public_base = config.public_base(port)
         host = config.listen.host
         shown = f"[{host}]" if ":" in host else host
-        print(f"mcpwarden gateway listening on http://{shown}:{port}", file=sys.stderr, flush=True)
-        print(f"  aggregated endpoint: http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
-        for name in config.upstreams:
-            print(
-                f"  upstream {name!r}:  http://{shown}:{port}/servers/{name}/mcp", file=sys.stderr, flush=True
-            )
+        if slot is not None:
+            from mcpwarden.workers.child import signal_ready
+
+            signal_ready(slot)  # the supervisor prints the address once every worker is up
+        else:
+            print(f"mcpwarden gateway listening on http://{shown}:{port}", file=sys.stderr, flush=True)
+            print(f"  aggregated endpoint: http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
+            for name in config.upstreams:
+                print(
+                    f"  upstream {name!r}:  http://{shown}:{port}/servers/{name}/mcp",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if ops.metrics_port is not None and config.metrics is not None:
             mhost = config.metrics.address()[0]
             print(f"  metrics: http://{mhost}:{ops.metrics_port}/metrics", file=sys.stderr, flush=True)
@@ -251,3 +317,5 @@ async def serve(
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
         await ops.stop()
+        if forwarder is not None:
+            await forwarder.aclose()

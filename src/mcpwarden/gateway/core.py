@@ -82,6 +82,10 @@ class GatewayCore(AuditMethods):
         self.store_error: str | None = None
         # Set on SIGTERM (gateway.lifecycle): no new sessions, not ready, in-flight calls finish.
         self.draining = False
+        # Under `serve --workers N`: appended to minted session ids (".w<i>") so any worker can
+        # tell the owner, and this worker's place, recorded in `gateway.start` (workers.identity).
+        self.session_suffix = ""
+        self.worker: dict[str, int] | None = None
         self._handles: dict[str, str] = {}
         self._closing: set[asyncio.Task[None]] = set()
         # Cross-checks the pin store and the audit file (set by `from_config`).
@@ -192,7 +196,9 @@ class GatewayCore(AuditMethods):
             start()
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="session-sweeper")
-        self.audit_event("gateway.start", details={"upstreams": sorted(self.config.upstreams)})
+        self.audit_event(
+            "gateway.start", details={"upstreams": sorted(self.config.upstreams), **(self.worker or {})}
+        )
         if self.integrity is not None:
             self.integrity.check_at_start()
 
@@ -353,7 +359,12 @@ class GatewayCore(AuditMethods):
         self, principal: Principal, upstreams: list[str], *, aggregate: bool, transport: str = "http"
     ) -> Session:
         session = Session(
-            self, new_session_id(), principal, upstreams, aggregate=aggregate, transport=transport
+            self,
+            new_session_id() + self.session_suffix,
+            principal,
+            upstreams,
+            aggregate=aggregate,
+            transport=transport,
         )
         self.sessions[session.id] = session
         self.quotas.session_started(principal.key)

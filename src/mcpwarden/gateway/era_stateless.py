@@ -119,7 +119,9 @@ class StatelessFront:
         self._ids = itertools.count(1)
         settings = core.config.input_required
         codec = RequestStateCodec.from_config(settings.key, settings.ttl_s)
-        self.held = HeldCalls(codec, max_per_principal=settings.max_held_per_principal)
+        self.held = HeldCalls(
+            codec, max_per_principal=settings.max_held_per_principal, suffix=core.session_suffix
+        )
 
     async def post(
         self,

@@ -80,9 +80,12 @@ class HeldCall:
 class HeldCalls:
     """The calls waiting for their clients' input, by handle; bounded per principal and in time."""
 
-    def __init__(self, codec: RequestStateCodec, *, max_per_principal: int) -> None:
+    def __init__(self, codec: RequestStateCodec, *, max_per_principal: int, suffix: str = "") -> None:
         self.codec = codec
         self._max = max_per_principal
+        # Under `serve --workers N`, ".w<i>": the handle (inside the state) names the worker
+        # that holds the call, so a retry reaching another worker is relayed here.
+        self.suffix = suffix
         # The codec's clock: a held call expires exactly when its state does.
         self._clock = codec.clock
         self._held: dict[str, HeldCall] = {}
@@ -106,7 +109,7 @@ class HeldCalls:
         Returns the `InputRequiredResult` for the client, the held call, and the calls that had
         to give way (expired, or the principal's oldest beyond the bound): the caller stops those.
         """
-        handle = secrets.token_urlsafe(18)
+        handle = secrets.token_urlsafe(18) + self.suffix
         digest = request_digest(method, params)
         state, expires = self.codec.seal(handle=handle, principal=principal, digest=digest)
         keys: dict[str, JSON] = {}

@@ -114,3 +114,17 @@ class RequestStateCodec:
         if not hmac.compare_digest(str(bound), digest):
             raise StateRefused("state.request", "requestState belongs to a different request")
         return OpenedState(str(handle), expires)
+
+
+def unverified_handle(state: Any) -> str | None:
+    """The held call's handle a state names, *without* checking its tag: only for routing a
+    retry to the worker that holds the call, which then checks everything (`open`)."""
+    if not isinstance(state, str) or len(state) > MAX_STATE_CHARS or not state.startswith(PREFIX + "."):
+        return None
+    body = state.split(".", 2)[1]
+    try:
+        claims = orjson.loads(_unb64(body))
+    except (ValueError, TypeError):
+        return None
+    handle = claims.get("h") if isinstance(claims, dict) else None
+    return handle if isinstance(handle, str) else None
