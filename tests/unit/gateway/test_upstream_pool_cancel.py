@@ -9,6 +9,7 @@ once in ten runs)."""
 from __future__ import annotations
 
 import asyncio
+
 import pytest
 
 from mcpwarden.gateway.upstream.pools import Pool
