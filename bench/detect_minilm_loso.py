@@ -78,9 +78,12 @@ def main() -> int:
     parser.add_argument("--joins", type=int, default=120)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--partial", type=Path, help="append each fold as it finishes; resume from it")
+    parser.add_argument(
+        "--report-only", action="store_true", help="summarize the --partial file, train nothing"
+    )
     args = parser.parse_args()
     rows = tr.load_rows()
-    prepared = [tr.prepare(r) for r in rows]
+    prepared = [] if args.report_only else [tr.prepare(r) for r in rows]
     known = {r["family"] for r in rows}
     families = [f for f in args.families.split(",") if f in known]  # in the order given
     results: list[dict[str, Any]] = []
@@ -88,7 +91,7 @@ def main() -> int:
         results = [json.loads(line) for line in args.partial.read_text("utf-8").split("\n") if line]
     done = {res["linear"]["family"] for res in results}
     for family in families:
-        if family in done:
+        if family in done or args.report_only:
             continue
         t0 = time.perf_counter()
         res = evaluate(family, rows, prepared, args.joins)
