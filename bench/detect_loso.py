@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import injection_training as tr  # noqa: E402
 
+from mcpwarden.detect.text.model import InjectionModel  # noqa: E402
 from mcpwarden.detect.text.scan import scan_text  # noqa: E402
 
 BUCKETS = ((0, 200, "<200"), (200, 1_000, "200-1k"), (1_000, 10_000, "1k-10k"), (10_000, 100_001, "10k-100k"))
@@ -57,10 +58,11 @@ def _tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> tuple[float, fl
     return float((pos > threshold).mean()) if len(pos) else float("nan"), threshold
 
 
-def evaluate(
+def train_fold(
     family: str, rows: list[dict[str, Any]], prepared: list[tr.Prepared], joins: int
-) -> dict[str, Any]:
-    """Train without `family`, score its rows, joins of its benign rows and its padded attacks."""
+) -> tuple[InjectionModel, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The linear model trained as `make models` trains it but without `family`; (model, the
+    family's rows, the rows kept). Shared by `detect_minilm_loso.py`."""
     keep = [i for i, r in enumerate(rows) if r["family"] != family]
     held = [r for r in rows if r["family"] == family]
     kept_rows = [rows[i] for i in keep]
@@ -72,6 +74,14 @@ def evaluate(
         tr.SEED,
         log=False,
     )
+    return model, held, kept_rows
+
+
+def evaluate(
+    family: str, rows: list[dict[str, Any]], prepared: list[tr.Prepared], joins: int
+) -> dict[str, Any]:
+    """Train without `family`, score its rows, joins of its benign rows and its padded attacks."""
+    model, held, kept_rows = train_fold(family, rows, prepared, joins)
     out = score_family(
         family,
         held,

@@ -20,7 +20,7 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import build as minilm_build  # noqa: E402
 import injection_training as tr  # noqa: E402
-from detect_loso import report, score_family  # noqa: E402
+from detect_loso import report, score_family, train_fold  # noqa: E402
 
 from mcpwarden.detect.text.minilm import TOKENIZER_FILE, SmallModel, models_folder  # noqa: E402
 from mcpwarden.detect.text.scan import scan_text  # noqa: E402
@@ -44,17 +44,7 @@ def evaluate(
     family: str, rows: list[dict[str, Any]], prepared: list[tr.Prepared], joins: int
 ) -> dict[str, Any]:
     """Train both tiers without `family`; its rows scored by each: {"linear": res, "cascade": res}."""
-    keep = [i for i, r in enumerate(rows) if r["family"] != family]
-    held = [r for r in rows if r["family"] == family]
-    kept_rows = [rows[i] for i in keep]
-    fit_idx, cal_idx = tr.split(kept_rows, tr.Options().calib_fraction, tr.SEED)
-    linear = tr.train(
-        [prepared[keep[i]] for i in fit_idx],
-        [prepared[keep[i]] for i in cal_idx],
-        replace(tr.Options(), joins=joins),
-        tr.SEED,
-        log=False,
-    )
+    linear, held, kept_rows = train_fold(family, rows, prepared, joins)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         minilm_build.build(
