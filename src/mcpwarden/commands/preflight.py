@@ -47,7 +47,32 @@ def problems(config: GatewayConfig, source: str, *, raw: Any = None, check_port:
         problem = port_problem(config.listen.host, config.listen.port)
         if problem:
             out.append(f"{source}: listen: {problem}")
+    problem = small_model_problem(config)
+    if problem:
+        out.append(f"{source}: {problem}")
     return out
+
+
+def small_model_problem(config: GatewayConfig) -> str | None:
+    """Why the small-model tier an upstream's `content.small_model` asks for cannot load, if it
+    cannot: the gateway must not start without a tier its config asks for (fail closed)."""
+    from mcpwarden.guards.content_policy import ContentPolicy
+
+    asking = [
+        name
+        for name, up in config.upstreams.items()
+        if isinstance(up.content, ContentPolicy)
+        and (up.content.small_model or any(o.get("small_model") for o in up.content.tools.values()))
+    ]
+    if not asking:
+        return None
+    from mcpwarden.detect.text.minilm import SmallModelError, default_small_model
+
+    try:
+        default_small_model()
+    except SmallModelError as exc:
+        return f"upstreams.{asking[0]}.content.small_model: {exc}"
+    return None
 
 
 def warnings(config: GatewayConfig, source: str, raw: Any) -> list[str]:

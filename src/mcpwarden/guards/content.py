@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 from mcpwarden.detect.text import default_threshold
+from mcpwarden.detect.text.minilm import SmallModel, SmallModelError
 from mcpwarden.detect.text.spotlight import Spotlight, spotlight_content
 from mcpwarden.guards.base import Guard
 from mcpwarden.guards.content_answers import scan_client_data
@@ -56,12 +57,31 @@ WITHHELD = "[withheld by mcpwarden: likely prompt injection]"
 Channel = Literal["request", "notification", "other", "list"]
 
 
+def _load_small_model(policies: list[ContentPolicy]) -> SmallModel | None:
+    """The small-model tier when any policy (or tool override) asks for it, loaded now.
+
+    Fail closed: a configuration that asks for the tier must not start without it, so a
+    missing or corrupt model file is a startup error naming the file, never a silent fallback
+    to the linear tier alone.
+    """
+    wanted = any(p.small_model or any(o.get("small_model") for o in p.tools.values()) for p in policies)
+    if not wanted:
+        return None
+    from mcpwarden.detect.text.minilm import default_small_model
+
+    try:
+        return default_small_model()
+    except SmallModelError as exc:
+        raise SmallModelError(f"content.small_model is on but the model cannot be used: {exc}") from None
+
+
 class ContentGuard(Guard):
     name: ClassVar[str] = "content"
 
     def __init__(self, policies: Mapping[str, ContentPolicy], default: ContentPolicy | None = None) -> None:
         self.policies = dict(policies)
         self.default = default or ContentPolicy()
+        self.small_model = _load_small_model([self.default, *self.policies.values()])
 
     def policy(self, upstream: str, tool: str | None = None) -> ContentPolicy:
         return self.policies.get(upstream, self.default).for_tool(tool)
@@ -79,6 +99,7 @@ class ContentGuard(Guard):
                 secrets=policy.redact_secrets,
                 pii=policy.redact_pii,
                 root=root,
+                small_model=self.small_model if policy.small_model else None,
             )
         except TooComplex as exc:
             return Decision.deny("content.too_complex", f"{ex.method} from {ex.upstream!r}: {exc}")

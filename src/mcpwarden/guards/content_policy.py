@@ -32,6 +32,13 @@ class ContentPolicy(BaseModel):
     block_threshold: float | None = Field(
         0.9, ge=0.0, le=1.0, description="block at or above this score whatever on_injection says"
     )
+    small_model: bool = Field(
+        False,
+        description=(
+            "re-score texts in the linear tier's uncertain band with the MiniLM tier "
+            "(docs/detect-text.md); its files must load at startup"
+        ),
+    )
     on_injection: InjectionAction = Field("annotate", description="action between threshold and block")
     block_as: Literal["error", "tool_error"] = Field(
         "error", description="JSON-RPC error, or a tool result with isError: true (tool calls only)"

@@ -19,11 +19,14 @@ the JSON path of its leaf so that the audit record says exactly where it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.detect.findings import Finding
 from mcpwarden.detect.text import Redactor, find_pii, find_secrets, scan_text
 from mcpwarden.guards.traversal import Leaf, walk
+
+if TYPE_CHECKING:
+    from mcpwarden.detect.text.minilm import SmallModel
 
 SEPARATOR = "\n\n"
 MIN_SENSITIVE_LEN = 6  # shorter strings cannot hold a secret or an e-mail address
@@ -46,6 +49,7 @@ class Inspection:
     injected: list[Leaf] = field(default_factory=list)  # natural-language leaves an injection touches
     leaves: list[Leaf] = field(default_factory=list)
     redactor: Redactor = field(default_factory=Redactor)
+    small_model: SmallModel | None = None  # the cascade's second tier, when the policy asks for it
 
     @property
     def flagged(self) -> bool:
@@ -76,9 +80,10 @@ def inspect(
     pii: bool = False,
     root: str = "$",
     redactor: Redactor | None = None,
+    small_model: SmallModel | None = None,
 ) -> Inspection:
     """Walk `payload` once and report what it holds; raises `traversal.TooComplex`."""
-    out = Inspection(threshold=threshold, redactor=redactor or Redactor())
+    out = Inspection(threshold=threshold, redactor=redactor or Redactor(), small_model=small_model)
     out.leaves = list(walk(payload, root))
     if injection:
         _score(out)
@@ -101,7 +106,7 @@ def _score(out: Inspection) -> None:
         offsets[leaf.text] = pos
         parts.append(leaf.text)
         pos += len(leaf.text) + len(SEPARATOR)
-    detection = scan_text(SEPARATOR.join(parts), threshold=out.threshold)
+    detection = scan_text(SEPARATOR.join(parts), threshold=out.threshold, small_model=out.small_model)
     out.score = detection.score
     hits = [f for f in detection.findings if f.rule.startswith("injection.")]
     if not hits:
@@ -117,7 +122,11 @@ def _score(out: Inspection) -> None:
                 touched.setdefault(text, []).append((f, span))
     carriers = set(touched)
     if out.flagged and len(carriers) > 1:
-        alone = {t for t in list(carriers)[:RESCORE_LIMIT] if scan_text(t, threshold=out.threshold).flagged}
+        alone = {
+            t
+            for t in list(carriers)[:RESCORE_LIMIT]
+            if scan_text(t, threshold=out.threshold, small_model=out.small_model).flagged
+        }
         carriers = alone or carriers
     carrying: dict[str, list[Leaf]] = {}
     for leaf in natural:

@@ -23,9 +23,11 @@ reader.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mcpwarden.detect.findings import Detection, Finding, Severity
 from mcpwarden.detect.text import features
@@ -33,6 +35,9 @@ from mcpwarden.detect.text.model import Channel, InjectionModel, check_channel, 
 from mcpwarden.detect.text.normalize import Normalized, normalize
 from mcpwarden.detect.text.rules import RuleHit, hit_to_finding, match_rules, rule_score
 from mcpwarden.detect.text.token_table import TokenTable
+
+if TYPE_CHECKING:
+    from mcpwarden.detect.text.minilm import SmallModel
 
 WINDOW = 2000
 STRIDE = 1500
@@ -60,6 +65,8 @@ class Margins:
     doc_origin: str = "text"
     seg_origin: str = "text"
     local: list[float] = field(default_factory=list)
+    # (window logit, order, text, start, end) of every window: the cascade re-reads the best few
+    spans: list[tuple[float, int, str, int, int]] = field(default_factory=list)
     memo: dict[tuple[str, bool], float] = field(default_factory=dict)
 
     def offer_doc(self, margin: float, span: tuple[int, int], origin: str) -> None:
@@ -169,6 +176,7 @@ def _score_text(
         # another window's, so joining passing documents cannot add up their evidence.
         local = model.window_logit(margin, seg_best, local_rules)
         m.best = max(m.best, local)
+        m.spans.append((local, len(m.spans), text, start, end))
         if any(h.rule.weight >= STRONG_RULE for h in inside):
             m.local.append(local)
 
@@ -247,6 +255,11 @@ def combined_score(m: Margins, model: InjectionModel) -> float:
     return score
 
 
+def suspicious_windows(m: Margins, k: int) -> list[str]:
+    """The (normalized) text of the `k` windows with the highest linear logits."""
+    return [text[start:end] for _, _, text, start, end in heapq.nlargest(k, m.spans)]
+
+
 def _findings(scanned: list[_Block]) -> tuple[list[Finding], float]:
     """Normalization and rule findings in original offsets, deduplicated across block overlaps,
     and the floor that hidden or smuggled instructions put under the score."""
@@ -284,19 +297,41 @@ def _findings(scanned: list[_Block]) -> tuple[list[Finding], float]:
     return findings, floor
 
 
+def linear_parts(text: str, model: InjectionModel, k: int) -> tuple[float, float, list[str], int]:
+    """The linear tier's score (before floors), the floor, the `k` most suspicious window texts
+    and the length: what the cascade combines, for its calibration (`scripts/minilm/`)."""
+    m = Margins()
+    _, floor = _findings(_scan_blocks(text, model, m))
+    return combined_score(m, model), floor, suspicious_windows(m, k), m.n_chars
+
+
+def _cascaded(score: float, m: Margins, channel: str, small: SmallModel) -> float:
+    from mcpwarden.detect.text.cascade import TOP_WINDOWS
+
+    try:
+        return small.cascade.rescore(score, suspicious_windows(m, TOP_WINDOWS), m.n_chars, channel, small)
+    except Exception:
+        small.errors += 1
+        return score
+
+
 def scan_text(
     text: str,
     *,
     threshold: float | None = None,
     model: InjectionModel | None = None,
     channel: Channel = "tool_result",
+    small_model: SmallModel | None = None,
 ) -> Detection:
     """Score all of `text` for prompt injection: a calibrated probability in [0, 1] with findings.
 
     `channel` says where the text comes from: `tool_result` (tool results, resource reads,
     anything an upstream returns as data) or `prompt` (prompt messages and sampling
     requests, instructions by design). It picks the default `threshold`, which decides
-    `flagged` (see `default_threshold` and `block_threshold`). Findings include what
+    `flagged` (see `default_threshold` and `block_threshold`). With `small_model`, a text
+    whose linear score falls in the channel's uncertain band is re-scored by the cascade
+    (`cascade.py`); a model error then keeps the linear score (never an exception), since a
+    request must not fail because the second opinion did. Findings include what
     normalization removed or decoded, every rule hit, and the model's verdict when it
     crosses the threshold; spans point into `text` as given.
     """
@@ -306,7 +341,10 @@ def scan_text(
     m = Margins()
     scanned = _scan_blocks(text, model, m)
     findings, floor = _findings(scanned)
-    score = max(combined_score(m, model), floor)
+    score = combined_score(m, model)
+    if small_model is not None:
+        score = _cascaded(score, m, channel, small_model)
+    score = max(score, floor)
     flagged = score >= threshold
     if flagged:
         by_segment = m.seg >= m.doc
