@@ -82,4 +82,4 @@ fuzz-wrap: install-python
 	MCPWARDEN_FUZZ_EXAMPLES=$${MCPWARDEN_FUZZ_EXAMPLES:-300} .venv/bin/pytest -q tests/integration/gateway/test_wrap_fuzz.py
 
 clean:
-	rm -rf .venv node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .venv-train node_modules .mypy_cache .ruff_cache .pytest_cache
