@@ -212,6 +212,33 @@ def report(results: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+def run_folds(
+    families: list[str],
+    partial: Path | None,
+    family_of: Callable[[dict[str, Any]], str],
+    run: Callable[[str], dict[str, Any]],
+    describe: Callable[[str, dict[str, Any]], str],
+) -> list[dict[str, Any]]:
+    """Each family's fold, resumed from the `partial` JSON-lines file (folds take minutes each
+    on this machine, so an interrupted run keeps what it finished). A report-only caller passes
+    no families and gets back what the file holds."""
+    results: list[dict[str, Any]] = []
+    if partial and partial.exists():
+        results = [json.loads(line) for line in partial.read_text("utf-8").split("\n") if line]
+    done = {family_of(res) for res in results}
+    for family in families:
+        if family in done:
+            continue
+        t0 = time.perf_counter()
+        res = run(family)
+        results.append(res)
+        if partial:
+            with partial.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(res) + "\n")
+        print(f"{describe(family, res)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", help="comma-separated subset (default: all)")
@@ -228,24 +255,18 @@ def main() -> int:
     families = sorted({r["family"] for r in rows})
     if args.families:
         families = [f for f in families if f in set(args.families.split(","))]
-    results = []
-    if args.partial and args.partial.exists():
-        results = [json.loads(line) for line in args.partial.read_text("utf-8").split("\n") if line]
-    done = {res["family"] for res in results}
-    for family in families:
-        if family in done:
-            continue
-        t0 = time.perf_counter()
-        res = evaluate(family, rows, prepared, args.joins)
-        results.append(res)
-        if args.partial:
-            with args.partial.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(res) + "\n")
+
+    def describe(family: str, res: dict[str, Any]) -> str:
         fam = report([res])["per_family"][family]
-        print(
-            f"{family:32s} tpr={fam['tpr']} fpr={fam['fpr']} ({time.perf_counter() - t0:.0f} s)",
-            file=sys.stderr,
-        )
+        return f"{family:32s} tpr={fam['tpr']} fpr={fam['fpr']}"
+
+    results = run_folds(
+        families,
+        args.partial,
+        lambda res: str(res["family"]),
+        lambda family: evaluate(family, rows, prepared, args.joins),
+        describe,
+    )
     summary = report(results)
     print(json.dumps({k: v for k, v in summary.items() if k != "per_family"}, indent=1))
     print(json.dumps(summary["per_family"], indent=1))

@@ -19,7 +19,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import build as minilm_build  # noqa: E402
 import injection_training as tr  # noqa: E402
-from detect_loso import report, score_family, train_fold  # noqa: E402
+from detect_loso import report, run_folds, score_family, train_fold  # noqa: E402
 
 from mcpwarden.detect.text.minilm import TOKENIZER_FILE, SmallModel, models_folder  # noqa: E402
 from mcpwarden.detect.text.scan import scan_text  # noqa: E402
@@ -76,25 +75,18 @@ def main() -> int:
     prepared = [] if args.report_only else [tr.prepare(r) for r in rows]
     known = {r["family"] for r in rows}
     families = [f for f in args.families.split(",") if f in known]  # in the order given
-    results: list[dict[str, Any]] = []
-    if args.partial and args.partial.exists():
-        results = [json.loads(line) for line in args.partial.read_text("utf-8").split("\n") if line]
-    done = {res["linear"]["family"] for res in results}
-    for family in families:
-        if family in done or args.report_only:
-            continue
-        t0 = time.perf_counter()
-        res = evaluate(family, rows, prepared, args.joins)
-        results.append(res)
-        if args.partial:
-            with args.partial.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(res) + "\n")
+
+    def describe(family: str, res: dict[str, Any]) -> str:
         fams = {name: report([res[name]])["per_family"][family] for name in ("linear", "cascade")}
-        print(
-            f"{family:14s} linear {fams['linear']} cascade {fams['cascade']}",
-            f"({time.perf_counter() - t0:.0f} s)",
-            file=sys.stderr,
-        )
+        return f"{family:14s} linear {fams['linear']} cascade {fams['cascade']}"
+
+    results = run_folds(
+        [] if args.report_only else families,
+        args.partial,
+        lambda res: str(res["linear"]["family"]),
+        lambda family: evaluate(family, rows, prepared, args.joins),
+        describe,
+    )
     summary = {name: report([res[name] for res in results]) for name in ("linear", "cascade")}
     for name in ("linear", "cascade"):
         print(f"== {name}")
