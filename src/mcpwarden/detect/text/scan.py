@@ -65,7 +65,9 @@ class Margins:
     doc_origin: str = "text"
     seg_origin: str = "text"
     local: list[float] = field(default_factory=list)
-    # (window logit, order, text, start, end) of every window: the cascade re-reads the best few
+    # (window logit, order, text, start, end) of every window, kept only for the cascade (it
+    # re-reads the best few), so the linear-only hot path does not pay for them
+    keep_spans: bool = False
     spans: list[tuple[float, int, str, int, int]] = field(default_factory=list)
     memo: dict[tuple[str, bool], float] = field(default_factory=dict)
 
@@ -176,7 +178,8 @@ def _score_text(
         # another window's, so joining passing documents cannot add up their evidence.
         local = model.window_logit(margin, seg_best, local_rules)
         m.best = max(m.best, local)
-        m.spans.append((local, len(m.spans), text, start, end))
+        if m.keep_spans:
+            m.spans.append((local, len(m.spans), text, start, end))
         if any(h.rule.weight >= STRONG_RULE for h in inside):
             m.local.append(local)
 
@@ -300,7 +303,7 @@ def _findings(scanned: list[_Block]) -> tuple[list[Finding], float]:
 def linear_parts(text: str, model: InjectionModel, k: int) -> tuple[float, float, list[str], int]:
     """The linear tier's score (before floors), the floor, the `k` most suspicious window texts
     and the length: what the cascade combines, for its calibration (`scripts/minilm/`)."""
-    m = Margins()
+    m = Margins(keep_spans=True)
     _, floor = _findings(_scan_blocks(text, model, m))
     return combined_score(m, model), floor, suspicious_windows(m, k), m.n_chars
 
@@ -338,7 +341,7 @@ def scan_text(
     model = model or default_model()
     if threshold is None:
         threshold = model.flag_threshold(check_channel(channel))
-    m = Margins()
+    m = Margins(keep_spans=small_model is not None)
     scanned = _scan_blocks(text, model, m)
     findings, floor = _findings(scanned)
     score = combined_score(m, model)
