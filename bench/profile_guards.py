@@ -11,10 +11,12 @@ one cProfile summary of the whole per-call sequence shows where the time goes in
     nice -n 10 .venv/bin/python bench/profile_guards.py [--size 200] [--repeats 2000] [--top 25]
 
 The result's text is ordinary prose made of varied sentences (`content_server.prose`).
-Stages marked "before" run the code this branch replaced, in the same rounds: the model's
-features computed per window and per segment from their own text (`features.extract`)
-instead of from the text's shared token table, and pin freshness asked of SQLite
-(`PRAGMA data_version`) instead of read from the WAL-index header.
+Stages marked "before" run code that was replaced, in the same rounds: "span dicts", each
+segment's and window's margin from its own feature dict and the model's dot product
+(`TokenTable.extract`) instead of read from the token table (`span_margins`); "no token
+table", the features computed per window and per segment from their own text
+(`features.extract`); and pin freshness asked of SQLite (`PRAGMA data_version`) instead of
+read from the WAL-index header.
 
 The numbers are this process's CPU time (`time.process_time_ns`: time spent waiting for a
 core on a loaded machine is not counted, the audit writer's own thread is) per call, on this
@@ -47,10 +49,12 @@ from mcpwarden.audit.chain import seal  # noqa: E402
 from mcpwarden.audit.jsonl import AuditLog  # noqa: E402
 from mcpwarden.detect.text import features as F  # noqa: E402
 from mcpwarden.detect.text import find_pii, find_secrets, scan, scan_text  # noqa: E402
-from mcpwarden.detect.text.features import extract, segments  # noqa: E402
+from mcpwarden.detect.text.features import segments  # noqa: E402
 from mcpwarden.detect.text.model import default_model  # noqa: E402
 from mcpwarden.detect.text.normalize import normalize  # noqa: E402
 from mcpwarden.detect.text.rules import match_rules  # noqa: E402
+from mcpwarden.detect.text.span_margins import fast_margin, segment_margins, weights_of  # noqa: E402
+from mcpwarden.detect.text.token_table import TokenTable  # noqa: E402
 from mcpwarden.guards.content import ContentGuard, ContentPolicy  # noqa: E402
 from mcpwarden.guards.pinning import PinningGuard  # noqa: E402
 from mcpwarden.guards.poisoning import PoisoningGuard  # noqa: E402
@@ -66,6 +70,8 @@ TOOL = {
 
 class ReferenceTable:
     """The features as computed before the token table: each span tokenized on its own."""
+
+    layout = None  # so the span-margin fast path steps aside too
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -83,6 +89,22 @@ def before(fn: Callable[[], object]) -> Callable[[], object]:
             return fn()
         finally:
             scan.TokenTable = fast  # type: ignore[misc]
+
+    return run
+
+
+def dict_spans(fn: Callable[[], object]) -> Callable[[], object]:
+    """`fn` with every span's margin from its feature dict and the model's dot product
+    (`TokenTable.extract`), as before `span_margins` read margins from the table directly."""
+
+    def run() -> object:
+        fast, batch = scan.fast_margin, scan.segment_margins
+        scan.fast_margin = lambda *_a, **_k: None  # type: ignore[assignment]
+        scan.segment_margins = lambda _t, spans, *_a: [None] * len(spans)  # type: ignore[assignment]
+        try:
+            return fn()
+        finally:
+            scan.fast_margin, scan.segment_margins = fast, batch  # type: ignore[assignment]
 
     return run
 
@@ -129,7 +151,16 @@ def main() -> None:
     }
     end = {**start, "event": "request", "decision": "allow", "latency_ms": 1.234, "response_bytes": 512}
     norm = normalize(text)
-    hits = match_rules(norm.text)
+
+    doc_weights, seg_weights = weights_of(model)
+
+    def margins() -> object:
+        # What `scan` does per text for the learned tier: tokenize once, then every segment's
+        # and the window's margin (the prose holds no rule hit, so every span is "clean").
+        table = TokenTable(norm.text)
+        spans = segments(norm.text)
+        seg = segment_margins(table, spans, [True] * len(spans), seg_weights, {})
+        return seg, fast_margin(table, 0, len(norm.text), doc_weights, embedded=False, segment=False)
 
     def seal_both() -> None:
         for record in (start, end):
@@ -149,16 +180,16 @@ def main() -> None:
     stages: dict[str, Callable[[], object]] = {
         "content: normalization": lambda: normalize(text),
         "content: injection rules": lambda: match_rules(norm.text),
-        "content: model features + scores": lambda: (
-            [model.seg_margin(extract(norm.text[s:e], hits)) for s, e in segments(norm.text)]
-            + [model.doc_margin(extract(norm.text, hits))]
-        ),
+        "content: token table + model margins": margins,
         "content: scan_text (all of the above)": lambda: scan_text(text, threshold=threshold),
-        "content: scan_text, before": before(lambda: scan_text(text, threshold=threshold)),
+        "content: scan_text, span dicts (before)": dict_spans(lambda: scan_text(text, threshold=threshold)),
+        "content: scan_text, no token table (before that)": before(
+            lambda: scan_text(text, threshold=threshold)
+        ),
         "content: secrets": lambda: find_secrets(text),
         "content: PII (off by default)": lambda: find_pii(text),
         "content: ContentGuard.tool_result": lambda: loop.run_until_complete(content.tool_result(ex, result)),
-        "content: ContentGuard.tool_result, before": before(
+        "content: ContentGuard.tool_result, span dicts (before)": dict_spans(
             lambda: loop.run_until_complete(content.tool_result(ex, result))
         ),
         "pinning: freshness (store.revision, WAL-index header)": store.revision,
@@ -170,7 +201,7 @@ def main() -> None:
         "audit: seal 2 records (serialize + hash)": seal_both,
         "audit: write 2 records": lambda: (audit.write(start), audit.write(end)),
         "one call, every default guard": call,
-        "one call, every default guard, before (features only)": before(call),
+        "one call, every default guard, span dicts (before)": dict_spans(call),
     }
     times: dict[str, list[float]] = {name: [] for name in stages}
     for fn in stages.values():

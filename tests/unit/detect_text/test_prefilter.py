@@ -14,7 +14,7 @@ import orjson
 import pytest
 import re2
 
-from mcpwarden.detect.text import Redactor, find_secrets, scan_text
+from mcpwarden.detect.text import Redactor, find_secrets, scan_text, secrets
 from mcpwarden.detect.text._re import compile_re
 from mcpwarden.detect.text.prefilter import PatternSet
 from mcpwarden.detect.text.rules import match_rules
@@ -91,3 +91,16 @@ def test_verdicts_and_redactions_match_the_full_scan_on_the_injection_corpus(
     assert mismatched == []
     assert sum(1 for v in fast if v[0]) > 100  # flagged rows are there to compare
     assert sum(1 for v in fast if v[2]) > 100  # and rows with rule hits
+
+
+def test_a_secret_search_of_ordinary_prose_ends_at_the_gate() -> None:
+    prose = "The quarterly report lists revenue, costs and the forecast for the next period. " * 12
+    assert secrets._matching(prose) is None
+    assert find_secrets(prose) == []
+
+
+def test_the_gate_names_only_the_patterns_that_match() -> None:
+    found = secrets._matching("deploy notes: export DB_PASSWORD=Xk29fjq0Pz81 then restart")
+    assert found is not None
+    assert secrets._ASSIGN in found.scans
+    assert secrets._XML not in found.scans and secrets._PERCENT not in found.scans

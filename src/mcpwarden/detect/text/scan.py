@@ -34,6 +34,7 @@ from mcpwarden.detect.text import features
 from mcpwarden.detect.text.model import Channel, InjectionModel, check_channel, default_model
 from mcpwarden.detect.text.normalize import Normalized, normalize
 from mcpwarden.detect.text.rules import RuleHit, hit_to_finding, match_rules, rule_score
+from mcpwarden.detect.text.span_margins import fast_margin, segment_margins, weights_of
 from mcpwarden.detect.text.token_table import TokenTable
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ OVERLAP = 4_096  # > WINDOW: a window-sized instruction across a block cut is wh
 STRONG_RULE = 0.8  # rules at least this heavy make their window a local floor
 HIDDEN_FLOOR = 0.9  # a strong rule hit inside hidden or smuggled text
 SMUGGLED_FLOOR = 0.75  # any readable text smuggled in invisible characters
-_MEMO_LIMIT = 4096  # distinct rule-free segments remembered within one scan
+_MEMO_LIMIT = 4096  # distinct rule-free segments remembered within one scan (`span_margins` too)
 
 
 @dataclass(slots=True)
@@ -68,6 +69,9 @@ class Margins:
     # (window logit, order, text, start, end) of every window, kept only for the cascade (it
     # re-reads the best few), so the linear-only hot path does not pay for them
     keep_spans: bool = False
+    # every span through `TokenTable.extract` and the model's own dot product (training and
+    # calibration: bit-for-bit reproducible artifacts) instead of `span_margins.fast_margin`
+    exact: bool = False
     spans: list[tuple[float, int, str, int, int]] = field(default_factory=list)
     memo: dict[tuple[str, bool], float] = field(default_factory=dict)
 
@@ -145,6 +149,16 @@ def _seg_margin(
     return cached
 
 
+def _doc_margin(
+    table: TokenTable, start: int, end: int, inside: list[RuleHit], model: InjectionModel, m: Margins
+) -> float:
+    if not inside and not m.exact:
+        fast = fast_margin(table, start, end, weights_of(model)[0], embedded=False, segment=False)
+        if fast is not None:
+            return fast
+    return model.doc_margin(table.extract(start, end, inside))
+
+
 def _score_text(
     text: str,
     hits: list[RuleHit],
@@ -159,15 +173,20 @@ def _score_text(
     spans = features.segments(text)
     starts = [s for s, _ in spans]
     seg_margins: list[float] = []
-    for start, end in spans:
-        margin = _seg_margin(table, start, end, index, model, m)
+    fast: list[float | None] = [None] * len(spans)
+    if not m.exact:
+        clean = [not index.overlapping(s, e) for s, e in spans] if hits else [True] * len(spans)
+        fast = segment_margins(table, spans, clean, weights_of(model)[1], m.memo)
+    for (start, end), quick in zip(spans, fast, strict=True):
+        margin = _seg_margin(table, start, end, index, model, m) if quick is None else quick
         seg_margins.append(margin)
-        m.offer_seg(margin, to_original(start, end), origin)
+        if margin > m.seg:  # the span is mapped back only for a new best
+            m.offer_seg(margin, to_original(start, end), origin)
     m.n_segments += len(spans)
     m.n_chars += len(text)
     for start, end in windows(len(text)):
         inside = index.overlapping(start, end)
-        margin = model.doc_margin(table.extract(start, end, inside))
+        margin = _doc_margin(table, start, end, inside, model, m)
         m.offer_doc(margin, to_original(start, end), origin)
         m.n_windows += 1
         local_rules = rule_score(inside)
@@ -231,7 +250,7 @@ def _scan_blocks(text: str, model: InjectionModel, m: Margins) -> list[_Block]:
 
 def raw_margins(text: str, model: InjectionModel) -> Margins:
     """The uncalibrated quantities `scan_text` combines; the training script fits on them."""
-    m = Margins()
+    m = Margins(exact=True)
     _scan_blocks(text, model, m)
     return m
 
@@ -303,7 +322,7 @@ def _findings(scanned: list[_Block]) -> tuple[list[Finding], float]:
 def linear_parts(text: str, model: InjectionModel, k: int) -> tuple[float, float, list[str], int]:
     """The linear tier's score (before floors), the floor, the `k` most suspicious window texts
     and the length: what the cascade combines, for its calibration (`scripts/minilm/`)."""
-    m = Margins(keep_spans=True)
+    m = Margins(keep_spans=True, exact=True)
     _, floor = _findings(_scan_blocks(text, model, m))
     return combined_score(m, model), floor, suspicious_windows(m, k), m.n_chars
 

@@ -22,8 +22,8 @@ MAX_RUN = 64 * 1024
 MAX_DECODED = 256 * 1024
 MIN_BASE64 = 24
 
-_BASE64_RUN = compile_re(r"[A-Za-z0-9+/_\-]{" + str(MIN_BASE64) + r",}={0,2}")
-_PERCENT_RUN = compile_re(r"[A-Za-z0-9%._~+\-/=:@!$&'*,;]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-/=:@!$&'*,;]*")
+BASE64_RUN = compile_re(r"[A-Za-z0-9+/_\-]{" + str(MIN_BASE64) + r",}={0,2}")
+PERCENT_RUN = compile_re(r"[A-Za-z0-9%._~+\-/=:@!$&'*,;]*%[0-9A-Fa-f]{2}[A-Za-z0-9%._~+\-/=:@!$&'*,;]*")
 
 
 def _printable(text: str) -> bool:
@@ -51,12 +51,12 @@ def decoded_runs(text: str) -> Iterator[tuple[tuple[int, int], str, str]]:
     budget = MAX_DECODED
     runs = 0
     candidates: list[tuple[int, int, str]] = []
-    for m in _BASE64_RUN.finditer(text):
+    for m in BASE64_RUN.finditer(text):
         candidates.append((*m.span(), "base64"))
         if len(candidates) >= MAX_RUNS:
             break
     if "%" in text:
-        for m in _PERCENT_RUN.finditer(text):
+        for m in PERCENT_RUN.finditer(text):
             candidates.append((*m.span(), "url"))
             if len(candidates) >= 2 * MAX_RUNS:
                 break

@@ -26,7 +26,7 @@ from typing import Any
 from mcpwarden.detect.findings import Finding, Severity
 from mcpwarden.detect.text._re import Match, Pattern, compile_re, encodable, try_compile
 from mcpwarden.detect.text.prefilter import PatternSet
-from mcpwarden.detect.text.secret_decode import find_encoded
+from mcpwarden.detect.text.secret_decode import BASE64_RUN, PERCENT_RUN, find_encoded
 from mcpwarden.detect.text.secret_forms import (
     ASSIGNMENT,
     URL_PLACEHOLDERS,
@@ -174,12 +174,46 @@ def _detectors() -> tuple[_Detector, ...]:
     return tuple(dets)
 
 
-@lru_cache(maxsize=1)
-def _detector_set() -> PatternSet:
-    return PatternSet([det.pattern for det in _detectors()])
-
-
 _KEYWORD_RE = compile_re(_KEYWORD_VALUE)
+# The scans `_find` runs besides the forms and detectors, in the gate's order after them.
+_SCANS = (ASSIGNMENT, XML_ASSIGNMENT, BASE64_RUN, PERCENT_RUN, _KEYWORD_RE)
+_ASSIGN, _XML, _BASE64, _PERCENT, _KEYWORD = range(len(_SCANS))
+
+
+@dataclass(frozen=True, slots=True)
+class _Matching:
+    """Which of `_find`'s patterns match a text somewhere (from one `PatternSet` scan)."""
+
+    forms: frozenset[int]
+    detectors: list[int]
+    scans: frozenset[int]
+
+
+@lru_cache(maxsize=1)
+def _gate() -> tuple[PatternSet, int, int]:
+    """Every pattern `_find` runs, in one set: forms, then detectors, then `_SCANS`.
+
+    Most text holds no secret and matches none of them; one scan proves it and the search
+    ends there. Otherwise only the patterns that match are run (the set's answer is exact,
+    so nothing that could find a secret is skipped; see `prefilter`).
+    """
+    form_patterns = [form.pattern for form in _forms()]
+    detector_patterns = [det.pattern for det in _detectors()]
+    gate = PatternSet([*form_patterns, *detector_patterns, *_SCANS])
+    return gate, len(form_patterns), len(detector_patterns)
+
+
+def _matching(text: str) -> _Matching | None:
+    gate, n_forms, n_detectors = _gate()
+    hits = gate.candidates(text)
+    if not hits:
+        return None
+    scans_at = n_forms + n_detectors
+    return _Matching(
+        frozenset(i for i in hits if i < n_forms),
+        sorted(i - n_forms for i in hits if n_forms <= i < scans_at),
+        frozenset(i - scans_at for i in hits if i >= scans_at),
+    )
 _TRIM = " \t\r\n\"'=:"
 
 
@@ -234,9 +268,11 @@ def _forms_pass(
             found.append(Finding(f"secret.{form.kind}", form.severity, f"{form.kind} in text", span=span))
 
 
-def _assignments(text: str, taken: list[tuple[int, int]], found: list[Finding]) -> None:
+def _assignments(
+    text: str, taken: list[tuple[int, int]], found: list[Finding], scans: frozenset[int]
+) -> None:
     """`password = ...`, `DB_PASSWORD=...`, `"secret": "..."` with a value that reads as real."""
-    for m in ASSIGNMENT.finditer(text):
+    for m in ASSIGNMENT.finditer(text) if _ASSIGN in scans else ():
         group = next(g for g in (3, 4, 5) if m.span(g)[0] >= 0)
         span = m.span(group)
         if _overlaps(span, taken):
@@ -246,7 +282,7 @@ def _assignments(text: str, taken: list[tuple[int, int]], found: list[Finding]) 
         if not assignment_value_ok(key, m.group(2), value, quoted=group != 5, following=text[span[1] :]):
             continue
         _add_assignment(key, span, taken, found)
-    for m in XML_ASSIGNMENT.finditer(text):
+    for m in XML_ASSIGNMENT.finditer(text) if _XML in scans else ():
         span = m.span(2)
         if _overlaps(span, taken) or not assignment_value_ok(
             m.group(1), ">", m.group(2), quoted=True, following=""
@@ -285,12 +321,14 @@ def find_secrets(text: str, *, entropy: bool = True) -> list[Finding]:
 
 
 def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
+    matching = _matching(text)
+    if matching is None:
+        return []
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    matching = _form_set().candidates(text)  # the forms that match at all (see `prefilter`)
-    _forms_pass(text, taken, found, bearer=False, matching=matching)
+    _forms_pass(text, taken, found, bearer=False, matching=matching.forms)
     detectors = _detectors()
-    for i in sorted(_detector_set().candidates(text)):  # only those that match (see `prefilter`)
+    for i in matching.detectors:
         det = detectors[i]
         for m in det.pattern.finditer(text):
             span = _span_of(m, text)
@@ -306,11 +344,11 @@ def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
             taken.append(span)
             found.append(Finding(f"secret.{det.kind}", det.severity, f"{det.kind} in text", span=span))
     # after the JWT detector, which names it better
-    _forms_pass(text, taken, found, bearer=True, matching=matching)
-    _assignments(text, taken, found)
-    if decode:
+    _forms_pass(text, taken, found, bearer=True, matching=matching.forms)
+    _assignments(text, taken, found, matching.scans)
+    if decode and not matching.scans.isdisjoint((_BASE64, _PERCENT)):
         _decoded(text, taken, found)
-    if entropy:
+    if entropy and _KEYWORD in matching.scans:
         for m in _KEYWORD_RE.finditer(text):
             span = m.span(1)
             if _overlaps(span, taken) or not _looks_random(text[span[0] : span[1]]):
@@ -331,8 +369,3 @@ def _find(text: str, *, entropy: bool, decode: bool) -> list[Finding]:
 @lru_cache(maxsize=1)
 def _forms() -> tuple[Any, ...]:
     return forms()
-
-
-@lru_cache(maxsize=1)
-def _form_set() -> PatternSet:
-    return PatternSet([form.pattern for form in _forms()])

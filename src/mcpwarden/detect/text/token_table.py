@@ -27,9 +27,9 @@ import bisect
 import re
 import zlib
 from collections.abc import Callable, Sequence
-from itertools import accumulate, chain
-from operator import add, itemgetter, sub
-from typing import cast
+from itertools import accumulate, chain, compress
+from operator import add, sub
+from typing import NamedTuple, cast
 
 from mcpwarden.detect.text import features as F
 from mcpwarden.detect.text.rules import RuleHit
@@ -40,7 +40,8 @@ _WORD_LIMIT = 65_536  # distinct words remembered; the memo is dropped when full
 # base64 blob is one long "word"); longer ones are tokenized each time, as the reference does.
 _MEMO_CHARS = 48
 _SPACE = re.compile(r"(\s+)")  # a fixed class, no backtracking: linear with the standard `re`
-_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
+# The ASCII characters `str.split()` splits on (`str.isspace`), each mapped to a space.
+_ASCII_SPACE = str.maketrans(dict.fromkeys("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f", " "))
 _WORDS: dict[str, tuple[str, ...]] = {}
 # token -> (unigram bucket or -1 for a style word, CRC-32 of "token ", token as UTF-8)
 _TOKENS: dict[str, tuple[int, int, bytes]] = {}
@@ -74,14 +75,22 @@ def _words(lowered: str) -> tuple[list[str], list[int]] | None:
     """`lowered.split()` and the offset of each word; None if the offsets cannot be trusted."""
     words = lowered.split()
     lens = list(map(len, words))
-    if words and sum(lens) + len(words) - 1 == len(lowered):
-        # One whitespace character between words and none around them (most prose): each
-        # word starts one character after the previous one ends.
-        return words, [0, *accumulate(map((1).__add__, lens[:-1]))]
+    lead = len(lowered) - len(lowered.lstrip())
+    if words and sum(lens) + len(words) - 1 == len(lowered.rstrip()) - lead:
+        # One whitespace character between words (most prose): each word starts one
+        # character after the previous one ends.
+        return words, list(accumulate(map((1).__add__, lens[:-1]), initial=lead))
+    if lowered.isascii():
+        # Every ASCII whitespace character becomes a space, so `split(" ")` gives the words
+        # and an empty piece per extra space; a piece starts one past the previous one's end.
+        pieces = lowered.translate(_ASCII_SPACE).split(" ")
+        offsets = accumulate(map((1).__add__, map(len, pieces)), initial=0)
+        found = list(compress(pieces, pieces))
+        return (words, list(compress(offsets, pieces))) if found == words else None
     # Words and the whitespace runs between them, alternately: offsets are running sums.
     parts = _SPACE.split(lowered)
-    offsets = [0, *accumulate(map(len, parts))]
-    found, starts = parts[0::2], offsets[0::2]
+    offsets_list = [0, *accumulate(map(len, parts))]
+    found, starts = parts[0::2], offsets_list[0::2]
     if found and not found[-1]:
         found.pop()
     if found and not found[0]:
@@ -101,6 +110,29 @@ def _feed(toks: Sequence[str], prev: int, put: Callable[[int], None]) -> int:
             put(zlib.crc32(data, prev) & _MASK)
         prev = state
     return prev
+
+
+class Layout(NamedTuple):
+    """What `TokenTable` computed, read-only: per word, per token and the bucket array."""
+
+    lowered: str  # the text lowercased, same length (offsets are the text's)
+    ascii: bool  # the text is ASCII (any span then lowercases as the whole text did)
+    starts: list[int]  # each whitespace-delimited word's start, and end
+    ends: list[int]
+    tok_at: list[int]  # each word's first token, then the number of tokens
+    at: list[int]  # each token's first entry in `flat`, then its length
+    flat: list[int]  # every token's unigram bucket (unless a style word), then its bigram's
+    uni: Sequence[int]  # each token's unigram bucket, -1 for a style word
+    ai: list[int]  # running counts of tokens that name an AI model, and of "you" words
+    you: list[int]
+
+
+class SpanTokens(NamedTuple):
+    """The token-derived part of one span's features (`TokenTable.span_tokens`)."""
+
+    hashed: set[int]  # distinct unigram and bigram buckets, in the reference's insertion order
+    ai: bool  # a token names an AI model
+    you: bool  # a token addresses "you" (a cue only next to `ai`)
 
 
 class TokenTable:
@@ -141,11 +173,12 @@ class TokenTable:
         self._starts = starts
         self._ends = list(map(add, starts, map(len, words)))
         self._tok_at = [0, *accumulate(map(len, per_word))]  # each word's first token, then the end
-        self._uni = list(map(_first, records))
-        self._state = list(map(_second, records))
-        self._data = list(map(_third, records))
+        uni, state, data = zip(*records, strict=True) if records else ((), (), ())
+        self._uni: Sequence[int] = uni
+        self._state: Sequence[int] = state
+        self._data: Sequence[bytes] = data
         # bucket of (previous token, this token): CRC-32 of the token resumed from "previous "
-        self._bi = [-1, *map(_MASK.__and__, map(zlib.crc32, self._data[1:], self._state))][: len(toks)]
+        self._bi = [-1, *map(_MASK.__and__, map(zlib.crc32, data[1:], state))][: len(toks)]
         # Every token's unigram (unless a style word) then its bigram, in order, and where each
         # token's entries start: a span's buckets are one slice of it, in the reference's order.
         flat = [0] * (2 * len(toks))
@@ -179,18 +212,29 @@ class TokenTable:
             tail = _word_tokens(low[starts[b] : end])
         return head, self._tok_at[a], self._tok_at[b], tail
 
-    def extract(
-        self, start: int, end: int, hits: Sequence[RuleHit], *, embedded: bool = False
-    ) -> dict[int, float]:
-        """`features.extract(text[start:end], hits, embedded=embedded)`, from the shared tokens."""
+    @property
+    def layout(self) -> Layout | None:
+        """The table's arrays, for code that reads many spans at once (`span_margins`); None
+        when lowercasing moved offsets, so that only `extract` can say what a span holds."""
+        if self._lowered is None:
+            return None
+        return Layout(
+            self._lowered, self._ascii, self._starts, self._ends, self._tok_at, self._at, self._flat,
+            self._uni, self._ai, self._you,
+        )  # fmt: skip
+
+    def span_tokens(self, start: int, end: int) -> SpanTokens | None:
+        """What `features.extract` reads from the tokens of `text[start:end]`: its distinct
+        buckets and whether it names an AI model or addresses "you"; None when the span
+        lowercases differently on its own (then only the reference can say)."""
         span = self._span(start, end)
         if span is None:
-            return F.extract(self.text[start:end], hits, embedded=embedded)
+            return None
         head, i, j, tail = span
         hashed: set[int] = set()
         put = hashed.add
         # The reference's order: each token's unigram, then its bigram with the previous one.
-        prev = _feed(head, -1, put)
+        prev = _feed(head, -1, put) if head else -1
         if j > i:
             u = self._uni[i]
             if u >= 0:
@@ -199,15 +243,31 @@ class TokenTable:
                 put(zlib.crc32(self._data[i], prev) & _MASK)
             hashed.update(self._flat[self._at[i + 1] : self._at[j]])
             prev = self._state[j - 1]
-        _feed(tail, prev, put)
+        if tail:
+            _feed(tail, prev, put)
+        ai = self._ai[j] > self._ai[i]
+        you = self._you[j] > self._you[i]
+        if head or tail:
+            edges = head + tail
+            ai = ai or any(t in F._AI_WORDS for t in edges)
+            you = you or any(t in F._YOU for t in edges)
+        return SpanTokens(hashed, ai, you)
+
+    def extract(
+        self, start: int, end: int, hits: Sequence[RuleHit], *, embedded: bool = False
+    ) -> dict[int, float]:
+        """`features.extract(text[start:end], hits, embedded=embedded)`, from the shared tokens."""
+        tokens = self.span_tokens(start, end)
+        if tokens is None:
+            return F.extract(self.text[start:end], hits, embedded=embedded)
+        hashed = tokens.hashed
         out: dict[int, float] = dict.fromkeys(hashed, 1.0 / len(hashed) ** 0.5) if hashed else {}
         for hit in hits:
             out[F.RULE_INDEX[hit.rule.id]] = 1.0
             out[F._FAMILY_INDEX[hit.rule.family]] = 1.0
-        edges = head + tail
-        if self._ai[j] > self._ai[i] or any(t in F._AI_WORDS for t in edges):
+        if tokens.ai:
             out[F._CUE_INDEX["mentions-ai"]] = 1.0
-            if self._you[j] > self._you[i] or any(t in F._YOU for t in edges):
+            if tokens.you:
                 out[F._CUE_INDEX["you-and-ai"]] = 1.0
         imperative = sum(1 for s in F._sentence_openers(self.text[start:end]) if s in F._IMPERATIVES)
         if imperative:
