@@ -75,6 +75,21 @@ LOOKUP_GUIDANCE = _rx(
     r"\bto (?:ensure|check|confirm) (?:a |the )?valid\b",
     r"\bif you (?:do not|don't|only|already) (?:know|have)\b|\bunless the user (?:already |explicitly )?(?:provides?|gave|gives|specifies|supplies)\b|\bwhen the user (?:has not|hasn't) (?:provided|given|specified)\b",
     r"\bif (?:the |this |that )?[\w-]+ (?:has not|hasn't|is not|isn't|was not|wasn't) (?:been |yet )?(?:downloaded|created|loaded|fetched|opened|initialized|indexed|uploaded|found)\b",
+    # Read before write, as the 2,000-tool corpus shows it: look at what exists so that a
+    # replace-style call does not clobber it ("call get-broadcast first to check ...", "call
+    # the extensions endpoint first and send the full desired set").
+    r"\bto (?:see|check|confirm|verify|discover|find out|learn) which\b",
+    r"\bto (?:confirm|check|verify) (?:that )?(?:the )?[\w-]+ (?:exists|is valid)\b",
+    r"\bto (?:get|retrieve|fetch|read|see|inspect|check|discover|learn) (?:the |its )?(?:existing|current|valid|available|allowed|supported) ",
+    r"\b(?:send|pass) (?:the |it )?(?:full|whole|complete|entire) (?:desired )?(?:set|list|object|config|configuration)\b|\bmutate the returned\b|\bbuild (?:your|the) changes on top\b",
+    # Only needed when the model lacks context about this server's own data.
+    r"\bif (?:you are |you're )?(?:unfamiliar|not familiar|unsure) (?:with|about)\b|\bif the user (?:does not|doesn't|did not|didn't) (?:provide|give|specify|supply)\b",
+    # "call" as a noun: the server describes its own requests, it does not instruct the model.
+    r"\b(?:call|request)s? (?:is|are|was|were) made\b",
+    # The tool placing itself first in its own workflow; a fake prerequisite names another tool.
+    r"\b(?:call|run|invoke) (?:this|it)(?: tool| function)? first\b",
+    # Safety advice the other way round: have the user confirm before a destructive call.
+    r"\b(?:make sure|ensure|confirm) (?:that )?the user (?:understands|confirms|has confirmed|agrees|intends)\b|\bconfirm(?:ing)? with the user\b",
 )
 PRECONDITION_RULES = frozenset({"precondition-instruction", "soft-precondition"})
 SENSITIVE = re2.compile(_SENSITIVE + r"|https?://|@[\w-]+\.[a-z]{2,}|" + _SECRET_WORDS)
@@ -91,7 +106,9 @@ RULES: tuple[Rule, ...] = (
             r"\[\s*(?:system|hidden|secret)\s*(?:message|instructions?|note)?\s*\]",
             r"\[\s*(?:system|admin|developer|assistant|hidden|secret)\s*(?:message|instructions?|note|notice|override|prompt)?\s*:",
             r"\{\{\s*system",
-            r"#{2,}\s*(?:system|instructions?)\b",
+            # "## Instructions" is an ordinary Markdown heading in real tool docs; a heading
+            # that poses as the system prompt is not.
+            r"#{2,}\s*system\b",
         ),
     ),
     Rule(
