@@ -214,6 +214,8 @@ def _matching(text: str) -> _Matching | None:
         sorted(i - n_forms for i in hits if n_forms <= i < scans_at),
         frozenset(i - scans_at for i in hits if i >= scans_at),
     )
+
+
 _TRIM = " \t\r\n\"'=:"
 
 
