@@ -15,6 +15,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcpwarden.detect.text import features, scan
 from mcpwarden.detect.text.model import CHANNELS, default_model
@@ -155,3 +157,60 @@ def test_repeated_segments_are_scored_once() -> None:
     found = segment_margins(table, spans, [True] * len(spans), weights_of(default_model())[1], memo)
     assert len(spans) == 20 and len(set(found)) == 1
     assert list(memo) == [(line, True)]
+
+
+# Words, the characters that split segments and sentences, odd whitespace, and text whose
+# case mapping is unusual (Greek final sigma, dotted I, CJK without spaces).
+_PIECES = st.one_of(
+    st.sampled_from(
+        [
+            "ignore",
+            "send",
+            "assistant",
+            "you",
+            "the",
+            "model",
+            "AI",
+            "e.g.",
+            "Forward!!!",
+            ": ",
+            "; ",
+            ". ",
+            "? ",
+            "|",
+            "\n",
+            "\n\n",
+            "  ",
+            "\t",
+            "\x1c",
+            "\u3000",
+            "\u00a0",
+            "ΣΑΣ",
+            "İstanbul",
+            "中文测试。",
+            "हिंदी।",
+            "x@y.com",
+            "https://a.b/c",
+            "42",
+            "(Send",
+        ]
+    ),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
+)
+_TEXTS = st.lists(_PIECES, max_size=40).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXTS)
+def test_any_span_margin_equals_the_feature_dict_margin(text: str) -> None:
+    table = TokenTable(text)
+    spans = features.segments(text)
+    found = segment_margins(table, spans, [True] * len(spans), weights_of(default_model())[1], {})
+    for (start, end), margin in zip(spans, found, strict=True):
+        if margin is not None:
+            assert _close(margin, _seg_reference(table, start, end))
+    doc = weights_of(default_model())[0]
+    for start, end in scan.windows(len(text)):
+        window = fast_margin(table, start, end, doc, embedded=False, segment=False)
+        if window is not None:
+            assert _close(window, default_model().doc_margin(table.extract(start, end, ())))
