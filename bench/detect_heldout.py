@@ -1,10 +1,12 @@
 """The shipped text injection model on committed rows it is never trained on.
 
 `data/injection/handwritten-heldout.jsonl` (hand-written user prompts full of trigger words and
-benign text in eight languages, all negatives) is not in `manifest.json`, so no build reads it:
-every shipped model, before or after a data change, meets it unseen. Prints the flag rate at the
-model's own per-channel flag threshold, per family, language and carrier. Any JSON-lines file
-with the training row schema can be given instead.
+benign text in eight languages, all negatives) and `data/injection/handwritten.jsonl`
+(hand-written quiet, embedded, direct and non-English attacks and benign hard negatives) are not
+in `manifest.json`, so no build reads them: every shipped model, before or after a data change,
+meets them unseen. Prints the flag rate at the model's own per-channel flag threshold, per
+family, language and carrier. Any JSON-lines file with the training row schema can be given
+instead.
 
 Usage: .venv/bin/python bench/detect_heldout.py [PATH ...]
 """
@@ -23,12 +25,15 @@ sys.path.insert(0, str(ROOT / "src"))
 from mcpwarden.detect.text.model import default_model  # noqa: E402
 from mcpwarden.detect.text.scan import scan_text  # noqa: E402
 
-DEFAULT = ROOT / "data" / "injection" / "handwritten-heldout.jsonl"
+DEFAULT = [
+    ROOT / "data" / "injection" / "handwritten.jsonl",
+    ROOT / "data" / "injection" / "handwritten-heldout.jsonl",
+]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", type=Path, default=[DEFAULT])
+    parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT)
     args = parser.parse_args()
     model = default_model()
     groups: dict[str, list[bool]] = defaultdict(list)
