@@ -170,8 +170,10 @@ def test_accept_without_event_stream_is_rejected_with_406(gw: Gateway, client: h
 
 
 def test_session_ids_are_visible_ascii_with_at_least_128_bits(gw: Gateway, client: httpx.Client) -> None:
-    ids = {post(client, gw.url("feat"), init_body()).headers["mcp-session-id"] for _ in range(20)}
-    assert len(ids) == 20
+    # Each session starts a stdio child (about a second on a loaded machine): eight distinct
+    # ids show the generator's shape as well as twenty did.
+    ids = {post(client, gw.url("feat"), init_body()).headers["mcp-session-id"] for _ in range(8)}
+    assert len(ids) == 8
     for sid in ids:
         assert is_visible_ascii(sid) and len(sid) * 6 >= 128
 
