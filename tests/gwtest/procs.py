@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import yaml
@@ -109,6 +109,23 @@ class Gateway:
         return [orjson.loads(line) for line in self.audit_path.read_bytes().splitlines() if line.strip()]
 
 
+def prepare_serve(
+    stack: contextlib.ExitStack, config: dict[str, Any], workdir: Path | None, prefix: str
+) -> tuple[Path, dict[str, Any], Path, Path, IO[bytes]]:
+    """A work dir (temporary unless given), the config with an audit file and a store inside it
+    unless it names its own, written there, and an open log file:
+    (workdir, config, config path, log path, log handle)."""
+    if workdir is None:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
+    config = dict(config)
+    config.setdefault("audit", {"path": str(workdir / "audit.jsonl"), "fsync": "never"})
+    config.setdefault("store", {"path": str(workdir / "store.sqlite3")})
+    cfg_path = workdir / "gateway.yaml"
+    cfg_path.write_text(yaml.safe_dump(config))
+    log_path = workdir / "gateway.log"
+    return workdir, config, cfg_path, log_path, stack.enter_context(open(log_path, "wb"))
+
+
 @contextlib.contextmanager
 def gateway(
     config: dict[str, Any],
@@ -123,16 +140,8 @@ def gateway(
     `preexec_fn` runs in the child before exec (resource limits, signal dispositions).
     """
     with contextlib.ExitStack() as stack:
-        if workdir is None:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mcpw-gw-")))
-        config = dict(config)
-        config.setdefault("audit", {"path": str(workdir / "audit.jsonl"), "fsync": "never"})
-        config.setdefault("store", {"path": str(workdir / "store.sqlite3")})
-        cfg_path = workdir / "gateway.yaml"
-        cfg_path.write_text(yaml.safe_dump(config))
+        workdir, config, cfg_path, log_path, log = prepare_serve(stack, config, workdir, "mcpw-gw-")
         port = port or free_port()
-        log_path = workdir / "gateway.log"
-        log = stack.enter_context(open(log_path, "wb"))
         proc = subprocess.Popen(
             [PYTHON, "-m", "mcpwarden", "serve", "-c", str(cfg_path), "--port", str(port)],
             stdout=log,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,9 +18,8 @@ from typing import Any
 
 import httpx
 import orjson
-import yaml
 
-from gwtest.procs import PYTHON, free_port, stop
+from gwtest.procs import PYTHON, free_port, prepare_serve, stop
 from gwtest.raw import body_of, open_session, post
 
 DEADLINE_S = 90.0
@@ -87,16 +85,8 @@ def worker_gateway(
     config: dict[str, Any], *, workers: int = 2, workdir: Path | None = None, wait: bool = True
 ) -> Iterator[WorkerGateway]:
     with contextlib.ExitStack() as stack:
-        if workdir is None:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mcpw-workers-")))
-        config = dict(config)
-        config.setdefault("audit", {"path": str(workdir / "audit.jsonl"), "fsync": "never"})
-        config.setdefault("store", {"path": str(workdir / "store.sqlite3")})
-        cfg_path = workdir / "gateway.yaml"
-        cfg_path.write_text(yaml.safe_dump(config))
+        workdir, _, cfg_path, log_path, log = prepare_serve(stack, config, workdir, "mcpw-workers-")
         port = free_port()
-        log_path = workdir / "gateway.log"
-        log = stack.enter_context(open(log_path, "wb"))
         command = [PYTHON, "-m", "mcpwarden", "serve", "-c", str(cfg_path), "--port", str(port)]
         proc = subprocess.Popen(
             [*command, "--workers", str(workers)],
