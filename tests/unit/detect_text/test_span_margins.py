@@ -22,7 +22,7 @@ from mcpwarden.detect.text import features, scan
 from mcpwarden.detect.text.model import CHANNELS, default_model
 from mcpwarden.detect.text.normalize import normalize
 from mcpwarden.detect.text.rules import RuleHit
-from mcpwarden.detect.text.span_margins import fast_margin, segment_margins, weights_of
+from mcpwarden.detect.text.span_margins import MEMO_LIMIT, fast_margin, segment_margins, weights_of
 from mcpwarden.detect.text.token_table import TokenTable
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -214,3 +214,14 @@ def test_any_span_margin_equals_the_feature_dict_margin(text: str) -> None:
         window = fast_margin(table, start, end, doc, embedded=False, segment=False)
         if window is not None:
             assert _close(window, default_model().doc_margin(table.extract(start, end, ())))
+
+
+def test_the_segment_memo_stops_growing_at_its_limit() -> None:
+    # A hostile upstream can send any number of distinct lines: the memo stays bounded.
+    text = "\n".join(f"Line number {i} of the export went fine." for i in range(MEMO_LIMIT + 500))
+    table = TokenTable(text)
+    spans = features.segments(text)
+    memo: dict[tuple[str, bool], float] = {}
+    found = segment_margins(table, spans, [True] * len(spans), weights_of(default_model())[1], memo)
+    assert len(spans) > MEMO_LIMIT and None not in found
+    assert len(memo) == MEMO_LIMIT

@@ -34,7 +34,7 @@ from mcpwarden.detect.text import features
 from mcpwarden.detect.text.model import Channel, InjectionModel, check_channel, default_model
 from mcpwarden.detect.text.normalize import Normalized, normalize
 from mcpwarden.detect.text.rules import RuleHit, hit_to_finding, match_rules, rule_score
-from mcpwarden.detect.text.span_margins import fast_margin, segment_margins, weights_of
+from mcpwarden.detect.text.span_margins import MEMO_LIMIT, fast_margin, segment_margins, weights_of
 from mcpwarden.detect.text.token_table import TokenTable
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ OVERLAP = 4_096  # > WINDOW: a window-sized instruction across a block cut is wh
 STRONG_RULE = 0.8  # rules at least this heavy make their window a local floor
 HIDDEN_FLOOR = 0.9  # a strong rule hit inside hidden or smuggled text
 SMUGGLED_FLOOR = 0.75  # any readable text smuggled in invisible characters
-_MEMO_LIMIT = 4096  # distinct rule-free segments remembered within one scan (`span_margins` too)
 
 
 @dataclass(slots=True)
@@ -144,7 +143,7 @@ def _seg_margin(
     cached = m.memo.get(key)
     if cached is None:
         cached = model.seg_margin(table.extract(start, end, (), embedded=embedded))
-        if len(m.memo) < _MEMO_LIMIT:
+        if len(m.memo) < MEMO_LIMIT:
             m.memo[key] = cached
     return cached
 

@@ -34,7 +34,7 @@ from mcpwarden.detect.text.token_table import Layout, TokenTable
 _CACHED = 4  # models whose weights are kept as flat arrays (the shipped one, in practice)
 _OPENS: dict[str, int] = {}  # a segment's first word -> whether it opens an instruction
 _OPENS_LIMIT = 65_536  # words remembered; the memo is dropped when full
-_MEMO_LIMIT = 4096  # distinct segments remembered within one scan (as `scan` bounds its own)
+MEMO_LIMIT = 4096  # distinct rule-free segments remembered within one scan (here and in `scan`)
 
 
 class LinearWeights:
@@ -146,7 +146,7 @@ def segment_margins(
     """`fast_margin` of each segment in `spans` whose `clean` flag says it holds no rule hit
     (None for the others), as `scan` asks: cut from the text when at most half as long.
     `memo` holds margins by segment text (logs and tables repeat lines) and is shared with
-    the reference path, bounded by the caller."""
+    the reference path; both stop adding at MEMO_LIMIT."""
     layout = table.layout
     if layout is None:
         return [None] * len(spans)
@@ -161,7 +161,7 @@ def segment_margins(
         margin = memo.get(key)
         if margin is None:
             margin = _margin(table, layout, start, end, weights, key[1], True)
-            if margin is not None and len(memo) < _MEMO_LIMIT:
+            if margin is not None and len(memo) < MEMO_LIMIT:
                 memo[key] = margin
         out.append(margin)
     return out
