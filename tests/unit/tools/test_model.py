@@ -16,6 +16,31 @@ ROOT = Path(__file__).resolve().parents[3]
 TRAIN = ROOT.parent / "shared" / "data" / "tools" / "train.jsonl"
 
 
+# Weights are written rounded to 6 decimals; the solver's floating-point sums differ in the last
+# bits between CPUs (SIMD width decides the summation order), so a weight near a rounding
+# boundary can land one unit of the 6th decimal either side on another machine.
+WEIGHT_TOLERANCE = 2e-6
+
+
+def close(rebuilt: object, expected: object, path: str = "") -> list[str]:
+    """Where `rebuilt` differs from `expected`: floats by more than the tolerance, else exactly."""
+    if isinstance(expected, float) and isinstance(rebuilt, float):
+        return [] if abs(rebuilt - expected) <= WEIGHT_TOLERANCE else [f"{path}: {rebuilt} != {expected}"]
+    if isinstance(expected, dict) and isinstance(rebuilt, dict):
+        if rebuilt.keys() != expected.keys():
+            return [f"{path}: keys {sorted(rebuilt)} != {sorted(expected)}"]
+        return [d for k in expected for d in close(rebuilt[k], expected[k], f"{path}.{k}")]
+    if isinstance(expected, list) and isinstance(rebuilt, list):
+        if len(rebuilt) != len(expected):
+            return [f"{path}: length {len(rebuilt)} != {len(expected)}"]
+        return [
+            d
+            for i, (a, b) in enumerate(zip(rebuilt, expected, strict=True))
+            for d in close(a, b, f"{path}[{i}]")
+        ]
+    return [] if rebuilt == expected else [f"{path}: {rebuilt!r} != {expected!r}"]
+
+
 def shipped() -> dict:  # type: ignore[type-arg]
     return json.loads(
         resources.files("mcpwarden.detect.models").joinpath(ARTIFACT).read_text(encoding="utf-8")
@@ -38,4 +63,4 @@ def test_training_script_rebuilds_the_shipped_artifact(tmp_path: Path) -> None:
         capture_output=True,
         timeout=600,
     )
-    assert json.loads(out.read_text(encoding="utf-8")) == shipped()
+    assert close(json.loads(out.read_text(encoding="utf-8")), shipped()) == []
