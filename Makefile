@@ -35,8 +35,12 @@ lint: install-python
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/mypy
 
+# One pytest worker per core (at most four), whole files to a worker so module fixtures start
+# once: most of the suite is processes starting and waiting, which a second core halves.
+# PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= auto
 test: install lint browser train-venv
-	.venv/bin/pytest -q
+	.venv/bin/pytest -q -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 bench: install
 	.venv/bin/python bench/gateway_latency.py

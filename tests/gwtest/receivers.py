@@ -7,7 +7,6 @@ the way a collector would, so the tests check the wire format, not the sender's 
 from __future__ import annotations
 
 import re
-import socket
 import socketserver
 import ssl
 import threading
@@ -18,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import orjson
+
+from gwtest import ports
 
 RFC5424 = re.compile(
     rb"^<(?P<pri>\d{1,3})>1 (?P<ts>\S+) (?P<host>\S+) (?P<app>\S+) (?P<proc>\S+) (?P<msgid>\S+) "
@@ -268,10 +269,8 @@ def _any_value(v: Any) -> Any:
 
 
 def dead_port() -> int:
-    """A loopback port with nothing listening (bound and closed at once)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port with nothing listening (see `gwtest.ports`)."""
+    return ports.dead_port()
 
 
 def self_signed_tls(directory: Any) -> tuple[ssl.SSLContext, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -26,6 +27,19 @@ from gwtest.raw import body_of, open_session, post
 pytestmark = pytest.mark.integration
 
 VERSION = "2025-06-18"
+
+
+def read_until(proc: subprocess.Popen[bytes], needle: str, timeout: float) -> str:
+    """What the process wrote on stderr until `needle` appears (or the timeout passes)."""
+    assert proc.stderr is not None
+    fd, seen, deadline = proc.stderr.fileno(), b"", time.monotonic() + timeout
+    while needle.encode() not in seen and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen.decode(errors="replace")
 
 
 @dataclass
@@ -166,9 +180,11 @@ def test_a_draining_gateway_takes_no_new_connection_while_a_call_is_still_in_fli
         # The call in flight is neither answered nor cut: it has up to 120 s.
         assert thread.is_alive() and outcome == {}
         assert gw.proc.poll() is None
+        # The listener closes as soon as the signal lands; the drain's announcement follows
+        # within a moment (the drain watcher polls): read it before the process is killed.
+        said = read_until(gw.proc, "stopping (calls in flight get up to 120 s)", timeout=30)
         os.killpg(gw.proc.pid, signal.SIGKILL)
         gw.proc.wait(30)
         thread.join(60)
-        stderr = gw.proc.stderr.read().decode() if gw.proc.stderr else ""
     assert outcome == {}
-    assert "stopping (calls in flight get up to 120 s)" in stderr, stderr
+    assert "stopping (calls in flight get up to 120 s)" in said, said

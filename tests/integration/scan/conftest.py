@@ -16,12 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scan_live_kit import POISONED
 
+from gwtest.ports import free_port
+
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    return free_port()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import httpx
 import pytest
 import yaml
 
+from gwtest.ports import free_ports
 from gwtest.procs import PYTHON, free_port, gateway, stdio_upstream, stop, wait_http
 from gwtest.raw import body_of, open_session
 from gwtest.workers import DEADLINE_S, fresh_call, result_text, session_on, until, worker_gateway
@@ -117,19 +117,6 @@ def test_listen_workers_in_the_config_file_starts_that_many_workers(tmp_path: Pa
         assert all(r.endswith(("-w0", "-w1")) for r in replicas)
 
 
-def _consecutive_free_ports() -> int:
-    def pair() -> int | None:
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                return None
-        return port
-
-    return int(until(pair, "two consecutive free ports", step=0.0))
-
-
 def _requests_total(metrics: str) -> float:
     return sum(
         float(line.rsplit(" ", 1)[1])
@@ -139,7 +126,7 @@ def _requests_total(metrics: str) -> float:
 
 
 def test_metrics_are_per_worker_on_consecutive_ports_and_add_up() -> None:
-    port = _consecutive_free_ports()
+    port = free_ports(2)
     config = {**CONFIG, "metrics": {"listen": f"127.0.0.1:{port}"}}
     with worker_gateway(config) as gw:
         url = gw.url(UP)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from gwtest.ports import dead_port
 from gwtest.services import REDIS_URL, scratch_prefix
 from mcpwarden.store.changes import ChangeFeed
 
@@ -43,11 +44,7 @@ def test_a_feed_that_is_not_subscribed_vouches_for_nothing(prefix: str) -> None:
 
 
 def test_a_feed_without_redis_vouches_for_nothing_and_says_so() -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    port = dead_port()  # nothing listens here
     feed = ChangeFeed(f"redis://127.0.0.1:{port}/0", "x", "a", timeout_s=0.5)
     try:
         assert not feed.start(wait_s=1.0)

@@ -6,7 +6,6 @@ Two objects on one prefix stand for two replicas: they share nothing but Redis.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ import orjson
 import pytest
 import redis
 
+from gwtest.ports import dead_port
 from gwtest.services import REDIS_URL, scratch_prefix
 from mcpwarden.admin.admission import Admission
 from mcpwarden.admin.config import LimitsConfig, RateConfig
@@ -43,9 +43,7 @@ def client() -> Iterator[redis.Redis]:
 
 
 def dead_redis() -> redis.Redis:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once the socket closes
+    port = dead_port()  # nothing listens here
     return redis_client(f"redis://127.0.0.1:{port}/0", 0.5)
 
 
