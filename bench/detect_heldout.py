@@ -8,7 +8,13 @@ meets them unseen. Prints the flag rate at the model's own per-channel flag thre
 family, language and carrier. Any JSON-lines file with the training row schema can be given
 instead.
 
-Usage: .venv/bin/python bench/detect_heldout.py [PATH ...]
+With `--small-model [DIR]` (the shipped small-model folder, or one written by
+`scripts/minilm/build.py --out DIR`) the same rows are also scored by the cascade and by the
+small model alone (its best window logit), and the three are compared by rank: AUC and TPR
+at 1% / 5% / 10% FPR over all hand-written attacks against all hand-written benign rows. The
+ranking is what says whether a tier generalizes; flag rates depend on where the threshold sits.
+
+Usage: .venv/bin/python bench/detect_heldout.py [PATH ...] [--small-model [DIR]]
 """
 
 from __future__ import annotations
@@ -18,45 +24,96 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from mcpwarden.detect.text.minilm import SmallModel, models_folder  # noqa: E402
 from mcpwarden.detect.text.model import default_model  # noqa: E402
+from mcpwarden.detect.text.normalize import normalize  # noqa: E402
 from mcpwarden.detect.text.scan import scan_text  # noqa: E402
 
 DEFAULT = [
     ROOT / "data" / "injection" / "handwritten.jsonl",
     ROOT / "data" / "injection" / "handwritten-heldout.jsonl",
 ]
+FPRS = (0.01, 0.05, 0.10)
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Probability that an attack outranks a benign row (ties count half)."""
+    if not len(pos) or not len(neg):
+        return float("nan")
+    greater = (pos[:, None] > neg[None, :]).mean()
+    ties = (pos[:, None] == neg[None, :]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> float:
+    threshold = float(np.quantile(neg, 1.0 - fpr))
+    return float((pos > threshold).mean())
+
+
+def load(paths: list[Path]) -> list[dict[str, Any]]:
+    rows = []
+    for path in paths:
+        rows += [json.loads(line) for line in path.read_text("utf-8").split("\n") if line.strip()]
+    return rows
+
+
+def flag_rates(rows: list[dict[str, Any]], flags: list[bool]) -> dict[str, list[bool]]:
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for row, flagged in zip(rows, flags, strict=True):
+        label = "attack" if row["label"] else "benign"
+        for key in (
+            f"{label} all",
+            f"{label} family={row.get('family', '?')}",
+            f"{label} lang={row['lang']}",
+            f"{label} carrier={row['carrier']}",
+        ):
+            groups[key].append(flagged)
+    return groups
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT)
+    parser.add_argument("--small-model", nargs="?", type=Path, const=models_folder(), default=None)
     args = parser.parse_args()
     model = default_model()
-    groups: dict[str, list[bool]] = defaultdict(list)
-    for path in args.paths:
-        for line in path.read_text("utf-8").split("\n"):
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            channel = "prompt" if row["carrier"] == "user_prompt" else "tool_result"
-            flagged = scan_text(row["text"], model=model, channel=channel).flagged
-            label = "attack" if row["label"] else "benign"
-            for key in (
-                f"{label} all",
-                f"{label} family={row.get('family', '?')}",
-                f"{label} lang={row['lang']}",
-                f"{label} carrier={row['carrier']}",
-            ):
-                groups[key].append(flagged)
-    for key in sorted(groups):
-        flags = groups[key]
-        rate = sum(flags) / len(flags)
+    small = SmallModel(args.small_model) if args.small_model else None
+    rows = load(args.paths)
+    columns: dict[str, list[bool]] = {"linear": []}
+    scores: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        channel = "prompt" if row["carrier"] == "user_prompt" else "tool_result"
+        linear = scan_text(row["text"], model=model, channel=channel)
+        columns["linear"].append(linear.flagged)
+        scores["linear"].append(linear.score)
+        if small is not None:
+            cascade = scan_text(row["text"], model=model, channel=channel, small_model=small)
+            columns.setdefault("cascade", []).append(cascade.flagged)
+            scores["cascade"].append(cascade.score)
+            scores["model alone"].append(small.text_logit(normalize(row["text"]).text))
+    tables = {name: flag_rates(rows, flags) for name, flags in columns.items()}
+    names = list(tables)
+    print(f"{'group':40s} {'n':>4s}  " + "  ".join(f"{n:>8s}" for n in names))
+    for key in sorted(tables["linear"]):
         what = "TPR" if key.startswith("attack") else "FPR"
-        print(f"{key:40s} n={len(flags):4d}  {what}={rate:.3f}")
+        rates = [sum(tables[n][key]) / len(tables[n][key]) for n in names]
+        cells = "  ".join(f"{what}={r:.3f}" for r in rates)
+        print(f"{key:40s} {len(tables['linear'][key]):4d}  {cells}")
+    labels = np.array([bool(r["label"]) for r in rows])
+    print()
+    print(f"{'ranking':12s} {'AUC':>6s}  " + "  ".join(f"TPR@{f:.0%}FPR" for f in FPRS))
+    for name, values in scores.items():
+        s = np.array(values)
+        pos, neg = s[labels], s[~labels]
+        cells = "  ".join(f"{tpr_at_fpr(pos, neg, f):11.3f}" for f in FPRS)
+        print(f"{name:12s} {auc(pos, neg):6.3f}  {cells}")
     return 0
 
 

@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,11 +88,30 @@ def write_windows(items: list[tuple[tuple[int, ...], int]], path: Path) -> None:
     np.savez(path, ids=ids, mask=mask, labels=labels)
 
 
-def training_windows(rows: list[dict[str, Any]], tokenizer: Any) -> list[tuple[tuple[int, ...], int]]:
+@dataclass(frozen=True)
+class Recipe:
+    """How much of the encoder is fine-tuned and on how many windows. The defaults are the
+    shipped recipe (top layer and head, one epoch, 4,000 windows, float32); the bench and
+    experiments pass others."""
+
+    tune_layers: int = 1
+    epochs: int = 1
+    max_windows: int = MAX_TRAIN_WINDOWS
+    bf16: bool = False
+    lr: float = 1e-4
+
+    def train_args(self) -> list[str]:
+        args = ["--tune-layers", str(self.tune_layers), "--epochs", str(self.epochs), "--lr", str(self.lr)]
+        return [*args, *(["--bf16"] if self.bf16 else [])]
+
+
+def training_windows(
+    rows: list[dict[str, Any]], tokenizer: Any, max_windows: int = MAX_TRAIN_WINDOWS
+) -> list[tuple[tuple[int, ...], int]]:
     items = [item for row in rows for item in row_windows(row, tokenizer)]
-    if len(items) > MAX_TRAIN_WINDOWS:
+    if len(items) > max_windows:
         rng = random.Random(SEED)
-        items = [items[i] for i in sorted(rng.sample(range(len(items)), MAX_TRAIN_WINDOWS))]
+        items = [items[i] for i in sorted(rng.sample(range(len(items)), max_windows))]
     return items
 
 
@@ -103,6 +123,7 @@ def build(
     log: bool = True,
     tokenizer_from: Path | None = None,
     cache: Path | None = None,
+    recipe: Recipe = Recipe(),
 ) -> dict[str, Any]:
     """Train on `rows`' fit split, calibrate on its calibration split, write the three files."""
     from tokenizers import Tokenizer
@@ -117,7 +138,7 @@ def build(
         )
     tokenizer = Tokenizer.from_file(str(out / TOKENIZER_FILE))
     fit_idx, cal_idx = tr.split(rows, tr.Options().calib_fraction, tr.SEED)
-    items = training_windows([rows[i] for i in fit_idx], tokenizer)
+    items = training_windows([rows[i] for i in fit_idx], tokenizer, recipe.max_windows)
     if log:
         print(f"{len(items)} training windows ({sum(y for _, y in items)} attacks)", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +146,7 @@ def build(
         write_windows(items, windows)
         command = ["nice", "-n", "5", python, str(HERE / "train.py"), "fit", "--windows", str(windows)]
         command += ["--out", str(out / ONNX_FILE), *(["--cache", str(cache)] if cache else [])]
+        command += recipe.train_args()
         subprocess.run(command, check=True)
     meta: dict[str, Any] = {
         "onnx_sha256": tr.sha256(out / ONNX_FILE),
@@ -175,13 +197,19 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=models_folder())
     parser.add_argument("--exclude-family", action="append", default=[])
     parser.add_argument("--reduced-expectations", type=Path, help="write the reduced rebuild's probe logits")
+    parser.add_argument("--tune-layers", type=int, default=Recipe.tune_layers)
+    parser.add_argument("--epochs", type=int, default=Recipe.epochs)
+    parser.add_argument("--max-windows", type=int, default=Recipe.max_windows)
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast while fine-tuning")
+    parser.add_argument("--lr", type=float, default=Recipe.lr)
     args = parser.parse_args()
     if args.reduced_expectations:
         logits = reduced_logits(models_folder() / TOKENIZER_FILE)
         args.reduced_expectations.write_text(json.dumps({"probe_logits": logits}, indent=1) + "\n", "utf-8")
         return 0
     rows = [r for r in tr.load_rows() if r["family"] not in set(args.exclude_family)]
-    meta = build(args.out, rows, default_model())
+    recipe = Recipe(args.tune_layers, args.epochs, args.max_windows, args.bf16, args.lr)
+    meta = build(args.out, rows, default_model(), recipe=recipe)
     print(json.dumps(meta["cascade"], indent=1))
     return 0
 

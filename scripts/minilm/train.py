@@ -121,6 +121,7 @@ def _warm_head(
     labels: torch.Tensor,
     frozen: int,
     weight: torch.Tensor,
+    bf16: bool = False,
 ) -> None:
     """Fit the head alone on the frozen encoder's pooled output first (a full-batch linear
     probe, cheap), so the one epoch of fine-tuning starts from a useful classifier instead of
@@ -131,8 +132,10 @@ def _warm_head(
         for i in range(0, len(hidden), 64):
             x = hidden[i : i + 64]
             bias = model.attention_bias(mask[i : i + 64])
-            for layer in model.layers[frozen:]:
-                x = layer(x, bias)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                for layer in model.layers[frozen:]:
+                    x = layer(x, bias)
+            x = x.float()
             m = mask[i : i + 64].to(x.dtype)
             pooled.append((x * m[:, :, None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0))
         features = torch.cat(pooled)
@@ -157,7 +160,12 @@ def fine_tune(
     max_steps: int | None = None,
     log: bool = True,
     cache: Path | None = None,
+    bf16: bool = False,
+    lr: float = 1e-4,
 ) -> Classifier:
+    """`bf16` runs the tuned layers under CPU bfloat16 autocast (weights and optimizer stay
+    float32): about three times faster where the CPU has AVX-512 BF16, which is what makes a
+    fine-tune of all six layers fit a two-core budget."""
     frozen = LAYERS - tune_layers
     for p in model.parameters():
         p.requires_grad_(False)
@@ -167,9 +175,9 @@ def fine_tune(
     hidden = _bottom(model, ids, mask, frozen, cache)
     positives = float(labels.sum())
     weight = torch.tensor((len(labels) - positives) / max(positives, 1.0))
-    _warm_head(model, hidden, mask, labels, frozen, weight)
+    _warm_head(model, hidden, mask, labels, frozen, weight, bf16)
     optimizer = torch.optim.AdamW(
-        [{"params": tuned, "lr": 1e-4}, {"params": list(model.head.parameters()), "lr": 3e-4}],
+        [{"params": tuned, "lr": lr}, {"params": list(model.head.parameters()), "lr": 3e-4}],
         weight_decay=0.01,
     )
     generator = torch.Generator().manual_seed(SEED)
@@ -180,7 +188,8 @@ def fine_tune(
         total = 0.0
         for i in range(0, len(order), 32):
             batch = order[i : i + 32]
-            logits = model.top(hidden[batch], mask[batch], frozen)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = model.top(hidden[batch], mask[batch], frozen).float()
             loss = torch.nn.functional.binary_cross_entropy_with_logits(
                 logits, labels[batch], pos_weight=weight
             )
@@ -189,6 +198,8 @@ def fine_tune(
             optimizer.step()
             total += float(loss.detach()) * len(batch)
             step += 1
+            if log and step % 50 == 0:
+                print(f"epoch {epoch + 1} step {step}: loss {total / (i + len(batch)):.4f}", file=sys.stderr)
             if max_steps is not None and step >= max_steps:
                 return model.eval()
         if log:
@@ -231,6 +242,8 @@ def main() -> int:
     fit.add_argument("--tune-layers", type=int, default=1)
     fit.add_argument("--epochs", type=int, default=1)
     fit.add_argument("--cache", type=Path, help="folder of bottom-layer outputs shared between runs")
+    fit.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the tuned layers")
+    fit.add_argument("--lr", type=float, default=1e-4, help="learning rate of the tuned layers")
     probe = sub.add_parser("probe")
     probe.add_argument("--windows", type=Path, required=True)
     probe.add_argument("--probes", type=Path, required=True, help="npz of probe windows to score")
@@ -243,7 +256,15 @@ def main() -> int:
     model = _base_model()
     if args.command == "fit":
         fine_tune(
-            model, ids, mask, labels, tune_layers=args.tune_layers, epochs=args.epochs, cache=args.cache
+            model,
+            ids,
+            mask,
+            labels,
+            tune_layers=args.tune_layers,
+            epochs=args.epochs,
+            cache=args.cache,
+            bf16=args.bf16,
+            lr=args.lr,
         )
         export(model, args.out)
         return 0
