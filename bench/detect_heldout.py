@@ -14,7 +14,12 @@ small model alone (its best window logit), and the three are compared by rank: A
 at 1% / 5% / 10% FPR over all hand-written attacks against all hand-written benign rows. The
 ranking is what says whether a tier generalizes; flag rates depend on where the threshold sits.
 
-Usage: .venv/bin/python bench/detect_heldout.py [PATH ...] [--small-model [DIR]]
+`--model PATH` scores with another linear artifact (one written by
+`scripts/train_injection_model.py --out PATH`) instead of the shipped one; `--split NAME` keeps
+only rows whose `split` field is NAME (the held-out third of data/injection/real-readmes.jsonl
+is `--split eval`). Rows are also grouped by length (<200, 200-1k, 1k-10k, 10k+ characters).
+
+Usage: .venv/bin/python bench/detect_heldout.py [PATH ...] [--small-model [DIR]] [--model PATH] [--split NAME]
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from mcpwarden.detect.text.minilm import SmallModel, models_folder  # noqa: E402
-from mcpwarden.detect.text.model import default_model  # noqa: E402
+from mcpwarden.detect.text.model import InjectionModel, default_model  # noqa: E402
 from mcpwarden.detect.text.normalize import normalize  # noqa: E402
 from mcpwarden.detect.text.scan import scan_text  # noqa: E402
 
@@ -41,6 +46,11 @@ DEFAULT = [
     ROOT / "data" / "injection" / "handwritten-heldout.jsonl",
 ]
 FPRS = (0.01, 0.05, 0.10)
+LENGTHS = ((200, "<200"), (1000, "200-1k"), (10000, "1k-10k"))
+
+
+def length_bucket(text: str) -> str:
+    return next((name for limit, name in LENGTHS if len(text) < limit), "10k+")
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -73,6 +83,7 @@ def flag_rates(rows: list[dict[str, Any]], flags: list[bool]) -> dict[str, list[
             f"{label} family={row.get('family', '?')}",
             f"{label} lang={row['lang']}",
             f"{label} carrier={row['carrier']}",
+            f"{label} length={length_bucket(row['text'])}",
         ):
             groups[key].append(flagged)
     return groups
@@ -82,10 +93,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=Path, default=DEFAULT)
     parser.add_argument("--small-model", nargs="?", type=Path, const=models_folder(), default=None)
+    parser.add_argument("--model", type=Path, default=None, help="a linear artifact (default: shipped)")
+    parser.add_argument("--split", default=None, help="only rows whose `split` field is this")
     args = parser.parse_args()
-    model = default_model()
+    model = InjectionModel.load(args.model) if args.model else default_model()
     small = SmallModel(args.small_model) if args.small_model else None
     rows = load(args.paths)
+    if args.split is not None:
+        rows = [r for r in rows if r.get("split") == args.split]
     columns: dict[str, list[bool]] = {"linear": []}
     scores: dict[str, list[float]] = defaultdict(list)
     for row in rows:
@@ -107,6 +122,8 @@ def main() -> int:
         cells = "  ".join(f"{what}={r:.3f}" for r in rates)
         print(f"{key:40s} {len(tables['linear'][key]):4d}  {cells}")
     labels = np.array([bool(r["label"]) for r in rows])
+    if labels.all() or not labels.any():
+        return 0  # a ranking needs both attacks and benign rows
     print()
     print(f"{'ranking':12s} {'AUC':>6s}  " + "  ".join(f"TPR@{f:.0%}FPR" for f in FPRS))
     for name, values in scores.items():

@@ -5,12 +5,16 @@ and throughput on one core (documents per second, median latency for 1 KB and 10
 documents). Dev numbers flatter the model (dev shares sources with training);
 `bench/detect_loso.py` measures generalization and `bench/detect_cost.py` cost by size.
 
-Usage: .venv/bin/python bench/detect_text.py [--dev PATH] [--threshold T] [--misses N]
+`--model PATH` scores with another linear artifact (one written by
+`scripts/train_injection_model.py --out PATH`) and its own flag threshold.
+
+Usage: .venv/bin/python bench/detect_text.py [--dev PATH] [--threshold T] [--misses N] [--model PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -22,8 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from mcpwarden.detect.text import scan_text  # noqa: E402
+from mcpwarden.detect.text import scan_text as shipped_scan_text  # noqa: E402
+from mcpwarden.detect.text.model import InjectionModel  # noqa: E402
 from mcpwarden.detect.text.scan import default_threshold  # noqa: E402
+
+scan_text = shipped_scan_text
 
 DEFAULT_DEV = ROOT.parent / "shared" / "data" / "injection" / "dev.jsonl"
 
@@ -60,7 +67,14 @@ def main() -> int:
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
     parser.add_argument("--threshold", type=float, default=None, help="default: the model's operating point")
     parser.add_argument("--misses", type=int, default=0, help="print N misses and false alarms")
+    parser.add_argument("--model", type=Path, default=None, help="a linear artifact (default: shipped)")
     args = parser.parse_args()
+    global scan_text
+    if args.model is not None:
+        model = InjectionModel.load(args.model)
+        scan_text = functools.partial(shipped_scan_text, model=model)
+        if args.threshold is None:
+            args.threshold = model.flag_threshold("tool_result")
     if args.threshold is None:
         args.threshold = default_threshold()
     if hasattr(os, "sched_setaffinity"):
