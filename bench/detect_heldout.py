@@ -81,7 +81,7 @@ def flag_rates(rows: list[dict[str, Any]], flags: list[bool]) -> dict[str, list[
         for key in (
             f"{label} all",
             f"{label} family={row.get('family', '?')}",
-            f"{label} lang={row['lang']}",
+            f"{label} lang={row.get('lang', '?')}",
             f"{label} carrier={row['carrier']}",
             f"{label} length={length_bucket(row['text'])}",
         ):
