@@ -18,6 +18,10 @@ from mcpwarden.detect.text._re import Pattern, compile_re, encodable
 from mcpwarden.detect.text.prefilter import PatternSet
 
 _PRIOR = r"(?:previous|prior|above|earlier|preceding|foregoing|initial|original|old|system|developer|all|any|every|your|the|these|those|other|user's|users'|human's)"
+_EARLIER = (
+    r"(?:previous|prior|above|earlier|preceding|foregoing|initial|original|old|system|developer|your|"
+    r"user's|users'|human's)"
+)
 _GUIDANCE = (
     r"(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guidance|context|commands?|"
     r"orders|constraints|restrictions|messages?|programming|policies|policy|tasks?|requests?|questions?|goals?)"
@@ -46,7 +50,10 @@ RULES: tuple[Rule, ...] = (
         Severity.HIGH,
         "asks the model to ignore or forget its instructions",
         0.9,
-        rf"\b(?:ignore|disregard|forget|skip|override|bypass|neglect|drop|abandon|discard)\b[\w\s,'\-]{{0,40}}?\b{_PRIOR}\b[\w\s,'\-]{{0,30}}?\b{_GUIDANCE}\b",
+        rf"\b(?:ignore|disregard|forget|override|bypass|neglect|drop|abandon|discard)\b[\w\s,'\-]{{0,40}}?\b{_PRIOR}\b[\w\s,'\-]{{0,30}}?\b{_GUIDANCE}\b|"
+        # "skip the prompt" is a command line's confirmation question: "skip" needs a word
+        # that points back at earlier guidance, not a bare article.
+        rf"\bskip\b[\w\s,'\-]{{0,40}}?\b{_EARLIER}\b[\w\s,'\-]{{0,30}}?\b{_GUIDANCE}\b",
     ),
     Rule(
         "override.ignore-multilingual",
@@ -116,12 +123,18 @@ RULES: tuple[Rule, ...] = (
         Severity.HIGH,
         "text impersonates a system, developer or admin message",
         0.8,
-        r"(?:#{2,}\s*\(?\s*(?:system|admin|developer)[_ ]?(?:message|prompt|instruction|note|override)?\s*\)?|"
+        # `###(system_message)` anywhere, or a heading that is nothing but "System", "Admin
+        # note", ...: documentation headings such as "## System Health" or "### Developer
+        # Setup" are not impersonation. "debug mode" and "admin mode" are configuration words
+        # (no training attack uses them; real READMEs do), not jailbreak modes.
+        r"(?:#{2,}\s*\(\s*(?:system|admin|developer)[_ ]?(?:message|prompt|instructions?|note|override)?\s*\)|"
+        r"(?m:#{2,}[ \t]*(?:system|admin|developer)(?:[_ ]?(?:message|prompt|instructions?|note|override))?"
+        r"[ \t]*(?::|$))|"
         r"(?m:^\s*\[?(?:system|developer|admin)(?: (?:message|prompt|override|note))?\]?\s*:)|"
         r"\[\s*(?:system|admin|developer|sys)(?: (?:message|prompt|note|update))?\s*\]|"
         r"\b(?:message|note|instructions?) from (?:the )?(?:system|developer|admin(?:istrator)?|openai|anthropic)\b|"
         r"\bi(?:'m| am) (?:your|the) (?:developer|creator|admin(?:istrator)?|owner|system)\b|"
-        r"\b(?:admin|developer|debug|god|maintenance) mode\b|\bsystem override\b)",
+        r"\b(?:developer|god|maintenance) mode\b|\bsystem override\b)",
     ),
     Rule(
         "spoof.information-block",
