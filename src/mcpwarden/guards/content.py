@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from mcpwarden.detect.text import default_threshold
+from mcpwarden.detect.text import block_threshold, default_threshold
 from mcpwarden.detect.text.minilm import SmallModel, SmallModelError
 from mcpwarden.detect.text.spotlight import Spotlight, spotlight_content
 from mcpwarden.guards.base import Guard
@@ -106,9 +106,8 @@ class ContentGuard(Guard):
 
     @staticmethod
     def _blocking(policy: ContentPolicy, ins: Inspection) -> bool:
-        return (policy.block_threshold is not None and ins.score >= policy.block_threshold) or (
-            ins.flagged and policy.on_injection == "block"
-        )
+        point = block_point(policy)
+        return (point is not None and ins.score >= point) or (ins.flagged and policy.on_injection == "block")
 
     @staticmethod
     def _where(ex: Exchange) -> str:
@@ -310,6 +309,22 @@ class ContentGuard(Guard):
 
 def _threshold(policy: ContentPolicy) -> float:
     return default_threshold() if policy.threshold is None else policy.threshold
+
+
+CALIBRATED_FLOOR = 0.9  # the fixed default the calibrated block point never goes below
+
+
+def block_point(policy: ContentPolicy) -> float | None:
+    """The score at which `policy` blocks outright (None: never).
+
+    `calibrated` (the default) is the model's block point for tool output, which training
+    places where 0.25% of held-out benign tool output scores above it, but never below 0.9:
+    with today's model that is 0.9, and a retrained model whose benign tail sits higher moves
+    the default with it instead of blocking more benign output than docs/detect-text.md
+    promises (at most 0.5%)."""
+    if policy.block_threshold == "calibrated":
+        return max(CALIBRATED_FLOOR, block_threshold("tool_result"))
+    return policy.block_threshold
 
 
 def _has_text(content: list[Any]) -> bool:

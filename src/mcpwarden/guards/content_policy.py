@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,8 +29,12 @@ class ContentPolicy(BaseModel):
         le=1.0,
         description="score at which content counts as an injection (None: model default)",
     )
-    block_threshold: float | None = Field(
-        0.9, ge=0.0, le=1.0, description="block at or above this score whatever on_injection says"
+    block_threshold: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["calibrated"] | None = Field(
+        "calibrated",
+        description=(
+            "block at or above this score whatever on_injection says; 'calibrated': the model's "
+            "own block point for tool output, never below 0.9; null: never"
+        ),
     )
     small_model: bool = Field(
         False,
