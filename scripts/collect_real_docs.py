@@ -46,6 +46,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from real_docs_licences import licence_files, licence_of_metadata, normalize_licence, permissive
+from real_tool_servers import RESERVED
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_TOOLS = ROOT / "tests" / "data" / "real_tools.jsonl"
@@ -53,19 +54,6 @@ PINS_FILE = Path(__file__).resolve().parent / "real_readmes_pins.json"
 DEFAULT_OUT = ROOT / "data" / "injection" / "real-readmes.jsonl"
 DEFAULT_CACHE = Path("/tmp/mcpwarden-real-docs")
 
-# As tests/unit/tools/test_real_corpus.py: reserved for a separate evaluation, or not benign.
-EXCLUDED = (
-    "awslabs.",
-    "@awslabs/",
-    "github-mcp-server",
-    "@github/",
-    "damn-vulnerable",
-    "everything-wrong",
-    "malicious",
-    "hijack",
-    "context-forge",
-    "secure-mcp-gateway",
-)
 MIN_CHARS, MAX_CHARS = 200, 8000  # characters per document
 FAMILY = "real-readme"
 CARRIER = "document"  # what the shared and hand-written rows call documentation
@@ -73,7 +61,7 @@ UA = {"User-Agent": "mcpwarden-collect-real-docs (https://github.com/mcpwarden)"
 
 
 def excluded(package: str) -> bool:
-    return any(x in package for x in EXCLUDED)
+    return any(x in package for x in RESERVED)
 
 
 def packages() -> list[tuple[str, str, str]]:

@@ -12,6 +12,22 @@ from dataclasses import dataclass, field
 
 DUMMY = "dummy-not-a-real-credential"
 
+# Kept out of every corpus built from these packages (tool definitions, READMEs): sources
+# reserved for a separate evaluation (issue 10) and deliberately vulnerable or malicious demo
+# servers, which are not benign. A package is out when its name contains any of these.
+RESERVED = (
+    "awslabs.",
+    "@awslabs/",
+    "github-mcp-server",
+    "@github/",
+    "damn-vulnerable",
+    "everything-wrong",
+    "malicious",
+    "hijack",
+    "context-forge",
+    "secure-mcp-gateway",
+)
+
 
 @dataclass(frozen=True)
 class Server:

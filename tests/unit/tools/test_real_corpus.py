@@ -7,7 +7,9 @@ out of training, and sources kept for a separate evaluation never leak in.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from collections import Counter
 from importlib import resources
 from pathlib import Path
@@ -17,19 +19,24 @@ import pytest
 from mcpwarden.detect.tools.model import ARTIFACT
 
 REAL_TOOLS = Path(__file__).resolve().parents[2] / "data" / "real_tools.jsonl"
-# Kept out on purpose: tool sets reserved for a separate evaluation (issue 10) and deliberately
-# vulnerable or malicious demo servers, which are not benign real tools.
-EXCLUDED = (
-    "awslabs.",
-    "github-mcp-server",
-    "@github/",
-    "damn-vulnerable",
-    "everything-wrong",
-    "malicious",
-    "hijack",
-    "context-forge",
-    "secure-mcp-gateway",
-)
+SERVERS_MODULE = Path(__file__).resolve().parents[3] / "scripts" / "real_tool_servers.py"
+
+
+def _reserved() -> tuple[str, ...]:
+    """The reserved and deliberately malicious sources every real corpus leaves out (the
+    collectors read the same list)."""
+    spec = importlib.util.spec_from_file_location("real_tool_servers", SERVERS_MODULE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return tuple(module.RESERVED)
+
+
+EXCLUDED = _reserved()
 
 pytestmark = pytest.mark.skipif(not REAL_TOOLS.exists(), reason="real tool corpus not present")
 
