@@ -82,6 +82,8 @@ class ContentGuard(Guard):
         self.policies = dict(policies)
         self.default = default or ContentPolicy()
         self.small_model = _load_small_model([self.default, *self.policies.values()])
+        # The model does not change while the guard lives: its block point is read once.
+        self.calibrated_block = calibrated_block_point()
 
     def policy(self, upstream: str, tool: str | None = None) -> ContentPolicy:
         return self.policies.get(upstream, self.default).for_tool(tool)
@@ -104,9 +106,8 @@ class ContentGuard(Guard):
         except TooComplex as exc:
             return Decision.deny("content.too_complex", f"{ex.method} from {ex.upstream!r}: {exc}")
 
-    @staticmethod
-    def _blocking(policy: ContentPolicy, ins: Inspection) -> bool:
-        point = block_point(policy)
+    def _blocking(self, policy: ContentPolicy, ins: Inspection) -> bool:
+        point = block_point(policy, self.calibrated_block)
         return (point is not None and ins.score >= point) or (ins.flagged and policy.on_injection == "block")
 
     @staticmethod
@@ -314,16 +315,19 @@ def _threshold(policy: ContentPolicy) -> float:
 CALIBRATED_FLOOR = 0.9  # the fixed default the calibrated block point never goes below
 
 
-def block_point(policy: ContentPolicy) -> float | None:
-    """The score at which `policy` blocks outright (None: never).
+def calibrated_block_point() -> float:
+    """The model's block point for tool output, which training places where 0.25% of held-out
+    benign tool output scores above it, but never below 0.9: with today's model that is 0.9,
+    and a retrained model whose benign tail sits higher moves the default with it instead of
+    blocking more benign output than docs/detect-text.md promises (at most 0.5%)."""
+    return max(CALIBRATED_FLOOR, block_threshold("tool_result"))
 
-    `calibrated` (the default) is the model's block point for tool output, which training
-    places where 0.25% of held-out benign tool output scores above it, but never below 0.9:
-    with today's model that is 0.9, and a retrained model whose benign tail sits higher moves
-    the default with it instead of blocking more benign output than docs/detect-text.md
-    promises (at most 0.5%)."""
+
+def block_point(policy: ContentPolicy, calibrated: float) -> float | None:
+    """The score at which `policy` blocks outright (None: never); `calibrated` is what the
+    default, `calibrated`, stands for (`calibrated_block_point`)."""
     if policy.block_threshold == "calibrated":
-        return max(CALIBRATED_FLOOR, block_threshold("tool_result"))
+        return calibrated
     return policy.block_threshold
 
 

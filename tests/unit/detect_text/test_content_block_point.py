@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from mcpwarden.detect.text import block_threshold, scan_text
 from mcpwarden.guards import content
-from mcpwarden.guards.content import ContentGuard, ContentPolicy, block_point
+from mcpwarden.guards.content import ContentGuard, ContentPolicy, block_point, calibrated_block_point
 from mcpwarden.types import Exchange
 
 ATTACK = (
@@ -36,20 +36,21 @@ def test_the_default_block_threshold_is_calibrated() -> None:
 def test_with_the_shipped_model_the_calibrated_point_is_the_fixed_default() -> None:
     # The shipped model blocks at 0.25 % FPR on held-out benign tool output below 0.9.
     assert block_threshold("tool_result") < content.CALIBRATED_FLOOR
-    assert block_point(ContentPolicy()) == content.CALIBRATED_FLOOR
+    assert calibrated_block_point() == content.CALIBRATED_FLOOR
+    assert ContentGuard({}).calibrated_block == content.CALIBRATED_FLOOR
 
 
 def test_a_model_calibrated_above_the_floor_raises_the_default_block_point(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(content, "block_threshold", lambda channel: 0.998)
-    assert block_point(ContentPolicy()) == 0.998
+    assert calibrated_block_point() == 0.998
+    assert block_point(ContentPolicy(), ContentGuard({}).calibrated_block) == 0.998
 
 
-def test_an_explicit_block_threshold_is_kept_whatever_the_model_says(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(content, "block_threshold", lambda channel: 0.998)
-    assert block_point(ContentPolicy(block_threshold=0.9)) == 0.9
-    assert block_point(ContentPolicy(block_threshold=None)) is None
+def test_an_explicit_block_threshold_is_kept_whatever_the_model_says() -> None:
+    assert block_point(ContentPolicy(block_threshold=0.9), 0.998) == 0.9
+    assert block_point(ContentPolicy(block_threshold=None), 0.998) is None
 
 
 def test_a_score_between_the_floor_and_a_higher_calibrated_point_is_not_blocked(
