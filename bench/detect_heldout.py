@@ -18,8 +18,12 @@ ranking is what says whether a tier generalizes; flag rates depend on where the 
 `scripts/train_injection_model.py --out PATH`) instead of the shipped one; `--split NAME` keeps
 only rows whose `split` field is NAME (the held-out third of data/injection/real-readmes.jsonl
 is `--split eval`). Rows are also grouped by length (<200, 200-1k, 1k-10k, 10k+ characters).
+Each row is judged at its channel's threshold (`prompt` for user prompts, `tool_result` for
+the rest); `--channel` judges every row at one channel's, e.g. user prompts relayed as a tool's
+output.
 
 Usage: .venv/bin/python bench/detect_heldout.py [PATH ...] [--small-model [DIR]] [--model PATH] [--split NAME]
+       [--channel auto|tool_result|prompt]
 """
 
 from __future__ import annotations
@@ -95,6 +99,12 @@ def main() -> int:
     parser.add_argument("--small-model", nargs="?", type=Path, const=models_folder(), default=None)
     parser.add_argument("--model", type=Path, default=None, help="a linear artifact (default: shipped)")
     parser.add_argument("--split", default=None, help="only rows whose `split` field is this")
+    parser.add_argument(
+        "--channel",
+        choices=("auto", "tool_result", "prompt"),
+        default="auto",
+        help="threshold channel (auto: prompt for user_prompt rows, tool_result for the rest)",
+    )
     args = parser.parse_args()
     model = InjectionModel.load(args.model) if args.model else default_model()
     small = SmallModel(args.small_model) if args.small_model else None
@@ -104,7 +114,9 @@ def main() -> int:
     columns: dict[str, list[bool]] = {"linear": []}
     scores: dict[str, list[float]] = defaultdict(list)
     for row in rows:
-        channel = "prompt" if row["carrier"] == "user_prompt" else "tool_result"
+        channel = args.channel
+        if channel == "auto":
+            channel = "prompt" if row["carrier"] == "user_prompt" else "tool_result"
         linear = scan_text(row["text"], model=model, channel=channel)
         columns["linear"].append(linear.flagged)
         scores["linear"].append(linear.score)

@@ -24,7 +24,10 @@ read shares within one run, and take CPU per call from the /proc line.
 
 Also prints CPU per call from /proc for each round (measured without the sampler attached).
 
-    nice -n 5 .venv/bin/python bench/profile_gateway.py [--payload 200] [--calls 1500] [--rounds 2]
+    nice -n 5 .venv/bin/python bench/profile_gateway.py [--payload 200] [--calls 1500] [--rounds 2] [--top 40]
+
+`--top N` also lists, per target, the N frames with the most samples as the innermost frame
+(own time) and anywhere on the stack (inclusive).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,21 +63,45 @@ CATEGORIES = (
 WAITS = ("Condition.wait ", "Event.wait ", "Queue.get ", "_worker (concurrent/futures/thread.py")
 
 
-def categorize(raw: Path) -> collections.Counter[str]:
-    """Samples per category from py-spy's raw (collapsed) output: `frame;frame;... count`."""
-    counts: collections.Counter[str] = collections.Counter()
+def busy_stacks(raw: Path) -> Iterator[tuple[str, list[str], int]]:
+    """(stack, its frames, samples) from py-spy's raw (collapsed) output, `frame;frame;... count`,
+    without the stacks of helper threads blocked on a lock (py-spy does not always see them as idle)."""
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
-        if not stack:
-            continue
-        frames = stack.split(";")
-        if frames[-1].startswith(WAITS):
-            continue  # a helper thread blocked on a lock: py-spy does not always see it as idle
+        if stack and not (frames := stack.split(";"))[-1].startswith(WAITS):
+            yield stack, frames, int(n)
+
+
+def categorize(raw: Path) -> collections.Counter[str]:
+    """Samples per category."""
+    counts: collections.Counter[str] = collections.Counter()
+    for stack, frames, n in busy_stacks(raw):
         name = next((c for c, keys in CATEGORIES if any(k in stack for k in keys)), None)
         if name is None:
             name = "event loop (C)" if frames[-1].startswith("Runner.run ") else "relay, Python"
-        counts[name] += int(n)
+        counts[name] += n
     return counts
+
+
+def hot_frames(raw: Path) -> tuple[collections.Counter[str], collections.Counter[str]]:
+    """Samples per frame: as the innermost frame (own time) and anywhere in the stack (inclusive)."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    for _, frames, n in busy_stacks(raw):
+        own[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    return own, inclusive
+
+
+def print_hot(
+    name: str, own: collections.Counter[str], inclusive: collections.Counter[str], top: int
+) -> None:
+    total = max(1, sum(own.values()))
+    for label, counts in (("own", own), ("inclusive", inclusive)):
+        print(f"\n{name}: top {top} frames by {label} samples (share of all samples)")
+        for frame, n in counts.most_common(top):
+            print(f"  {n / total:6.1%}  {frame}")
 
 
 def main() -> int:
@@ -81,12 +109,15 @@ def main() -> int:
     ap.add_argument("--payload", type=int, default=200, help="bytes of echoed text")
     ap.add_argument("--calls", type=int, default=1500, help="calls per round")
     ap.add_argument("--rounds", type=int, default=2, help="rounds per target, alternating")
+    ap.add_argument("--top", type=int, default=0, help="also list the N hottest frames per target")
     args = ap.parse_args()
     prose = "The quarterly report lists revenue by region and the notes explain each change. "
     text = (prose * (args.payload // len(prose) + 1))[: args.payload]
     out = Path(tempfile.mkdtemp(prefix="profile-gateway-"))
     cpu: dict[str, list[float]] = collections.defaultdict(list)
     samples: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    own: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    inclusive: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     with http_server(FEATURES_SERVER, "--name", "bench") as (upstream_url, _):
         guarded = http_upstream(upstream_url)
         guarded["content"] = {"spotlight": "never"}
@@ -115,6 +146,9 @@ def main() -> int:
                     spy.wait(60)
                     if raw.exists():
                         samples[name] += categorize(raw)
+                        frames = hot_frames(raw)
+                        own[name] += frames[0]
+                        inclusive[name] += frames[1]
     print(
         f"tools/call echo, {args.payload}-byte text, 1 client, {args.rounds} x {args.calls} calls per target"
     )
@@ -127,6 +161,9 @@ def main() -> int:
         cells = [samples[t][category] / max(1, sum(samples[t].values())) for t in ("bare", "guarded")]
         print(f"{category:18s} {cells[0]:8.1%} {cells[1]:8.1%}")
     print(f"{'samples':18s} {sum(samples['bare'].values()):8d} {sum(samples['guarded'].values()):8d}")
+    if args.top:
+        for name in ("bare", "guarded"):
+            print_hot(name, own[name], inclusive[name], args.top)
     return 0
 
 
