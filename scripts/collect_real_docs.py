@@ -34,84 +34,21 @@ import json
 import re
 import sys
 import tarfile
-import time
-import urllib.parse
-import urllib.request
 import zipfile
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from real_archives import DEFAULT_CACHE, ROOT, archives, split_of
 from real_docs_licences import licence_files, licence_of_metadata, normalize_licence, permissive
-from real_tool_servers import RESERVED
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL_TOOLS = ROOT / "tests" / "data" / "real_tools.jsonl"
-PINS_FILE = Path(__file__).resolve().parent / "real_readmes_pins.json"
 DEFAULT_OUT = ROOT / "data" / "injection" / "real-readmes.jsonl"
-DEFAULT_CACHE = Path("/tmp/mcpwarden-real-docs")
 
 MIN_CHARS, MAX_CHARS = 200, 8000  # characters per document
 FAMILY = "real-readme"
 CARRIER = "document"  # what the shared and hand-written rows call documentation
-UA = {"User-Agent": "mcpwarden-collect-real-docs (https://github.com/mcpwarden)"}
-
-
-def excluded(package: str) -> bool:
-    return any(x in package for x in RESERVED)
-
-
-def packages() -> list[tuple[str, str, str]]:
-    """(package, ecosystem, version) of every collected tool server, sorted."""
-    found: dict[tuple[str, str], set[str]] = {}
-    for line in REAL_TOOLS.read_text("utf-8").splitlines():
-        row = json.loads(line)
-        found.setdefault((row["package"], row["ecosystem"]), set()).add(row["version"])
-    out = []
-    for (package, eco), versions in sorted(found.items()):
-        if len(versions) != 1:
-            raise SystemExit(f"{package}: several versions in {REAL_TOOLS}: {sorted(versions)}")
-        out.append((package, eco, versions.pop()))
-    return out
-
-
-def get(url: str) -> bytes:
-    for attempt in range(3):
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=UA), timeout=120) as r:
-                return bytes(r.read())
-        except OSError:
-            if attempt == 2:
-                raise
-            time.sleep(2 * (attempt + 1))
-    raise AssertionError
-
-
-# ---------------------------------------------------------------- archives
-
-
-def npm_archive(package: str, version: str) -> tuple[str, bytes]:
-    meta = json.loads(get(f"https://registry.npmjs.org/{urllib.parse.quote(package, safe='@')}/{version}"))
-    url = meta["dist"]["tarball"]
-    return url, get(url)
-
-
-def pypi_archive(package: str, version: str) -> tuple[str, bytes]:
-    meta = json.loads(get(f"https://pypi.org/pypi/{package}/json"))
-    files = meta["releases"].get(version) or []
-    wheels = sorted((f for f in files if f["packagetype"] == "bdist_wheel"), key=lambda f: f["filename"])
-    sdists = sorted((f for f in files if f["packagetype"] == "sdist"), key=lambda f: f["filename"])
-    pick = (wheels or sdists or [None])[0]
-    if pick is None:
-        raise RuntimeError(f"no wheel or sdist for {package}=={version} on PyPI")
-    url = urllib.parse.urljoin(f"https://pypi.org/pypi/{package}/json", pick["url"])
-    data = get(url)
-    if hashlib.sha256(data).hexdigest() != pick["digests"]["sha256"]:
-        raise RuntimeError(f"{pick['filename']}: SHA-256 differs from the one PyPI publishes")
-    return url, data
 
 
 README_NAMES = re.compile(r"^readme(\.(md|markdown|rst|txt))?$", re.IGNORECASE)
@@ -207,6 +144,29 @@ def blocks(section: str) -> list[str]:
     return out
 
 
+def pack(parts: list[str], limit: int) -> list[str]:
+    """Consecutive parts joined by blank lines into pieces of at most `limit` characters; a
+    part longer than that is cut at a line (or at `limit` when no line ends in its second half)."""
+    out: list[str] = []
+    current = ""
+    for block in parts:
+        while len(block) > limit:
+            cut = block.rfind("\n", 0, limit)
+            cut = cut if cut > limit // 2 else limit
+            if current:
+                out.append(current)
+                current = ""
+            out.append(block[:cut])
+            block = block[cut:].lstrip("\n")
+        if current and len(current) + 2 + len(block) > limit:
+            out.append(current)
+            current = ""
+        current = f"{current}\n\n{block}" if current else block
+    if current:
+        out.append(current)
+    return out
+
+
 def documents(text: str) -> list[str]:
     """Sections packed into documents of MIN_CHARS..MAX_CHARS: small ones joined to the next,
     large ones cut between paragraphs (a paragraph or code block longer than MAX_CHARS is cut
@@ -216,22 +176,7 @@ def documents(text: str) -> list[str]:
         if len(sec) <= MAX_CHARS:
             pieces.append(sec)
             continue
-        current = ""
-        for block in blocks(sec):
-            while len(block) > MAX_CHARS:
-                cut = block.rfind("\n", 0, MAX_CHARS)
-                cut = cut if cut > MAX_CHARS // 2 else MAX_CHARS
-                if current:
-                    pieces.append(current)
-                    current = ""
-                pieces.append(block[:cut])
-                block = block[cut:].lstrip("\n")
-            if current and len(current) + 2 + len(block) > MAX_CHARS:
-                pieces.append(current)
-                current = ""
-            current = f"{current}\n\n{block}" if current else block
-        if current:
-            pieces.append(current)
+        pieces += pack(blocks(sec), MAX_CHARS)
     docs: list[str] = []
     pending = ""
     for piece in pieces:
@@ -269,10 +214,6 @@ def language(text: str) -> str:
     return "zh"
 
 
-def split_of(package: str) -> str:
-    return "eval" if zlib.crc32(package.encode("utf-8")) % 3 == 0 else "train"
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -283,40 +224,18 @@ def main() -> int:
     parser.add_argument("--train-out", type=Path, help="also write the rows of split=train here")
     parser.add_argument("--update-pins", action="store_true", help="record the hash of unpinned archives")
     args = parser.parse_args()
-    pins: dict[str, dict[str, str]] = json.loads(PINS_FILE.read_text("utf-8")) if PINS_FILE.exists() else {}
-    args.cache.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
-    for package, eco, version in packages():
-        if excluded(package):
-            print(f"{package}@{version}: excluded (reserved or not benign)")
-            counts["excluded"] += 1
-            continue
-        key = f"{eco}:{package}@{version}"
-        cached = args.cache / (hashlib.sha256(key.encode()).hexdigest()[:16] + ".json")
-        if cached.exists():
-            info = json.loads(cached.read_text("utf-8"))
-            data = (args.cache / info["file"]).read_bytes()
-        else:
-            try:
-                url, data = npm_archive(package, version) if eco == "npm" else pypi_archive(package, version)
-            except Exception as exc:  # a package that fails is reported, not fatal
-                print(f"{package}@{version}: download failed: {exc}")
-                counts["failed"] += 1
-                continue
-            info = {"url": url, "file": cached.stem + "-" + url.rsplit("/", 1)[1]}
-            (args.cache / info["file"]).write_bytes(data)
-            cached.write_text(json.dumps(info), "utf-8")
-        digest = hashlib.sha256(data).hexdigest()
-        pin = pins.get(key)
-        if pin is None:
-            if not args.update_pins:
-                raise SystemExit(f"{key}: not pinned in {PINS_FILE} (rerun with --update-pins to record it)")
-            pins[key] = pin = {"url": info["url"], "sha256": digest}
-        if pin["sha256"] != digest:
-            raise SystemExit(f"{key}: archive SHA-256 {digest} differs from the pinned {pin['sha256']}")
-        filename = info["url"].rsplit("/", 1)[1]
-        text, licence = from_npm(data) if eco == "npm" else from_pypi(filename, data)
+    for archive in archives(args.cache, update_pins=args.update_pins, counts=counts):  # type: ignore[arg-type]
+        package, eco, version, key, digest = (
+            archive.package,
+            archive.eco,
+            archive.version,
+            archive.key,
+            archive.sha256,
+        )
+        data = archive.data
+        text, licence = from_npm(data) if eco == "npm" else from_pypi(archive.filename, data)
         if not permissive(licence):
             print(f"{package}@{version}: skipped, licence {licence or 'not stated'!r} is not permissive")
             counts["licence"] += 1
@@ -346,8 +265,6 @@ def main() -> int:
             )
         counts["kept"] += 1
         print(f"{package}@{version}: {len(docs)} docs, {sum(map(len, docs))} chars, {licence}, {split}")
-    if args.update_pins:
-        PINS_FILE.write_text(json.dumps(dict(sorted(pins.items())), indent=1) + "\n", "utf-8")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in rows]
     args.out.write_text("".join(line + "\n" for line in lines), "utf-8")

@@ -175,8 +175,11 @@ RULES: tuple[Rule, ...] = (
         Severity.MEDIUM,
         "asks to send or forward something to an address or URL",
         0.45,
+        # "to", "into" or "via" a destination: "at" reads as where something is ("a copy of
+        # the License at https://...", "report bugs at https://...", "e-mail us at ..."), the
+        # Apache header and contact lines of countless benign files.
         r"\b(?:send|forward|e-?mail|mail|post|upload|transfer|exfiltrate|leak|share|submit|copy|deliver|report)\b"
-        r"[^.\n]{0,100}?\b(?:to|at|into|via)\b\s*:?\s*[\"'<(]?" + _URL_OR_MAIL,
+        r"[^.\n]{0,100}?\b(?:to|into|via)\b\s*:?\s*[\"'<(]?" + _URL_OR_MAIL,
     ),
     Rule(
         "exfil.bulk-data",
