@@ -274,8 +274,16 @@ RULES: tuple[Rule, ...] = (
         Severity.MEDIUM,
         "role-play framing used to lift restrictions",
         0.4,
+        # Role-play alone is what people ask of chat models every day ("I want you to act as a
+        # Linux terminal": 636 of 1,508 real prompts, data/injection/real-prompts.jsonl); the
+        # framing counts when the same line lifts rules, limits or refusals.
         r"\b(?:pretend (?:to be|you are|you're)|act as (?:if|an?|my)|roleplay as|role-play as|imagine you are|"
-        r"stell dir vor,? du bist|tu so,? als|simulate (?:an?|being)|you are going to (?:act|pretend|play))\b",
+        r"stell dir vor,? du bist|tu so,? als|simulate (?:an?|being)|you are going to (?:act|pretend|play))\b"
+        r"[^\n]{0,300}?\b(?:no|without|free (?:from|of)|ignore|ignoring|bypass|lift|unfiltered|uncensored|unrestricted|"
+        r"never (?:refuse|decline|say no)|not (?:bound|restricted|limited)|"
+        r"(?:any|all) (?:rules|restrictions|limits|limitations|filters|guidelines|policies))\b"
+        r"[^\n]{0,40}?\b(?:rules|restrictions|limits|limitations|filters?|guidelines|polic(?:y|ies)|censorship|ethics|"
+        r"morals?|refuse|decline|say no|bound|restricted|limited)\b",
     ),
     # -- prompt leak
     Rule(
