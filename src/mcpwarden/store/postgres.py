@@ -48,10 +48,16 @@ def _yoyo_url(url: str, schema: str) -> str:
 
 
 def apply_migrations(url: str, schema: str) -> None:
-    """Create `schema` if needed and bring it to the newest migration."""
+    """Create `schema` if needed and bring it to the newest migration.
+
+    Replicas often start together against a fresh schema, and PostgreSQL's `CREATE SCHEMA IF
+    NOT EXISTS` is not safe under concurrency: of two that run at once, one can fail on the
+    catalog's unique index. The creation therefore runs under a transaction-level advisory
+    lock named after the schema, so the others wait and then find it there."""
     from yoyo import get_backend, read_migrations
 
-    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"mcpwarden-schema:{schema}",))
         conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(schema)))
     folder = resources.files("mcpwarden.store") / "migrations" / "postgres"
     with resources.as_file(folder) as path:
