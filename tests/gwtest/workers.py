@@ -1,14 +1,20 @@
 """`mcpwarden serve --workers N` as a real process tree, for the worker tests.
 
-Which worker accepts a connection is up to the kernel, so the tests never assume one: they
-open sessions until each worker has minted one (ids end in `.w<i>`) and send requests on
-fresh connections until some were answered through a sibling (`mcpwarden-relayed-by`).
-Every wait polls against a generous deadline; none sleeps and hopes.
+Which worker accepts a TCP connection is up to the kernel, and on a loaded machine one worker
+can win every accept for minutes (the epoll wake-up order favours the worker that ran last).
+So a test that needs a given worker never hopes for it: it speaks to that worker's private
+unix socket (the one siblings relay through; read from the worker's environment), where the
+same app answers. A session is minted where the test says (`session_on`), and a request
+"reaching the other worker" is sent to the other worker's socket (`on_worker`), which relays
+it to the owner exactly as it does a TCP request. Requests that may land anywhere still go
+through the shared TCP port (`fresh_call`). Every wait polls against a generous deadline;
+none sleeps and hopes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +27,7 @@ import orjson
 
 from gwtest.procs import PYTHON, free_port, prepare_serve, stop
 from gwtest.raw import body_of, open_session, post
+from mcpwarden.workers.identity import ENV, socket_path
 
 DEADLINE_S = 90.0
 
@@ -55,6 +62,46 @@ class WorkerGateway:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def on_worker(self, index: int, timeout: float = 30.0) -> httpx.Client:
+        """A client whose every request reaches worker `index` (its private socket), whatever
+        URL it names: pass the gateway's URLs as usual."""
+        return worker_client(self.proc.pid, index, timeout)
+
+
+def worker_socket(supervisor_pid: int, index: int) -> Path | None:
+    """Worker `index`'s private unix socket, found through a live worker's environment
+    (`MCPWARDEN_WORKER` names the supervisor's run directory); None before any worker runs."""
+    children = Path(f"/proc/{supervisor_pid}/task/{supervisor_pid}/children")
+    with contextlib.suppress(OSError):
+        for pid in children.read_text().split():
+            with contextlib.suppress(OSError):
+                for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                    if item.startswith(f"{ENV}=".encode()):
+                        run_dir = item.split(b"=", 1)[1].decode().split("/", 4)[4]
+                        return socket_path(Path(run_dir), index)
+    return None
+
+
+def worker_client(supervisor_pid: int, index: int, timeout: float = 30.0) -> httpx.Client:
+    """A client connected to worker `index` alone, once its socket accepts (a worker being
+    restarted rebinds it): the URL's host still goes out as the Host header, as over TCP."""
+
+    def ready() -> Path | None:
+        path = worker_socket(supervisor_pid, index)
+        if path is None:
+            return None
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return None
+        finally:
+            probe.close()
+        return path
+
+    path = until(ready, f"worker w{index}'s socket to accept")
+    return httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), timeout=timeout)
 
 
 def until(predicate: Callable[[], Any], what: str, deadline_s: float = DEADLINE_S, step: float = 0.05) -> Any:
@@ -102,32 +149,30 @@ def worker_gateway(
         yield gw
 
 
-def session_on(url: str, index: int) -> str:
-    """Open sessions (each on a new connection) until worker `index` mints one; returns its id.
-    The others are deleted again (sessions per principal, and stdio children, are capped)."""
-
-    def attempt() -> str | None:
-        with httpx.Client(timeout=30) as client:
-            sid = open_session(client, url)
-            if sid.endswith(f".w{index}"):
-                return sid
-            # Not kept: end it, or its upstream (a stdio child each) outlives the test.
-            client.delete(url, headers={"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"})
-        return None
-
-    return str(until(attempt, f"a session minted by worker w{index}", step=0.0))
+def session_on(gw: WorkerGateway, url: str, index: int) -> str:
+    """A new session minted by worker `index` (opened on its socket); returns its id."""
+    with gw.on_worker(index) as client:
+        sid = open_session(client, url)
+    assert sid.endswith(f".w{index}"), sid
+    return sid
 
 
-def fresh_call(url: str, sid: str, tool: str, arguments: dict[str, Any], id_: int = 1) -> httpx.Response:
-    """One `tools/call` on a new TCP connection: it may land on either worker."""
+def fresh_call(
+    url: str, sid: str, tool: str, arguments: dict[str, Any], id_: int = 1, via: httpx.Client | None = None
+) -> httpx.Response:
+    """One `tools/call` on a new TCP connection, where it may land on either worker; or `via` a
+    client of one worker's socket (`WorkerGateway.on_worker`)."""
     body = {
         "jsonrpc": "2.0",
         "id": id_,
         "method": "tools/call",
         "params": {"name": tool, "arguments": arguments},
     }
+    headers = {"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+    if via is not None:
+        return post(via, url, body, **headers)
     with httpx.Client(timeout=30) as client:
-        return post(client, url, body, **{"mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"})
+        return post(client, url, body, **headers)
 
 
 def result_text(resp: httpx.Response) -> str:

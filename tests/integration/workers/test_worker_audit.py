@@ -25,7 +25,7 @@ def chains(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     workdir = tmp_path_factory.mktemp("worker-audit")
     with worker_gateway({"upstreams": {UP: stdio_upstream(UP, timeout_s=30)}}, workdir=workdir) as gw:
         for index in (0, 1):
-            sid = session_on(gw.url(UP), index)
+            sid = session_on(gw, gw.url(UP), index)
             assert result_text(fresh_call(gw.url(UP), sid, "echo", {"text": "a"})) == "feat: a"
     yield workdir
 

@@ -16,7 +16,15 @@ import yaml
 from gwtest.ports import free_ports
 from gwtest.procs import PYTHON, free_port, gateway, stdio_upstream, stop, wait_http
 from gwtest.raw import body_of, open_session
-from gwtest.workers import DEADLINE_S, fresh_call, result_text, session_on, until, worker_gateway
+from gwtest.workers import (
+    DEADLINE_S,
+    fresh_call,
+    result_text,
+    session_on,
+    until,
+    worker_client,
+    worker_gateway,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +45,12 @@ def test_a_killed_worker_is_restarted_and_serves_new_sessions() -> None:
         before = until(lambda: gw.worker_pids() if len(gw.worker_pids()) == 2 else None, "two workers")
         victim = before[1]
         index = _worker_index(victim)
-        old = session_on(url, index)
+        old = session_on(gw, url, index)
         os.kill(victim, signal.SIGKILL)
         until(lambda: victim not in gw.worker_pids() and len(gw.worker_pids()) == 2, "a replacement worker")
         assert f"worker w{index} exited" in gw.log()
         # The replacement mints sessions and serves them, also through its sibling.
-        sid = session_on(url, index)
+        sid = session_on(gw, url, index)
         assert result_text(fresh_call(url, sid, "echo", {"text": "back"})) == "feat: back"
         # The dead worker's session went with it: 404, the answer that makes a client re-initialize.
         assert until(lambda: fresh_call(url, old, "echo", {"text": "old"}).status_code == 404, "404 for old")
@@ -107,14 +115,11 @@ def test_listen_workers_in_the_config_file_starts_that_many_workers(tmp_path: Pa
     config = {**CONFIG, "listen": {"workers": 2}}
     with gateway(config, workdir=tmp_path) as gw:
         until(lambda: (tmp_path / "audit.w1.jsonl").exists(), "worker w1's audit chain")
-        replicas = set()
-
-        def both() -> bool:
-            replicas.add(httpx.get(f"{gw.base}/healthz", headers={"connection": "close"}).json()["replica"])
-            return len(replicas) == 2
-
-        until(both, "/healthz answered by both workers", step=0.0)
-        assert all(r.endswith(("-w0", "-w1")) for r in replicas)
+        replicas = []
+        for index in (0, 1):
+            with worker_client(gw.proc.pid, index) as client:
+                replicas.append(client.get(f"{gw.base}/healthz").json()["replica"])
+        assert [r[-3:] for r in replicas] == ["-w0", "-w1"]
 
 
 def _requests_total(metrics: str) -> float:
@@ -130,7 +135,7 @@ def test_metrics_are_per_worker_on_consecutive_ports_and_add_up() -> None:
     config = {**CONFIG, "metrics": {"listen": f"127.0.0.1:{port}"}}
     with worker_gateway(config) as gw:
         url = gw.url(UP)
-        sids = [session_on(url, 0), session_on(url, 1)]
+        sids = [session_on(gw, url, 0), session_on(gw, url, 1)]
         calls = 0
         for sid in sids:
             for _ in range(3):
@@ -149,7 +154,7 @@ def test_metrics_are_per_worker_on_consecutive_ports_and_add_up() -> None:
 def test_sighup_to_the_supervisor_reloads_every_worker() -> None:
     with worker_gateway(CONFIG) as gw:
         url = gw.url(UP)
-        sids = [session_on(url, 0), session_on(url, 1)]
+        sids = [session_on(gw, url, 0), session_on(gw, url, 1)]
         reloaded = yaml.safe_load(gw.config_path.read_text())
         reloaded["upstreams"][UP]["tools"] = {"deny": ["echo"]}
         gw.config_path.write_text(yaml.safe_dump(reloaded))

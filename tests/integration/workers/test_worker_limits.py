@@ -20,7 +20,7 @@ def test_a_tool_limit_is_shared_by_the_sessions_of_both_workers() -> None:
     limits = {"tools": {f"{UP}/add": {"rate": 0.0001, "burst": BURST}}}
     with worker_gateway({"upstreams": {UP: stdio_upstream(UP, timeout_s=30)}, "limits": limits}) as gw:
         url = gw.url(UP)
-        sids = [session_on(url, 0), session_on(url, 1)]
+        sids = [session_on(gw, url, 0), session_on(gw, url, 1)]
         replies = [
             body_of(fresh_call(url, sids[i % 2], "add", {"a": i, "b": 1}, id_=i)) for i in range(3 * BURST)
         ]

@@ -36,7 +36,7 @@ def _tools(url: str, sid: str) -> set[str]:
 
 def test_an_approval_through_the_cli_releases_the_tools_on_both_workers(gw: WorkerGateway) -> None:
     url = gw.url(UP)
-    sids = [session_on(url, 0), session_on(url, 1)]
+    sids = [session_on(gw, url, 0), session_on(gw, url, 1)]
     # Under `approve`, definitions seen for the first time are held until an operator approves.
     assert [_tools(url, sid) for sid in sids] == [set(), set()]
     for name in ("lookup", "flip"):

@@ -39,29 +39,36 @@ def gw() -> Iterator[WorkerGateway]:
 
 def test_each_worker_mints_sessions_that_work(gw: WorkerGateway) -> None:
     for index in (0, 1):
-        sid = session_on(gw.url(UP), index)
+        sid = session_on(gw, gw.url(UP), index)
         assert result_text(fresh_call(gw.url(UP), sid, "echo", {"text": f"w{index}"})) == f"feat: w{index}"
 
 
 def test_calls_reaching_the_other_worker_are_relayed_to_the_owner(gw: WorkerGateway) -> None:
-    sid = session_on(gw.url(UP), 0)
-    seen: dict[str, int] = {"relayed": 0, "direct": 0}
+    sid = session_on(gw, gw.url(UP), 0)
+    with gw.on_worker(0) as owner, gw.on_worker(1) as other:
+        for n, (via, relayed) in enumerate([(other, "w1"), (owner, None), (other, "w1"), (other, "w1")]):
+            resp = fresh_call(gw.url(UP), sid, "add", {"a": n, "b": 1}, id_=n + 1, via=via)
+            assert resp.status_code == 200, resp.text
+            assert body_of(resp)["result"]["structuredContent"] == {"result": n + 1}
+            assert resp.headers.get("mcpwarden-relayed-by") == relayed
+    # The owner audited every call, relayed or not; the other worker none.
+    calls = [
+        r
+        for r in gw.audit(0)
+        if r.get("session") == sid and r.get("method") == "tools/call" and r["event"] == "request"
+    ]
+    assert len(calls) == 4
+    assert not [r for r in gw.audit(1) if r.get("session") == sid]
 
-    def both_paths() -> bool:
-        n = sum(seen.values())
+
+def test_calls_on_new_tcp_connections_are_answered_whichever_worker_accepts_them(gw: WorkerGateway) -> None:
+    sids = [session_on(gw, gw.url(UP), 0), session_on(gw, gw.url(UP), 1)]
+    for n in range(6):
+        sid = sids[n % 2]
         resp = fresh_call(gw.url(UP), sid, "add", {"a": n, "b": 1}, id_=n + 1)
         assert resp.status_code == 200, resp.text
         assert body_of(resp)["result"]["structuredContent"] == {"result": n + 1}
-        relayed = resp.headers.get("mcpwarden-relayed-by")
-        assert relayed in (None, "w1")
-        seen["relayed" if relayed else "direct"] += 1
-        return seen["relayed"] >= 3 and seen["direct"] >= 1
-
-    until(both_paths, "calls answered both directly and through the other worker", step=0.0)
-    # The owner audited every call, relayed or not; the other worker none.
-    calls = [r for r in gw.audit(0) if r.get("session") == sid and r.get("method") == "tools/call"]
-    assert len(calls) >= sum(seen.values())
-    assert not [r for r in gw.audit(1) if r.get("session") == sid]
+        assert resp.headers.get("mcpwarden-relayed-by") in (None, f"w{1 - int(sid[-1])}")
 
 
 def _subscribe(url: str, sid: str) -> None:
@@ -73,41 +80,33 @@ def _subscribe(url: str, sid: str) -> None:
 
 def test_get_stream_opened_on_the_other_worker_delivers_the_sessions_notifications(gw: WorkerGateway) -> None:
     url = gw.url(UP)
-    sid = session_on(url, 1)
+    sid = session_on(gw, url, 1)
     _subscribe(url, sid)
     headers = {"accept": "text/event-stream", "mcp-session-id": sid, **VERSION}
-    timeout = httpx.Timeout(30.0)
-
-    def relayed_stream() -> bool:
-        with httpx.Client(timeout=timeout) as client, client.stream("GET", url, headers=headers) as stream:
-            assert stream.status_code == 200, stream.read()
-            if stream.headers.get("mcpwarden-relayed-by") != "w0":
-                return False  # reached the owner directly: close it and try a new connection
-            assert result_text(fresh_call(url, sid, "touch_note", {})) == "notified"
-            for line in stream.iter_lines():
-                data = line[5:].strip() if line.startswith("data:") else ""
-                if data and orjson.loads(data).get("method") == "notifications/resources/updated":
-                    return True
-            raise AssertionError("the relayed stream ended without the notification")
-
-    until(relayed_stream, "a GET stream relayed through worker w0", step=0.0)
+    with gw.on_worker(0) as other, other.stream("GET", url, headers=headers) as stream:
+        assert stream.status_code == 200, stream.read()
+        assert stream.headers.get("mcpwarden-relayed-by") == "w0"
+        assert result_text(fresh_call(url, sid, "touch_note", {})) == "notified"
+        for line in stream.iter_lines():
+            data = line[5:].strip() if line.startswith("data:") else ""
+            if data and orjson.loads(data).get("method") == "notifications/resources/updated":
+                return
+    raise AssertionError("the relayed stream ended without the notification")
 
 
 def test_delete_reaching_the_other_worker_ends_the_session_on_its_owner(gw: WorkerGateway) -> None:
     url = gw.url(UP)
-
-    def relayed_delete() -> bool:
-        sid = session_on(url, 0)
-        with httpx.Client(timeout=30) as client:
-            resp = client.delete(url, headers={"mcp-session-id": sid, **VERSION})
-        assert resp.status_code in (200, 204), resp.text
-        if resp.headers.get("mcpwarden-relayed-by") != "w1":
-            return False
-        after = fresh_call(url, sid, "echo", {"text": "gone?"})
-        assert after.status_code == 404, after.text
-        return any(r.get("event") == "session.end" and r.get("session") == sid for r in gw.audit(0))
-
-    until(relayed_delete, "a DELETE relayed through worker w1", step=0.0)
+    sid = session_on(gw, url, 0)
+    with gw.on_worker(1) as other:
+        resp = other.delete(url, headers={"mcp-session-id": sid, **VERSION})
+    assert resp.status_code in (200, 204), resp.text
+    assert resp.headers.get("mcpwarden-relayed-by") == "w1"
+    after = fresh_call(url, sid, "echo", {"text": "gone?"})
+    assert after.status_code == 404, after.text
+    until(
+        lambda: any(r.get("event") == "session.end" and r.get("session") == sid for r in gw.audit(0)),
+        "the owner's session.end record",
+    )
 
 
 @pytest.mark.anyio
@@ -169,21 +168,20 @@ def _revoke(gw: WorkerGateway, sid: str) -> None:
 
 def test_a_revoked_session_is_refused_whichever_worker_the_request_reaches(gw: WorkerGateway) -> None:
     url = gw.url(UP)
-    sids = [session_on(url, 0), session_on(url, 1)]
+    sids = [session_on(gw, url, 0), session_on(gw, url, 1)]
     for sid in sids:
         _revoke(gw, sid)
-    for sid in sids:
-        seen: set[str] = set()
+    with gw.on_worker(0) as w0, gw.on_worker(1) as w1:
+        for sid in sids:
 
-        def refused_on_both(sid: str = sid, seen: set[str] = seen) -> bool:
-            resp = fresh_call(url, sid, "echo", {"text": "still there?"})
-            if resp.status_code == 200 and "result" in body_of(resp):
-                seen.clear()  # the owner has not seen the revocation yet: start counting again
-                return False
-            seen.add(resp.headers.get("mcpwarden-relayed-by") or "direct")
-            return len(seen) == 2
+            def refused_on_both(sid: str = sid) -> bool:
+                for via in (w0, w1):
+                    resp = fresh_call(url, sid, "echo", {"text": "still there?"}, via=via)
+                    if resp.status_code == 200 and "result" in body_of(resp):
+                        return False  # the owner has not seen the revocation yet
+                return True
 
-        until(refused_on_both, f"session {sid[-3:]} refused directly and through the other worker", step=0.0)
+            until(refused_on_both, f"session {sid[-3:]} refused directly and through the other worker")
 
 
 def test_a_request_with_an_unknown_worker_tag_is_answered_by_the_worker_it_reaches(gw: WorkerGateway) -> None:
@@ -195,29 +193,27 @@ def test_a_request_with_an_unknown_worker_tag_is_answered_by_the_worker_it_reach
     assert resp.status_code == 404 and "mcpwarden-relayed-by" not in resp.headers
 
 
-def _confirm(url: str, id_: str, **params: Any) -> httpx.Response:
-    """A 2026-07-28 `tools/call` of `confirm_action` (elicits mid-call), on a new connection."""
+def _confirm(client: httpx.Client, url: str, id_: str, **params: Any) -> httpx.Response:
+    """A 2026-07-28 `tools/call` of `confirm_action` (elicits mid-call)."""
     call = {"name": "confirm_action", "arguments": {"action": "deploy"}, **params}
     meta = stateless_meta(capabilities={"elicitation": {}})
-    with httpx.Client(timeout=30) as client:
-        return stateless_post(client, url, "tools/call", call, id_=id_, meta=meta)
+    return stateless_post(client, url, "tools/call", call, id_=id_, meta=meta)
 
 
-def test_a_stateless_retry_reaching_the_other_worker_resumes_the_held_call(gw: WorkerGateway) -> None:
+@pytest.mark.parametrize("holder", [0, 1])
+def test_a_stateless_retry_reaching_the_other_worker_resumes_the_held_call(
+    gw: WorkerGateway, holder: int
+) -> None:
     url = gw.url(UP)
-    rounds = iter(range(1000))
-
-    def relayed_retry() -> bool:
-        n = next(rounds)
-        first = body_of(_confirm(url, f"a{n}"))["result"]
+    with gw.on_worker(holder) as first_worker, gw.on_worker(1 - holder) as other:
+        first = body_of(_confirm(first_worker, url, "a"))["result"]
         assert first["resultType"] == "input_required", first
+        assert first["requestState"]  # its handle names the holder
         answers = {key: {"action": "accept", "content": {"confirm": True}} for key in first["inputRequests"]}
-        retry = _confirm(url, f"b{n}", inputResponses=answers, requestState=first["requestState"])
-        assert retry.status_code == 200, retry.text
-        assert "error" not in body_of(retry), retry.text
-        return retry.headers.get("mcpwarden-relayed-by") is not None
-
-    until(relayed_retry, "a retry relayed to the worker holding its call", step=0.0)
+        retry = _confirm(other, url, "b", inputResponses=answers, requestState=first["requestState"])
+    assert retry.status_code == 200, retry.text
+    assert "error" not in body_of(retry), retry.text
+    assert retry.headers.get("mcpwarden-relayed-by") == f"w{1 - holder}"
 
 
 def _admin_cli(gw: WorkerGateway, *args: str) -> None:
@@ -233,7 +229,7 @@ def _admin_cli(gw: WorkerGateway, *args: str) -> None:
 
 def test_a_tool_disabled_through_the_cli_is_refused_by_both_workers_at_once(gw: WorkerGateway) -> None:
     url = gw.url(UP)
-    sids = [session_on(url, 0), session_on(url, 1)]
+    sids = [session_on(gw, url, 0), session_on(gw, url, 1)]
     _admin_cli(gw, "disable", "tool", f"{UP}/add")
     try:
         # The kill switch is checked on every message against the store's commit counter:
