@@ -15,6 +15,10 @@ from pathlib import Path
 from mcpwarden.cli import EXIT_OK, UsageError
 from mcpwarden.commands.jsonl_io import read_rows, write_rows
 
+# The detector's channels, spelled out rather than imported: `--help` must not load the model
+# package (tests/unit/cli/test_cli_startup.py); a test checks they match `detect.text.CHANNELS`.
+CHANNELS = ("tool_result", "prompt")
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -28,12 +32,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--field", default="text", help="name of the text field (default: text)")
     parser.add_argument("--output", metavar="OUT.jsonl", help="where to write verdicts (default: stdout)")
     parser.add_argument(
+        "--channel",
+        choices=CHANNELS,
+        default="tool_result",
+        help="where the rows would reach a model: tool_result (text an upstream returns: tool "
+        "results, resource reads; the default) or prompt (prompts and sampling messages, "
+        "instructions by design); picks the default threshold",
+    )
+    parser.add_argument(
         "--threshold",
         type=float,
         default=None,
         metavar="T",
-        help="flag rows scoring at or above T, in [0, 1] (default: the model's operating point, "
-        "chosen at training for 1%% false positives on held-out benign text)",
+        help="flag rows scoring at or above T, in [0, 1] (default: the channel's operating point, "
+        "chosen at training for 1%% false positives on held-out benign text of that channel; "
+        "2%% for prompts)",
     )
     parser.set_defaults(handler=run)
 
@@ -41,12 +54,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from mcpwarden.detect.text import default_threshold, scan_text
 
-    threshold = default_threshold() if args.threshold is None else float(args.threshold)
+    channel = args.channel
+    threshold = default_threshold(channel) if args.threshold is None else float(args.threshold)
     if not 0.0 <= threshold <= 1.0:
         raise UsageError(f"--threshold must be between 0 and 1, got {threshold}")
     rows = read_rows(Path(args.input) if args.input else None, args.field, str, "a string")
     write_rows(
-        ({"id": row_id, **scan_text(text, threshold=threshold).to_dict()} for row_id, text in rows),
+        (
+            {"id": row_id, **scan_text(text, threshold=threshold, channel=channel).to_dict()}
+            for row_id, text in rows
+        ),
         args.output,
     )
     return EXIT_OK
