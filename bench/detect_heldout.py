@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -55,6 +56,16 @@ LENGTHS = ((200, "<200"), (1000, "200-1k"), (10000, "1k-10k"))
 
 def length_bucket(text: str) -> str:
     return next((name for limit, name in LENGTHS if len(text) < limit), "10k+")
+
+
+# A link in the text: real documentation and code hold far more of them than the committed
+# benign corpus, where they sit mostly in attacks (exfiltration targets), so false alarms are
+# reported with and without one.
+_LINK = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
+def has_link(text: str) -> str:
+    return "yes" if _LINK.search(text) else "no"
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -88,6 +99,7 @@ def flag_rates(rows: list[dict[str, Any]], flags: list[bool]) -> dict[str, list[
             f"{label} lang={row.get('lang', '?')}",
             f"{label} carrier={row['carrier']}",
             f"{label} length={length_bucket(row['text'])}",
+            f"{label} link={has_link(row['text'])}",
         ):
             groups[key].append(flagged)
     return groups
