@@ -28,18 +28,14 @@ import redis
 from mcpwarden.admin.killswitch import (
     KINDS,
     Disabled,
-    KillSwitch,
     KillSwitchStore,
     _now,
     normalize,
 )
 from mcpwarden.store.base import StoreUnavailable
-from mcpwarden.store.redis_client import redis_client
 
 if TYPE_CHECKING:
     from mcpwarden.store.changes import ChangeFeed
-    from mcpwarden.store.config import StoreConfig
-    from mcpwarden.store.factory import Backends
 
 log = logging.getLogger("mcpwarden.admin.killswitch")
 
@@ -151,18 +147,3 @@ class RedisKillSwitch(KillSwitchStore):
 
     def list(self) -> list[Disabled]:
         return sorted(self._read().values(), key=lambda d: (d.kind, d.name))
-
-
-def open_killswitch(store: StoreConfig, backends: Backends | None = None) -> KillSwitchStore:
-    """The kill switch of this store config: the SQLite table, or the Redis hash of replicas.
-
-    The gateway passes its open `backends` (shared client, subscribed feed); the CLI passes
-    none and gets a client of its own, closed by `close()`.
-    """
-    if store.backend == "sqlite":
-        return KillSwitch(store.path)
-    if backends is not None and backends.redis is not None:
-        return RedisKillSwitch(backends.redis, store.redis_prefix, backends.feed)
-    assert store.redis_url is not None
-    client = redis_client(store.redis_url, store.timeout_s)
-    return RedisKillSwitch(client, store.redis_prefix, None, own_client=True)

@@ -95,7 +95,7 @@ def _store_path(args: argparse.Namespace) -> str:
 def _killswitch(args: argparse.Namespace) -> KillSwitchStore:
     """The gateway's kill switch: the Redis hash of replicas (`-c` with backend postgres) or the file."""
     if args.config:
-        from mcpwarden.admin.killswitch_redis import open_killswitch
+        from mcpwarden.admin.killswitch_open import open_killswitch
         from mcpwarden.config import ConfigError, load_config
 
         try:

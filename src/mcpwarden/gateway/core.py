@@ -170,7 +170,7 @@ class GatewayCore(AuditMethods):
 
     def _open_admission_state(self) -> None:
         """Kill switch and rate buckets where the registry's store is: replicas share them."""
-        from mcpwarden.admin.killswitch_redis import open_killswitch
+        from mcpwarden.admin.killswitch_open import open_killswitch
 
         self.admission.killswitch = open_killswitch(self.config.store, self.backends)
         if self.backends is not None and self.backends.redis is not None:
