@@ -59,18 +59,23 @@ def _tpr_at_fpr(pos: np.ndarray, neg: np.ndarray, fpr: float) -> tuple[float, fl
 
 
 def train_fold(
-    family: str, rows: list[dict[str, Any]], prepared: list[tr.Prepared], joins: int
+    family: str,
+    rows: list[dict[str, Any]],
+    prepared: list[tr.Prepared],
+    joins: int,
+    options: tr.Options | None = None,
 ) -> tuple[InjectionModel, list[dict[str, Any]], list[dict[str, Any]]]:
     """The linear model trained as `make models` trains it but without `family`; (model, the
     family's rows, the rows kept). Shared by `detect_minilm_loso.py`."""
+    options = options or tr.Options()
     keep = [i for i, r in enumerate(rows) if r["family"] != family]
     held = [r for r in rows if r["family"] == family]
     kept_rows = [rows[i] for i in keep]
-    fit_idx, cal_idx = tr.split(kept_rows, tr.Options().calib_fraction, tr.SEED)
+    fit_idx, cal_idx = tr.split_rows(kept_rows, options.calib_fraction, tr.SEED + options.split_offset)
     model = tr.train(
         [prepared[keep[i]] for i in fit_idx],
         [prepared[keep[i]] for i in cal_idx],
-        replace(tr.Options(), joins=joins),
+        replace(options, joins=joins),
         tr.SEED,
         log=False,
     )
@@ -78,10 +83,14 @@ def train_fold(
 
 
 def evaluate(
-    family: str, rows: list[dict[str, Any]], prepared: list[tr.Prepared], joins: int
+    family: str,
+    rows: list[dict[str, Any]],
+    prepared: list[tr.Prepared],
+    joins: int,
+    options: tr.Options | None = None,
 ) -> dict[str, Any]:
     """Train without `family`, score its rows, joins of its benign rows and its padded attacks."""
-    model, held, kept_rows = train_fold(family, rows, prepared, joins)
+    model, held, kept_rows = train_fold(family, rows, prepared, joins, options)
     out = score_family(
         family,
         held,
@@ -247,8 +256,10 @@ def main() -> int:
     parser.add_argument(
         "--partial", type=Path, help="append each fold as it finishes (JSON lines); resume from it"
     )
+    tr.add_recipe_arguments(parser)
     args = parser.parse_args()
-    rows = tr.load_rows()
+    options = tr.recipe_options(args)
+    rows = tr.load_rows(readmes=options.readmes)
     start = time.perf_counter()
     prepared = [tr.prepare(r) for r in rows]
     print(f"prepared {len(rows)} rows in {time.perf_counter() - start:.0f} s", file=sys.stderr)
@@ -264,7 +275,7 @@ def main() -> int:
         families,
         args.partial,
         lambda res: str(res["family"]),
-        lambda family: evaluate(family, rows, prepared, args.joins),
+        lambda family: evaluate(family, rows, prepared, args.joins, options),
         describe,
     )
     summary = report(results)

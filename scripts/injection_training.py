@@ -17,11 +17,12 @@ Three stages:
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ MANIFEST = DATA / "manifest.json"
 PROMPT_CARRIERS = frozenset({"user_prompt"})
 LENGTH_UNIT = 200.0  # texts up to this many characters get no length discount
 STRONG = frozenset(features.RULE_INDEX[r.id] for r in RULES if r.weight >= 0.5)
+READMES = "real-readme"  # the family of data/injection/real-readmes.jsonl
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,39 @@ class Options:
     calib_fraction: float = 0.2
     window_examples: int = 800  # joined-document windows for the document model
     length_fpr: float = 0.05  # the quantile whose rate is evened out across lengths
+    readmes: bool = False  # train on real README sections (split by package, never `eval` rows)
+    join_flag: bool = False  # hold joins of passing benign documents, per source, to flag_fpr too
+    split_offset: int = 0  # added to SEED for the fit/calibration split only
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """Command-line switches for the training recipe, shared by the build and the benchmarks."""
+    defaults = Options()
+    parser.add_argument(
+        "--readmes",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.readmes,
+        help="train on the README sections of data/injection/real-readmes.jsonl (not `eval` rows)",
+    )
+    parser.add_argument(
+        "--join-flag",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.join_flag,
+        help="raise the tool_result flag point until joins of passing benign documents of each "
+        "source are flagged at most at the flag FPR",
+    )
+    parser.add_argument(
+        "--split-seed-offset",
+        type=int,
+        default=defaults.split_offset,
+        help="added to the seed of the fit/calibration split (0: the shipped split)",
+    )
+
+
+def recipe_options(args: argparse.Namespace) -> Options:
+    return replace(
+        Options(), readmes=args.readmes, join_flag=args.join_flag, split_offset=args.split_seed_offset
+    )
 
 
 # ---------------------------------------------------------------- data
@@ -67,8 +102,11 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_rows(data: Path = DATA, *, verify: bool = True) -> list[dict[str, Any]]:
-    """Every committed row, each with a `family` (its source group) for evaluation."""
+def load_rows(data: Path = DATA, *, verify: bool = True, readmes: bool = False) -> list[dict[str, Any]]:
+    """Every committed row, each with a `family` (its source group) for evaluation.
+
+    Rows whose `split` is `eval` (held out for evaluation) are never returned; the README
+    sections (family `real-readme`) only when `readmes` is set."""
     manifest = json.loads((data / "manifest.json").read_text("utf-8"))
     rows: list[dict[str, Any]] = []
     for name, pinned in sorted(manifest["files"].items()):
@@ -79,6 +117,8 @@ def load_rows(data: Path = DATA, *, verify: bool = True) -> list[dict[str, Any]]
             if line.strip():
                 row = json.loads(line)
                 row.setdefault("family", row["id"].split("-")[0])
+                if row.get("split") == "eval" or (row["family"] == READMES and not readmes):
+                    continue
                 rows.append(row)
     return rows
 
@@ -244,6 +284,25 @@ def _features(m: Margins) -> list[float]:
     return [m.doc, m.seg, m.rules]
 
 
+def source_of(row: dict[str, Any]) -> str:
+    """The source a row's text comes from: all generated carriers are one ('gen'), every shared
+    dataset and the README sections its own family."""
+    family = str(row["family"])
+    return "gen" if family.startswith("gen-") else family
+
+
+def source_joins(rows: list[dict[str, Any]], rng: random.Random, count: int, k: int = 16) -> list[list[str]]:
+    """`count` joins of `k` documents of one source each, a list per source."""
+    by_source: dict[str, list[str]] = {}
+    for r in rows:
+        by_source.setdefault(source_of(r), []).append(r["text"])
+    pools = [texts for _, texts in sorted(by_source.items()) if len(texts) >= 4]
+    if not pools:
+        return []
+    per = max(8, count)
+    return [["\n\n".join(rng.sample(texts, min(k, len(texts)))) for _ in range(per)] for texts in pools]
+
+
 def passing_joins(texts: list[str], rng: random.Random, count: int) -> list[str]:
     """Benign documents that each pass, joined 2..16 at a time: what a long benign result is."""
     out: list[str] = []
@@ -380,6 +439,23 @@ def train(
         prompt = channel == "prompt"
         flag = _quantile_threshold(negatives, options.prompt_flag_fpr if prompt else options.flag_fpr)
         block = _quantile_threshold(negatives, options.prompt_block_fpr if prompt else options.block_fpr)
+        if not prompt and options.join_flag:
+            # A long benign result is a join of documents that each pass: per source, joins of 16
+            # such documents are held to the same rate (the highest of the per-source quantiles).
+            cal_benign = [
+                r
+                for r, s in zip(calib_rows, scores[: len(calib_rows)], strict=True)
+                if not r["label"] and channel_of(r) == "tool_result" and s < flag
+            ]
+            for group in source_joins(cal_benign, rng, options.joins):
+                group_scores = [combined_score(raw_margins(t, model), model) for t in group]
+                flag = max(flag, _quantile_threshold(group_scores, options.flag_fpr))
+                if log:
+                    print(
+                        f"  source joins: {len(group)}, top {max(group_scores):.3f}, flag {flag:.4f}",
+                        file=sys.stderr,
+                    )
+                block = max(block, flag)
         if channel == "prompt":  # prompts are instructions by design: never more sensitive than tool results
             flag = max(flag, thresholds["tool_result"]["flag"])
             block = max(block, thresholds["tool_result"]["block"])
@@ -419,3 +495,23 @@ def split(rows: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list[
     rng.shuffle(order)
     cut = int(len(order) * fraction)
     return sorted(order[cut:]), sorted(order[:cut])
+
+
+def split_rows(rows: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(fit, calibration) row indices with README sections split apart, by package.
+
+    Every other row keeps the side `split` gives it without README rows; a seeded `fraction`
+    of the README packages (their `source`), whole, goes to calibration. Without README rows
+    this is `split`."""
+    others = [i for i, r in enumerate(rows) if r["family"] != READMES]
+    fit_o, cal_o = split([rows[i] for i in others], fraction, seed)
+    fit = [others[i] for i in fit_o]
+    cal = [others[i] for i in cal_o]
+    packages = sorted({r["source"] for r in rows if r["family"] == READMES})
+    if packages:
+        random.Random(seed).shuffle(packages)
+        held = set(packages[: int(len(packages) * fraction)])
+        for i, r in enumerate(rows):
+            if r["family"] == READMES:
+                (cal if r["source"] in held else fit).append(i)
+    return sorted(fit), sorted(cal)

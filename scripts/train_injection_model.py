@@ -49,13 +49,13 @@ def reduced_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in rows if zlib.crc32(r["id"].encode("utf-8")) % 8 == 0]
 
 
-def build(*, reduced: bool, log: bool = True) -> InjectionModel:
-    rows = tr.load_rows()
-    options = tr.Options()
+def build(*, reduced: bool, log: bool = True, options: tr.Options | None = None) -> InjectionModel:
+    options = options or tr.Options()
+    rows = tr.load_rows(readmes=options.readmes)
     if reduced:
         rows = reduced_rows(rows)
         options = replace(options, joins=40)
-    fit_idx, cal_idx = tr.split(rows, options.calib_fraction, tr.SEED)
+    fit_idx, cal_idx = tr.split_rows(rows, options.calib_fraction, tr.SEED + options.split_offset)
     fit = [tr.prepare(rows[i]) for i in fit_idx]
     calib = [tr.prepare(rows[i]) for i in cal_idx]
     return tr.train(fit, calib, options, tr.SEED, log=log)
@@ -73,8 +73,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--reduced", action="store_true", help="the reduced model the CI test rebuilds")
     parser.add_argument("--expectations", type=Path, help="write probe scores of the built model here")
+    tr.add_recipe_arguments(parser)
     args = parser.parse_args()
-    model = build(reduced=args.reduced)
+    model = build(reduced=args.reduced, options=tr.recipe_options(args))
     out = args.out or (None if args.reduced else DEFAULT_OUT)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
