@@ -37,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import injection_data as idata  # noqa: E402
 import injection_training as tr  # noqa: E402
 
 from mcpwarden.detect.text.model import InjectionModel  # noqa: E402
@@ -71,7 +72,7 @@ def train_fold(
     keep = [i for i, r in enumerate(rows) if r["family"] != family]
     held = [r for r in rows if r["family"] == family]
     kept_rows = [rows[i] for i in keep]
-    fit_idx, cal_idx = tr.split_rows(kept_rows, options.calib_fraction, tr.SEED + options.split_offset)
+    fit_idx, cal_idx = idata.split_rows(kept_rows, options.calib_fraction, tr.SEED + options.split_offset)
     model = tr.train(
         [prepared[keep[i]] for i in fit_idx],
         [prepared[keep[i]] for i in cal_idx],
@@ -114,7 +115,7 @@ def score_family(
     rng = random.Random(tr.SEED)
     out: dict[str, Any] = {"family": family, "rows": []}
     for r in held:
-        channel = tr.channel_of(r)
+        channel = idata.channel_of(r)
         out["rows"].append(
             {
                 "label": r["label"],
@@ -126,7 +127,7 @@ def score_family(
                 "threshold": threshold(channel),
             }
         )
-    benign_tool = [r["text"] for r in held if not r["label"] and tr.channel_of(r) == "tool_result"]
+    benign_tool = [r["text"] for r in held if not r["label"] and idata.channel_of(r) == "tool_result"]
     flag = threshold("tool_result")
     out["joins"] = {}
     out["joins_passing"] = {}
@@ -138,7 +139,7 @@ def score_family(
             texts = ["\n\n".join(rng.choices(pool, k=k)) for _ in range(max(16, 64 // k))]
             out[key][k] = [(len(t), score(t, "tool_result"), flag) for t in texts]
     attacks = [r["text"] for r in held if r["label"]]
-    filler = [r["text"] for r in kept_rows if not r["label"] and tr.channel_of(r) == "tool_result"]
+    filler = [r["text"] for r in kept_rows if not r["label"] and idata.channel_of(r) == "tool_result"]
     padded = []
     for text in rng.sample(attacks, min(40, len(attacks))):
         docs = rng.sample(filler, 16)
@@ -259,7 +260,7 @@ def main() -> int:
     tr.add_recipe_arguments(parser)
     args = parser.parse_args()
     options = tr.recipe_options(args)
-    rows = tr.load_rows(readmes=options.readmes)
+    rows = idata.load_rows(readmes=options.readmes)
     start = time.perf_counter()
     prepared = [tr.prepare(r) for r in rows]
     print(f"prepared {len(rows)} rows in {time.perf_counter() - start:.0f} s", file=sys.stderr)

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "scripts" / "minilm"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import build as minilm_build  # noqa: E402
+import injection_data as idata  # noqa: E402
 import injection_training as tr  # noqa: E402
 from detect_loso import report, run_folds, score_family, train_fold  # noqa: E402
 
@@ -71,7 +72,7 @@ def main() -> int:
         "--report-only", action="store_true", help="summarize the --partial file, train nothing"
     )
     args = parser.parse_args()
-    rows = tr.load_rows()
+    rows = idata.load_rows()
     prepared = [] if args.report_only else [tr.prepare(r) for r in rows]
     known = {r["family"] for r in rows}
     families = [f for f in args.families.split(",") if f in known]  # in the order given

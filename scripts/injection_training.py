@@ -18,8 +18,6 @@ Three stages:
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import random
 import sys
 from dataclasses import dataclass, replace
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from injection_data import channel_of, source_joins
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -38,12 +37,8 @@ from mcpwarden.detect.text.rules import RULES, match_rules  # noqa: E402
 from mcpwarden.detect.text.scan import WINDOW, Margins, combined_score, raw_margins  # noqa: E402
 
 SEED = 20261127
-DATA = ROOT / "data" / "injection"
-MANIFEST = DATA / "manifest.json"
-PROMPT_CARRIERS = frozenset({"user_prompt"})
 LENGTH_UNIT = 200.0  # texts up to this many characters get no length discount
 STRONG = frozenset(features.RULE_INDEX[r.id] for r in RULES if r.weight >= 0.5)
-READMES = "real-readme"  # the family of data/injection/real-readmes.jsonl
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,38 +88,6 @@ def recipe_options(args: argparse.Namespace) -> Options:
     return replace(
         Options(), readmes=args.readmes, join_flag=args.join_flag, split_offset=args.split_seed_offset
     )
-
-
-# ---------------------------------------------------------------- data
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def load_rows(data: Path = DATA, *, verify: bool = True, readmes: bool = False) -> list[dict[str, Any]]:
-    """Every committed row, each with a `family` (its source group) for evaluation.
-
-    Rows whose `split` is `eval` (held out for evaluation) are never returned; the README
-    sections (family `real-readme`) only when `readmes` is set."""
-    manifest = json.loads((data / "manifest.json").read_text("utf-8"))
-    rows: list[dict[str, Any]] = []
-    for name, pinned in sorted(manifest["files"].items()):
-        path = data / name
-        if verify and sha256(path) != pinned:
-            raise SystemExit(f"{path} does not match its pinned SHA-256 in {data / 'manifest.json'}")
-        for line in path.read_text("utf-8").split("\n"):
-            if line.strip():
-                row = json.loads(line)
-                row.setdefault("family", row["id"].split("-")[0])
-                if row.get("split") == "eval" or (row["family"] == READMES and not readmes):
-                    continue
-                rows.append(row)
-    return rows
-
-
-def channel_of(row: dict[str, Any]) -> str:
-    return "prompt" if row["carrier"] in PROMPT_CARRIERS else "tool_result"
 
 
 # ---------------------------------------------------------------- features
@@ -282,25 +245,6 @@ def window_examples(
 
 def _features(m: Margins) -> list[float]:
     return [m.doc, m.seg, m.rules]
-
-
-def source_of(row: dict[str, Any]) -> str:
-    """The source a row's text comes from: all generated carriers are one ('gen'), every shared
-    dataset and the README sections its own family."""
-    family = str(row["family"])
-    return "gen" if family.startswith("gen-") else family
-
-
-def source_joins(rows: list[dict[str, Any]], rng: random.Random, count: int, k: int = 16) -> list[list[str]]:
-    """`count` joins of `k` documents of one source each, a list per source."""
-    by_source: dict[str, list[str]] = {}
-    for r in rows:
-        by_source.setdefault(source_of(r), []).append(r["text"])
-    pools = [texts for _, texts in sorted(by_source.items()) if len(texts) >= 4]
-    if not pools:
-        return []
-    per = max(8, count)
-    return [["\n\n".join(rng.sample(texts, min(k, len(texts)))) for _ in range(per)] for texts in pools]
 
 
 def passing_joins(texts: list[str], rng: random.Random, count: int) -> list[str]:
@@ -485,33 +429,3 @@ def train(
             file=sys.stderr,
         )
     return model
-
-
-def split(rows: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """(fit, calibration) row indices; a row and its injected copies share a group (its payload-free
-    context for BIPIA-style rows is unknown, so the shared rows split by id)."""
-    rng = random.Random(seed)
-    order = list(range(len(rows)))
-    rng.shuffle(order)
-    cut = int(len(order) * fraction)
-    return sorted(order[cut:]), sorted(order[:cut])
-
-
-def split_rows(rows: list[dict[str, Any]], fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """(fit, calibration) row indices with README sections split apart, by package.
-
-    Every other row keeps the side `split` gives it without README rows; a seeded `fraction`
-    of the README packages (their `source`), whole, goes to calibration. Without README rows
-    this is `split`."""
-    others = [i for i, r in enumerate(rows) if r["family"] != READMES]
-    fit_o, cal_o = split([rows[i] for i in others], fraction, seed)
-    fit = [others[i] for i in fit_o]
-    cal = [others[i] for i in cal_o]
-    packages = sorted({r["source"] for r in rows if r["family"] == READMES})
-    if packages:
-        random.Random(seed).shuffle(packages)
-        held = set(packages[: int(len(packages) * fraction)])
-        for i, r in enumerate(rows):
-            if r["family"] == READMES:
-                (cal if r["source"] in held else fit).append(i)
-    return sorted(fit), sorted(cal)

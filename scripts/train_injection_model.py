@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import injection_data as idata
 import injection_training as tr
 
 from mcpwarden.detect.text.model import ARTIFACT, InjectionModel
@@ -51,11 +52,11 @@ def reduced_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def build(*, reduced: bool, log: bool = True, options: tr.Options | None = None) -> InjectionModel:
     options = options or tr.Options()
-    rows = tr.load_rows(readmes=options.readmes)
+    rows = idata.load_rows(readmes=options.readmes)
     if reduced:
         rows = reduced_rows(rows)
         options = replace(options, joins=40)
-    fit_idx, cal_idx = tr.split_rows(rows, options.calib_fraction, tr.SEED + options.split_offset)
+    fit_idx, cal_idx = idata.split_rows(rows, options.calib_fraction, tr.SEED + options.split_offset)
     fit = [tr.prepare(rows[i]) for i in fit_idx]
     calib = [tr.prepare(rows[i]) for i in cal_idx]
     return tr.train(fit, calib, options, tr.SEED, log=log)
@@ -80,7 +81,7 @@ def main() -> int:
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         model.save(out)
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, sha256 {tr.sha256(out)})", file=sys.stderr)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, sha256 {idata.sha256(out)})", file=sys.stderr)
     if args.expectations:
         args.expectations.write_text(json.dumps(expectations(model), indent=1) + "\n", "utf-8")
         print(f"wrote {args.expectations}", file=sys.stderr)

