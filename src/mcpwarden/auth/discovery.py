@@ -8,10 +8,11 @@ point us at someone else's keys.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 DiscoveryMode = Literal["auto", "oauth", "oidc"]
 
@@ -50,6 +51,8 @@ async def discover(
     accepted_issuers: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Fetch and check the issuer's metadata; raise DiscoveryError when none fits."""
+    import httpx  # here, not at import: the gateway loads this module whether or not it discovers
+
     accepted = accepted_issuers or frozenset([issuer])
     candidates = [metadata_url] if metadata_url else metadata_urls(issuer, mode)
     problems: list[str] = []

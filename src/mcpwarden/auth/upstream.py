@@ -15,9 +15,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mcpwarden.auth.cache import ExpiringLRU
 from mcpwarden.auth.config import (
@@ -33,6 +31,11 @@ from mcpwarden.auth.discovery import DiscoveryError, discover
 from mcpwarden.auth.http import basic_auth_header
 from mcpwarden.auth.secrets import SecretError, resolve_secret
 from mcpwarden.types import Principal
+
+if TYPE_CHECKING:
+    # Imported where a client is made or its errors caught: a gateway whose upstreams need no
+    # OAuth grant (and every `wrap`) does not pay httpx's import at start.
+    import httpx
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -116,7 +119,11 @@ class _TokenEndpointClient(UpstreamAuth):
         self._config = config
         self._issuer = config.issuer or default_issuer
         self._own_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        if client is None:
+            import httpx
+
+            client = httpx.AsyncClient(timeout=5.0, follow_redirects=False)
+        self._client = client
         self._clock = clock
         self._token_endpoint = config.token_endpoint
         self.request_count = 0
@@ -159,6 +166,8 @@ class _TokenEndpointClient(UpstreamAuth):
             data.update(client_id=cfg.client_id, client_secret=secret)
         url = await self._endpoint()
         self.request_count += 1
+        import httpx
+
         try:
             response = await self._client.post(url, data=data, headers=headers)
         except httpx.HTTPError as exc:

@@ -18,14 +18,14 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import aiohttp
+from typing import TYPE_CHECKING, Any
 
 from mcpwarden.config import HttpUpstream
 from mcpwarden.egress import EgressPolicy
 from mcpwarden.gateway.upstream.base import UpstreamError
-from mcpwarden.gateway.upstream.resolver import EgressResolver
+
+if TYPE_CHECKING:
+    import aiohttp
 
 # Shorter than common server keep-alive timeouts (uvicorn closes idle connections after
 # 5 s): reusing a connection the server is closing at that instant fails a POST, which
@@ -94,6 +94,12 @@ class Pool:
 
 
 def _session(config: HttpUpstream, policy: EgressPolicy, limit: int) -> aiohttp.ClientSession:
+    # Imported here, when an HTTP upstream is built: a gateway of stdio upstreams (every
+    # `mcpwarden wrap`) does not pay aiohttp's import at start.
+    import aiohttp
+
+    from mcpwarden.gateway.upstream.resolver import EgressResolver
+
     connector = aiohttp.TCPConnector(
         limit=limit,
         limit_per_host=0,
