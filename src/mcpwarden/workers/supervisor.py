@@ -7,7 +7,8 @@ being reset (with SO_REUSEPORT each worker has its own queue, and what was hashe
 dying worker's queue is lost); `--port 0` yields one port for all; and nothing else on the
 host can bind the same port beside us, which SO_REUSEPORT allows to any process of the same
 user. Idle workers wake on a new connection and the first to accept it takes it, so a busy
-worker takes fewer: that is the balancing.
+worker takes fewer: that is the balancing. It is not an even split: on a quiet host the kernel
+(epoll waking the process that ran last first) can give one worker nearly every connection.
 
 The supervisor does nothing on the request path. It restarts a worker that exits (after a
 bounded, growing pause, so a crash loop cannot spin), forwards SIGTERM/SIGINT as one SIGTERM
