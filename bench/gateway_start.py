@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,18 +23,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-TICK = os.sysconf("SC_CLK_TCK")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from gateway_latency import cpu_s  # noqa: E402
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+from gwtest.procs import free_port  # noqa: E402
 
 
 def baseline() -> tuple[float, float]:
@@ -76,7 +70,7 @@ def gateway(config: Path | None, workdir: Path) -> tuple[float, float]:
                 time.sleep(0.01)
         else:
             raise SystemExit("serve did not answer /healthz within 120 s")
-        return time.monotonic() - start, cpu_of(proc.pid)
+        return time.monotonic() - start, cpu_s(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
